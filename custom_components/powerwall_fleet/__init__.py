@@ -1,0 +1,1 @@
+"""The Tesla Powerwall (Fleet API) integration."""

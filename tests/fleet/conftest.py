@@ -1,0 +1,49 @@
+"""Fixtures for Fleet API client tests: a real HTTP session against the simulator."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import aiohttp
+import pytest
+
+from custom_components.powerwall_fleet.fleet import FleetClient
+from tests.simulator import Simulator
+from tests.simulator.scenario import USER_MAIN
+
+
+@pytest.fixture
+async def session() -> AsyncIterator[aiohttp.ClientSession]:
+    """A plain aiohttp session, as Home Assistant would inject one."""
+    async with aiohttp.ClientSession() as client_session:
+        yield client_session
+
+
+@pytest.fixture
+def tokens(simulator: Simulator) -> dict[str, Any]:
+    """Tokens of the main test account with every energy scope."""
+    return simulator.issue_tokens(user=USER_MAIN)
+
+
+@pytest.fixture
+def make_client(
+    simulator: Simulator, session: aiohttp.ClientSession
+) -> Callable[..., FleetClient]:
+    """Build a client for an access token (default region: na)."""
+
+    def _make(access_token: str, *, region: str = "na", **kwargs: Any) -> FleetClient:
+        async def token() -> str:
+            return access_token
+
+        return FleetClient(session, token, simulator.base_url(region), **kwargs)
+
+    return _make
+
+
+@pytest.fixture
+def client(
+    make_client: Callable[..., FleetClient], tokens: dict[str, Any]
+) -> FleetClient:
+    """A client for the main account in its own region."""
+    return make_client(tokens["access_token"])

@@ -1,0 +1,123 @@
+"""calendar_history: parameter parsing and period aggregation."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, date, datetime, timedelta, tzinfo
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from .site import HISTORY_FIELD_NAMES, SiteState, local_iso
+
+PERIODS = ("day", "week", "month", "year", "lifetime")
+
+
+class HistoryError(ValueError):
+    """Invalid calendar_history parameters (answered with 400)."""
+
+
+def parse_time(value: str, zone: tzinfo, name: str) -> datetime:
+    """Parse an RFC 3339 timestamp (a missing offset is read in ``zone``)."""
+    try:
+        parsed = datetime.fromisoformat(value.strip().replace("z", "Z").replace("Z", "+00:00"))
+    except ValueError:
+        raise HistoryError(f"{name} is not a valid RFC 3339 timestamp: {value!r}") from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=zone)
+    return parsed
+
+
+def _midnight(day: date, zone: tzinfo) -> float:
+    return datetime(day.year, day.month, day.day, tzinfo=zone).timestamp()
+
+
+def _aggregate(site: SiteState, spans: list[tuple[float, float]], zone: tzinfo) -> list[dict[str, Any]]:
+    series = []
+    for start, end in spans:
+        i0, i1 = site.bucket_range(start, end)
+        if i1 <= i0:
+            continue
+        entry: dict[str, Any] = {"timestamp": local_iso(start, zone)}
+        entry.update(site.sum_values(i0, i1))
+        series.append(entry)
+    return series
+
+
+def energy_history(site: SiteState, query: Mapping[str, str]) -> dict[str, Any]:
+    """The ``response`` of calendar_history kind=energy for ``query``."""
+    period = query.get("period", "day")
+    if period not in PERIODS:
+        raise HistoryError(f"period must be one of {', '.join(PERIODS)}")
+    zone = request_zone(site, query)
+    end_raw = query.get("end_date")
+    if not end_raw:
+        raise HistoryError("end_date is required")
+    end = parse_time(end_raw, zone, "end_date").timestamp()
+    start_raw = query.get("start_date")
+    start_limit = parse_time(start_raw, zone, "start_date").timestamp() if start_raw else None
+    local_end = datetime.fromtimestamp(end, zone)
+    end_day = local_end.date()
+    response: dict[str, Any] = {"period": period, "installation_time_zone": site.config.time_zone}
+    if period == "day":
+        day_start = _midnight(end_day, zone)
+        lower = day_start if start_limit is None else max(day_start, start_limit)
+        response["time_series"] = site.buckets(lower, end, zone)
+        return response
+    spans: list[tuple[float, float]] = []
+    if period in ("week", "month"):
+        if period == "week":
+            first_day = end_day - timedelta(days=6)
+        else:
+            first_day = end_day.replace(day=1)
+        if start_limit is not None:
+            first_day = max(first_day, datetime.fromtimestamp(start_limit, zone).date())
+        day = first_day
+        while day <= end_day:
+            lo = _midnight(day, zone)
+            hi = min(_midnight(day + timedelta(days=1), zone), end)
+            spans.append((lo, hi))
+            day += timedelta(days=1)
+    elif period == "year":
+        for month in range(1, end_day.month + 1):
+            lo = _midnight(date(end_day.year, month, 1), zone)
+            nxt = date(end_day.year + (month == 12), month % 12 + 1, 1)
+            spans.append((lo, min(_midnight(nxt, zone), end)))
+    else:  # lifetime
+        first_year = datetime.fromtimestamp(site.history_start, zone).year
+        for year in range(first_year, end_day.year + 1):
+            spans.append((_midnight(date(year, 1, 1), zone), min(_midnight(date(year + 1, 1, 1), zone), end)))
+    if start_limit is not None:
+        spans = [(max(lo, start_limit), hi) for lo, hi in spans]
+    response["time_series"] = _aggregate(site, spans, zone)
+    return response
+
+
+def request_zone(site: SiteState, query: Mapping[str, str]) -> tzinfo:
+    """Zone of a history request: time_zone parameter, else the site's zone, else UTC."""
+    name = query.get("time_zone")
+    if name:
+        try:
+            return ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise HistoryError(f"time_zone is not a valid IANA zone: {name!r}") from None
+    return site.report_zone if site.config.time_zone else UTC
+
+
+def backup_history(site: SiteState, query: Mapping[str, str], now: float) -> dict[str, Any]:
+    """The ``response`` of calendar_history kind=backup: grid outages as events."""
+    zone = request_zone(site, query)
+    end_raw = query.get("end_date")
+    end = parse_time(end_raw, zone, "end_date").timestamp() if end_raw else now
+    start_raw = query.get("start_date")
+    start = parse_time(start_raw, zone, "start_date").timestamp() if start_raw else float("-inf")
+    events = []
+    for begin, finish in site.outages:
+        assert begin is not None
+        if not start <= begin <= end:
+            continue
+        stop = finish if finish is not None else now
+        events.append({"timestamp": local_iso(begin, zone), "duration": round((stop - begin) * 1000)})
+    return {"events": events, "total_events": len(events)}
+
+
+__all__ = ["HISTORY_FIELD_NAMES", "HistoryError", "backup_history", "energy_history"]

@@ -1,0 +1,236 @@
+"""Time-of-use data: the default tariff, validation hooks and read-back quirks."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from typing import Any
+
+PERIOD_KEYS = ("fromDayOfWeek", "toDayOfWeek", "fromHour", "fromMinute", "toHour", "toMinute")
+PERIOD_NAMES = ("ON_PEAK", "OFF_PEAK", "PARTIAL_PEAK", "SUPER_OFF_PEAK")
+
+
+def _period(fh: int, fm: int, th: int, tm: int) -> dict[str, int]:
+    return {
+        "fromDayOfWeek": 0,
+        "toDayOfWeek": 6,
+        "fromHour": fh,
+        "fromMinute": fm,
+        "toHour": th,
+        "toMinute": tm,
+    }
+
+
+def _seasons() -> dict[str, Any]:
+    tou = {
+        "ON_PEAK": {"periods": [_period(16, 0, 21, 0)]},
+        "OFF_PEAK": {"periods": [_period(0, 0, 16, 0), _period(21, 0, 0, 0)]},
+    }
+    return {
+        "Summer": {"fromMonth": 6, "fromDay": 1, "toMonth": 9, "toDay": 30, "tou_periods": copy.deepcopy(tou)},
+        "Winter": {"fromMonth": 10, "fromDay": 1, "toMonth": 5, "toDay": 31, "tou_periods": copy.deepcopy(tou)},
+    }
+
+
+def default_tariff(utility: str = "Pacific Gas & Electric Co") -> dict[str, Any]:
+    """A plausible two-season, two-period tariff (PG&E E-TOU-C style)."""
+    return {
+        "version": 1,
+        "code": "PGE-EV2-A",
+        "name": "Residential - Time of Use - EV2-A",
+        "utility": utility,
+        "currency": "USD",
+        "daily_charges": [{"name": "Charge", "amount": 0}],
+        "demand_charges": {
+            "ALL": {"rates": {"ALL": 0}},
+            "Summer": {"rates": {}},
+            "Winter": {"rates": {}},
+        },
+        "energy_charges": {
+            "ALL": {"rates": {"ALL": 0}},
+            "Summer": {"rates": {"ON_PEAK": 0.62, "OFF_PEAK": 0.31}},
+            "Winter": {"rates": {"ON_PEAK": 0.49, "OFF_PEAK": 0.30}},
+        },
+        "seasons": _seasons(),
+        "sell_tariff": {
+            "name": "Residential - Time of Use - EV2-A (NEM 2.0)",
+            "utility": utility,
+            "daily_charges": [{"name": "Charge", "amount": 0}],
+            "demand_charges": {
+                "ALL": {"rates": {"ALL": 0}},
+                "Summer": {"rates": {}},
+                "Winter": {"rates": {}},
+            },
+            "energy_charges": {
+                "ALL": {"rates": {"ALL": 0}},
+                "Summer": {"rates": {"ON_PEAK": 0.6, "OFF_PEAK": 0.29}},
+                "Winter": {"rates": {"ON_PEAK": 0.47, "OFF_PEAK": 0.28}},
+            },
+            "seasons": _seasons(),
+        },
+    }
+
+
+def default_tou_settings() -> dict[str, Any]:
+    """Legacy ``tou_settings`` matching the default tariff."""
+    return {
+        "optimization_strategy": "economics",
+        "schedule": [
+            {"target": "peak", "week_days": [1, 2, 3, 4, 5, 6, 0], "start_seconds": 57600, "end_seconds": 75600},
+            {"target": "off_peak", "week_days": [1, 2, 3, 4, 5, 6, 0], "start_seconds": 75600, "end_seconds": 57600},
+        ],
+    }
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _check_charges(where: str, charges: Any, problems: list[str]) -> None:
+    if charges is None:
+        return
+    if not isinstance(charges, Mapping):
+        problems.append(f"{where} must be an object")
+        return
+    for season, entry in charges.items():
+        if not isinstance(entry, Mapping) or not isinstance(entry.get("rates", {}), Mapping):
+            problems.append(f"{where}.{season} must be an object with 'rates'")
+            continue
+        for period, price in entry.get("rates", {}).items():
+            if not _is_number(price):
+                problems.append(f"{where}.{season}.rates.{period} must be a number")
+
+
+def _check_seasons(where: str, seasons: Any, problems: list[str]) -> None:
+    if not isinstance(seasons, Mapping) or not seasons:
+        problems.append(f"{where} must be a non-empty object")
+        return
+    for name, season in seasons.items():
+        path = f"{where}.{name}"
+        if not isinstance(season, Mapping):
+            problems.append(f"{path} must be an object")
+            continue
+        for key, upper in (("fromMonth", 12), ("toMonth", 12), ("fromDay", 31), ("toDay", 31)):
+            value = season.get(key, 0)
+            if not _is_int(value) or not 0 <= value <= upper:
+                problems.append(f"{path}.{key} must be an integer 0..{upper}")
+        periods_by_name = season.get("tou_periods")
+        if not isinstance(periods_by_name, Mapping):
+            problems.append(f"{path}.tou_periods must be an object")
+            continue
+        for pname, pentry in periods_by_name.items():
+            ppath = f"{path}.tou_periods.{pname}"
+            periods = pentry.get("periods") if isinstance(pentry, Mapping) else None
+            if not isinstance(periods, list):
+                problems.append(f"{ppath}.periods must be a list")
+                continue
+            for index, period in enumerate(periods):
+                if not isinstance(period, Mapping):
+                    problems.append(f"{ppath}.periods[{index}] must be an object")
+                    continue
+                for key in PERIOD_KEYS:
+                    value = period.get(key, 6 if key == "toDayOfWeek" else 0)
+                    upper = {"fromDayOfWeek": 6, "toDayOfWeek": 6, "fromHour": 23, "toHour": 24}.get(key, 59)
+                    if not _is_int(value) or not 0 <= value <= upper:
+                        problems.append(f"{ppath}.periods[{index}].{key} must be an integer 0..{upper}")
+
+
+def validate_tariff(tariff: Any) -> list[str]:
+    """Return the problems Tesla would complain about for a ``tariff_content_v2`` (empty = accepted).
+
+    Currently only shape checks; a later issue adds Tesla-like semantic validation
+    (coverage of each day, season gaps, prices for every period, …) here.
+    """
+    problems: list[str] = []
+    if not isinstance(tariff, Mapping):
+        return ["tariff_content_v2 must be an object"]
+    if "version" in tariff and not _is_int(tariff["version"]):
+        problems.append("version must be an integer")
+    for key in ("code", "name", "utility", "currency"):
+        if key in tariff and not isinstance(tariff[key], str):
+            problems.append(f"{key} must be a string")
+    if "daily_charges" in tariff and not isinstance(tariff["daily_charges"], list):
+        problems.append("daily_charges must be a list")
+    _check_charges("energy_charges", tariff.get("energy_charges"), problems)
+    _check_charges("demand_charges", tariff.get("demand_charges"), problems)
+    if "energy_charges" not in tariff:
+        problems.append("energy_charges is required")
+    _check_seasons("seasons", tariff.get("seasons"), problems)
+    sell = tariff.get("sell_tariff")
+    if sell is not None:
+        if not isinstance(sell, Mapping):
+            problems.append("sell_tariff must be an object")
+        else:
+            _check_charges("sell_tariff.energy_charges", sell.get("energy_charges"), problems)
+            if "seasons" in sell:
+                _check_seasons("sell_tariff.seasons", sell.get("seasons"), problems)
+    return problems
+
+
+def tariff_read_back(tariff: Mapping[str, Any]) -> dict[str, Any]:
+    """What site_info reports for a stored tariff: zero-valued period fields are omitted."""
+    result = copy.deepcopy(dict(tariff))
+    for holder in (result, result.get("sell_tariff")):
+        if not isinstance(holder, dict) or not isinstance(holder.get("seasons"), dict):
+            continue
+        for season in holder["seasons"].values():
+            if not isinstance(season, dict) or not isinstance(season.get("tou_periods"), dict):
+                continue
+            for pentry in season["tou_periods"].values():
+                if not isinstance(pentry, dict) or not isinstance(pentry.get("periods"), list):
+                    continue
+                pentry["periods"] = [
+                    {k: v for k, v in period.items() if not (k in PERIOD_KEYS and v == 0)}
+                    if isinstance(period, dict)
+                    else period
+                    for period in pentry["periods"]
+                ]
+    return result
+
+
+def validate_legacy_tou(settings: Any) -> list[str]:
+    """Problems of a legacy ``tou_settings`` (``optimization_strategy`` + ``schedule``)."""
+    if not isinstance(settings, Mapping):
+        return ["tou_settings must be an object"]
+    problems: list[str] = []
+    strategy = settings.get("optimization_strategy")
+    if strategy is not None and strategy not in ("economics", "balanced"):
+        problems.append("optimization_strategy must be economics or balanced")
+    schedule = settings.get("schedule")
+    if not isinstance(schedule, list):
+        return [*problems, "schedule must be a list"]
+    for index, entry in enumerate(schedule):
+        if not isinstance(entry, Mapping):
+            problems.append(f"schedule[{index}] must be an object")
+            continue
+        if entry.get("target") not in ("peak", "off_peak", "partial_peak", "super_off_peak"):
+            problems.append(f"schedule[{index}].target is invalid")
+        days = entry.get("week_days")
+        if not isinstance(days, list) or not days or not all(_is_int(d) and 0 <= d <= 6 for d in days):
+            problems.append(f"schedule[{index}].week_days is invalid")
+        elif 0 in days and 6 in days and days.index(0) < days.index(6):
+            # Owners saw [0, 6] and [0, 1, ..., 6] refused while [6, 0] was accepted.
+            problems.append(f"schedule[{index}].week_days order is not accepted")
+        for key in ("start_seconds", "end_seconds"):
+            value = entry.get(key)
+            if value is not None and (not _is_int(value) or not 0 <= value <= 86400):
+                problems.append(f"schedule[{index}].{key} is invalid")
+    return problems
+
+
+def legacy_read_back(settings: Mapping[str, Any]) -> dict[str, Any]:
+    """Read-back quirk: only the last period per target (and day group) is kept."""
+    result = copy.deepcopy(dict(settings))
+    schedule = result.get("schedule")
+    if isinstance(schedule, list):
+        last: dict[tuple[Any, ...], dict[str, Any]] = {}
+        for entry in schedule:
+            key = (entry.get("target"), tuple(sorted(entry.get("week_days") or ())))
+            last.pop(key, None)
+            last[key] = entry
+        result["schedule"] = list(last.values())
+    return result

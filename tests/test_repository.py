@@ -1,0 +1,139 @@
+"""Checks on the repository itself: manifest, HACS metadata, client isolation."""
+
+import ast
+import json
+from pathlib import Path
+
+from awesomeversion import AwesomeVersion
+from homeassistant.const import __version__ as ha_version
+from homeassistant.core import HomeAssistant
+from homeassistant.loader import async_get_integration
+import pytest
+
+from custom_components.powerwall_fleet.const import DOMAIN
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+INTEGRATION_DIR = REPO_ROOT / "custom_components" / DOMAIN
+FLEET_DIR = INTEGRATION_DIR / "fleet"
+FLEET_PACKAGE = f"custom_components.{DOMAIN}.fleet"
+
+OLDEST_HOME_ASSISTANT = "2026.3.0"
+
+
+def _manifest() -> dict[str, object]:
+    return json.loads((INTEGRATION_DIR / "manifest.json").read_text(encoding="utf-8"))
+
+
+async def test_loader_finds_integration(hass: HomeAssistant) -> None:
+    """Home Assistant's loader finds our integration with the expected manifest."""
+    integration = await async_get_integration(hass, DOMAIN)
+
+    assert not integration.is_built_in
+    assert await hass.async_add_executor_job(integration.file_path.resolve) == (
+        INTEGRATION_DIR
+    )
+    assert integration.domain == DOMAIN
+    assert integration.name == "Tesla Powerwall (Fleet API)"
+    assert integration.manifest["iot_class"] == "cloud_polling"
+    assert integration.manifest["integration_type"] == "hub"
+    assert integration.dependencies == ["application_credentials", "http"]
+    assert integration.version == AwesomeVersion("0.1.0")
+
+
+def test_manifest_key_order() -> None:
+    """manifest.json lists domain, name, then the other keys alphabetically."""
+    keys = list(_manifest())
+
+    assert keys[:2] == ["domain", "name"]
+    assert keys[2:] == sorted(keys[2:])
+
+
+def test_manifest_has_no_requirements() -> None:
+    """Everything we use ships with Home Assistant: nothing to pin or install."""
+    assert _manifest()["requirements"] == []
+
+
+def test_hacs_minimum_home_assistant() -> None:
+    """hacs.json declares the oldest supported release, and we run on a newer one."""
+    hacs = json.loads((REPO_ROOT / "hacs.json").read_text(encoding="utf-8"))
+
+    assert hacs["homeassistant"] == OLDEST_HOME_ASSISTANT
+    assert AwesomeVersion(ha_version) >= AwesomeVersion(hacs["homeassistant"])
+
+
+def _forbidden_imports(
+    source: str, module: str, *, is_package: bool = False
+) -> list[str]:
+    """List the imports in one client module that reach Home Assistant or the integration.
+
+    Relative imports are resolved against the module's package, so
+    `from .. import const` inside the client counts as importing the integration.
+    """
+    package = module.split(".") if is_package else module.split(".")[:-1]
+
+    imported: list[tuple[int, str]] = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            imported.extend((node.lineno, alias.name) for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            name = node.module or ""
+            if node.level:
+                base = package[: len(package) - node.level + 1]
+                name = ".".join([*base, *([name] if name else [])])
+            imported.append((node.lineno, name))
+
+    problems = []
+    for lineno, name in imported:
+        top = name.partition(".")[0]
+        in_client = name == FLEET_PACKAGE or name.startswith(f"{FLEET_PACKAGE}.")
+        if top == "homeassistant" or (top == "custom_components" and not in_client):
+            problems.append(f"line {lineno} imports {name}")
+    return problems
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ("import aiohttp\nfrom .errors import FleetError\nfrom . import models", []),
+        (f"from {FLEET_PACKAGE}.models import Site", []),
+        ("import homeassistant", ["line 1 imports homeassistant"]),
+        (
+            "import json\nfrom homeassistant.core import HomeAssistant",
+            ["line 2 imports homeassistant.core"],
+        ),
+        (
+            "def f():\n    import homeassistant.util.dt as dt_util",
+            ["line 2 imports homeassistant.util.dt"],
+        ),
+        ("from .. import const", [f"line 1 imports custom_components.{DOMAIN}"]),
+        (
+            "from ..const import DOMAIN",
+            [f"line 1 imports custom_components.{DOMAIN}.const"],
+        ),
+    ],
+)
+def test_import_scan(source: str, expected: list[str]) -> None:
+    """The scan below recognises imports that would pull in Home Assistant."""
+    assert _forbidden_imports(source, f"{FLEET_PACKAGE}.client") == expected
+
+
+def test_fleet_client_does_not_import_home_assistant() -> None:
+    """The Fleet API client (fleet/) stays usable without Home Assistant."""
+    assert FLEET_DIR.is_dir(), f"{FLEET_DIR.relative_to(REPO_ROOT)} is missing"
+    sources = sorted(FLEET_DIR.rglob("*.py"))
+    assert sources, f"no Python files in {FLEET_DIR.relative_to(REPO_ROOT)}"
+
+    problems: list[str] = []
+    for path in sources:
+        relative = path.relative_to(REPO_ROOT)
+        module = ".".join(relative.with_suffix("").parts).removesuffix(".__init__")
+        problems.extend(
+            f"{relative}: {problem}"
+            for problem in _forbidden_imports(
+                path.read_text(encoding="utf-8"),
+                module,
+                is_package=path.name == "__init__.py",
+            )
+        )
+
+    assert not problems, "\n".join(problems)
