@@ -14,8 +14,11 @@ from tests.simulator.scenario import USER_MAIN
 
 
 @pytest.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    """A plain aiohttp session, as Home Assistant would inject one."""
+async def session(socket_enabled: None) -> AsyncIterator[aiohttp.ClientSession]:
+    """A plain aiohttp session, as Home Assistant would inject one.
+
+    Real sockets are allowed: the tests talk HTTP to the simulator on 127.0.0.1.
+    """
     async with aiohttp.ClientSession() as client_session:
         yield client_session
 

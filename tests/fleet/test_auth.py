@@ -15,6 +15,7 @@ from custom_components.powerwall_fleet.fleet import (
     InvalidArgument,
     InvalidClient,
     InvalidRequest,
+    InvalidResponse,
     LoginRequired,
     TokenManager,
     TokenSet,
@@ -174,7 +175,7 @@ async def test_refresh_after_password_change(
     ("fault", "expected"),
     [
         ({"status": 503, "json": {"error": "unavailable"}}, ServerError),
-        ({"status": 200, "body": "<html>maintenance</html>"}, Exception),
+        ({"status": 200, "body": "<html>maintenance</html>"}, InvalidResponse),
         ({"drop": True}, CannotConnect),
     ],
 )
@@ -464,6 +465,5 @@ def test_token_set_from_response() -> None:
     assert tokens.expires_within(200, now=1000.0)
     assert not tokens.expires_within(50, now=1000.0)
     for bad in (None, [], {"access_token": ""}, {"access_token": 5}):
-        with pytest.raises(Exception) as err:
+        with pytest.raises(InvalidResponse):
             TokenSet.from_response(bad)
-        assert type(err.value).__name__ == "InvalidResponse"
