@@ -1,1 +1,162 @@
 """The Tesla Powerwall (Fleet API) integration."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.const import Platform
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.exceptions import (
+    ConfigEntryAuthFailed,
+    ConfigEntryError,
+    ConfigEntryNotReady,
+)
+from homeassistant.helpers import config_validation as cv, device_registry as dr
+from homeassistant.helpers.aiohttp_client import async_get_clientsession
+from homeassistant.helpers.config_entry_oauth2_flow import (
+    OAuth2Session,
+    async_get_config_entry_implementation,
+)
+from homeassistant.helpers.typing import ConfigType
+
+from .const import CONF_BASE_URL, CONF_SITE_IDS, DOMAIN, LOGGER
+from .fleet import (
+    FleetClient,
+    FleetError,
+    LoginRequired,
+    MissingScopes,
+    PartnerNotRegistered,
+    Product,
+)
+from .http import async_register_public_key_view
+from .oauth import EntryTokens, implementation_for_entry
+
+PLATFORMS: list[Platform] = []
+CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
+
+
+@dataclass
+class PowerwallFleetData:
+    """What a loaded entry keeps at runtime."""
+
+    client: FleetClient
+    tokens: EntryTokens
+    sites: dict[int, Product] = field(default_factory=dict)
+
+
+type PowerwallFleetConfigEntry = ConfigEntry[PowerwallFleetData]
+
+
+async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
+    """Serve the partner public key for owners whose domain points here."""
+    async_register_public_key_view(hass)
+    return True
+
+
+async def async_setup_entry(
+    hass: HomeAssistant, entry: PowerwallFleetConfigEntry
+) -> bool:
+    """Connect to the account and register its sites as devices."""
+    try:
+        implementation = await async_get_config_entry_implementation(hass, entry)
+    except ValueError as err:
+        raise ConfigEntryNotReady(
+            translation_domain=DOMAIN, translation_key="credentials_missing"
+        ) from err
+    session = OAuth2Session(
+        hass, entry, implementation_for_entry(implementation, entry.data)
+    )
+    tokens = EntryTokens(hass, entry, session)
+
+    @callback
+    def _moved(base_url: str) -> None:
+        hass.config_entries.async_update_entry(
+            entry, data={**entry.data, CONF_BASE_URL: base_url}
+        )
+
+    client = FleetClient(
+        async_get_clientsession(hass),
+        tokens.access_token,
+        entry.data[CONF_BASE_URL],
+        on_token_rejected=tokens.token_rejected,
+        on_base_url_change=_moved,
+    )
+    try:
+        products = await client.energy_sites()
+    except (LoginRequired, MissingScopes) as err:
+        raise ConfigEntryAuthFailed(
+            translation_domain=DOMAIN, translation_key="reauth_required"
+        ) from err
+    except PartnerNotRegistered as err:
+        raise ConfigEntryError(
+            translation_domain=DOMAIN, translation_key="partner_not_registered"
+        ) from err
+    except FleetError as err:
+        raise ConfigEntryNotReady(
+            translation_domain=DOMAIN,
+            translation_key="cannot_connect",
+            translation_placeholders={"error": type(err).__name__},
+        ) from err
+
+    wanted = {int(site_id) for site_id in entry.data.get(CONF_SITE_IDS, [])}
+    sites = {
+        site_id: product
+        for product in products
+        if (site_id := product.energy_site_id) is not None and site_id in wanted
+    }
+    for site_id in wanted - sites.keys():
+        LOGGER.warning("Energy site %s is no longer in the Tesla account", site_id)
+    _sync_devices(hass, entry, sites)
+    entry.runtime_data = PowerwallFleetData(client=client, tokens=tokens, sites=sites)
+    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    entry.async_on_unload(entry.add_update_listener(_async_options_updated))
+    return True
+
+
+async def async_unload_entry(
+    hass: HomeAssistant, entry: PowerwallFleetConfigEntry
+) -> bool:
+    """Unload the entry's platforms."""
+    return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+
+
+async def _async_options_updated(
+    hass: HomeAssistant, entry: PowerwallFleetConfigEntry
+) -> None:
+    """New poll intervals take effect on reload."""
+    await hass.config_entries.async_reload(entry.entry_id)
+
+
+def _sync_devices(
+    hass: HomeAssistant, entry: ConfigEntry, sites: dict[int, Product]
+) -> None:
+    """One device per site; devices of sites no longer set up go away."""
+    registry = dr.async_get(hass)
+    keep: set[str] = set()
+    for site_id, product in sites.items():
+        device = registry.async_get_or_create(
+            config_entry_id=entry.entry_id,
+            identifiers={(DOMAIN, str(site_id))},
+            manufacturer="Tesla",
+            name=product.site_name or f"Energy site {site_id}",
+            model=_model(product),
+            serial_number=product.id,
+        )
+        keep.add(device.id)
+    for device in dr.async_entries_for_config_entry(registry, entry.entry_id):
+        if device.id not in keep:
+            registry.async_update_device(
+                device.id, remove_config_entry_id=entry.entry_id
+            )
+
+
+def _model(product: Product) -> str | None:
+    components = product.components
+    if components is None:
+        return None
+    if components.battery:
+        return "Powerwall"
+    if components.solar:
+        return "Solar"
+    return None

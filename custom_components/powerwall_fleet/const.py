@@ -1,5 +1,63 @@
 """Constants for the Tesla Powerwall (Fleet API) integration."""
 
+from __future__ import annotations
+
+import logging
 from typing import Final
 
+from .fleet import REGION_BASE_URLS, SCOPES, TOKEN_URL
+from .fleet.auth import AUTHORIZE_URL
+
 DOMAIN: Final = "powerwall_fleet"
+LOGGER: Final = logging.getLogger(__package__)
+
+# Config entry data
+CONF_SERVER: Final = "server"
+CONF_AUTHORIZE_URL: Final = "authorize_url"
+CONF_TOKEN_URL: Final = "token_url"  # noqa: S105 - a key name
+CONF_BASE_URL: Final = "base_url"
+CONF_REGION: Final = "region"
+CONF_PARTNER_DOMAIN: Final = "partner_domain"
+CONF_SITE_IDS: Final = "site_ids"
+
+# Form fields only
+CONF_DOMAIN_NAME: Final = "domain"
+CONF_CUSTOM_BASE_URL: Final = "custom_base_url"
+CONF_CUSTOM_AUTH_URL: Final = "custom_auth_url"
+CONF_SITES: Final = "sites"
+
+SERVER_TESLA: Final = "tesla"
+SERVER_CUSTOM: Final = "custom"
+
+DEFAULT_AUTHORIZE_URL: Final = AUTHORIZE_URL
+DEFAULT_TOKEN_URL: Final = TOKEN_URL
+DEFAULT_BASE_URL: Final = REGION_BASE_URLS["na"]
+# Regions where the partner account is registered up front (China has its own
+# auth host and is registered only when an account turns out to live there).
+PARTNER_REGIONS: Final = ("na", "eu")
+OAUTH_SCOPES: Final = SCOPES
+
+# Set to 1 to offer custom Fleet-API-compatible servers (the simulator) in the
+# config flow. Never needed by owners.
+DEVELOPER_ENV: Final = "POWERWALL_FLEET_DEVELOPER"
+DEVELOPER_PORTAL_URL: Final = "https://developer.tesla.com/dashboard"
+PRIVATE_KEY_FILE: Final = ".storage/powerwall_fleet.private_key.pem"
+
+# Options: poll intervals
+CONF_LIVE_INTERVAL: Final = "live_interval"
+CONF_INFO_INTERVAL: Final = "info_interval"
+CONF_HISTORY_INTERVAL: Final = "history_interval"
+DEFAULT_LIVE_INTERVAL: Final = 30  # seconds
+DEFAULT_INFO_INTERVAL: Final = 15  # minutes
+DEFAULT_HISTORY_INTERVAL: Final = 5  # minutes
+MIN_LIVE_INTERVAL: Final = 10
+MAX_LIVE_INTERVAL: Final = 3600
+MIN_INFO_INTERVAL: Final = 5
+MAX_INFO_INTERVAL: Final = 1440
+MIN_HISTORY_INTERVAL: Final = 5
+MAX_HISTORY_INTERVAL: Final = 60
+
+
+def requests_per_day(live_s: float, info_min: float, history_min: float) -> int:
+    """Estimated billable requests per site and day for the given intervals."""
+    return round(86400 / live_s + 1440 / info_min + 1440 / history_min)
