@@ -61,7 +61,9 @@ async def async_setup_entry(
     try:
         implementation = await async_get_config_entry_implementation(hass, entry)
     except ValueError as err:
-        raise ConfigEntryNotReady(
+        # The application credentials were removed: the user has to pick or
+        # add credentials again, which the reauth flow offers.
+        raise ConfigEntryAuthFailed(
             translation_domain=DOMAIN, translation_key="credentials_missing"
         ) from err
     session = OAuth2Session(
@@ -110,7 +112,6 @@ async def async_setup_entry(
     _sync_devices(hass, entry, sites)
     entry.runtime_data = PowerwallFleetData(client=client, tokens=tokens, sites=sites)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
-    entry.async_on_unload(entry.add_update_listener(_async_options_updated))
     return True
 
 
@@ -119,13 +120,6 @@ async def async_unload_entry(
 ) -> bool:
     """Unload the entry's platforms."""
     return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
-
-
-async def _async_options_updated(
-    hass: HomeAssistant, entry: PowerwallFleetConfigEntry
-) -> None:
-    """New poll intervals take effect on reload."""
-    await hass.config_entries.async_reload(entry.entry_id)
 
 
 def _sync_devices(

@@ -21,6 +21,7 @@ from homeassistant.config_entries import (
     ConfigEntry,
     ConfigFlowResult,
     OptionsFlow,
+    OptionsFlowWithReload,
 )
 from homeassistant.core import callback
 from homeassistant.helpers import config_entry_oauth2_flow
@@ -486,7 +487,11 @@ class PowerwallFleetFlowHandler(
                     errors["base"] = err.reason
                     placeholders["detail"] = err.site_name
         default = (
-            [str(site_id) for site_id in self._entry().data.get(CONF_SITE_IDS, [])]
+            [
+                str(site_id)
+                for site_id in self._entry().data.get(CONF_SITE_IDS, [])
+                if site_id in self._sites
+            ]
             if self.source == SOURCE_RECONFIGURE
             else [str(site_id) for site_id in self._sites]
         )
@@ -520,7 +525,11 @@ class PowerwallFleetFlowHandler(
             if len(self._sites) > 1:
                 raise
             return self.async_abort(
-                reason=err.reason, description_placeholders={"detail": err.site_name}
+                reason=err.reason,
+                description_placeholders={
+                    "detail": err.site_name,
+                    "scopes": err.scopes,
+                },
             )
         data = {**self._entry_data, CONF_SITE_IDS: site_ids}
         title = _title([self._sites[site_id] for site_id in site_ids])
@@ -547,7 +556,9 @@ class PowerwallFleetFlowHandler(
                 if site_is_unavailable(err):
                     raise _SiteCheckFailed("site_unavailable", name) from err
                 if isinstance(err, MissingScopes):
-                    raise _SiteCheckFailed("missing_scopes", name) from err
+                    raise _SiteCheckFailed(
+                        "missing_scopes", name, ", ".join(err.scopes) or "?"
+                    ) from err
                 raise _SiteCheckFailed("cannot_connect", name) from err
 
     def _abort_for(self, err: FleetError) -> ConfigFlowResult:
@@ -609,13 +620,14 @@ class PowerwallFleetFlowHandler(
 
 
 class _SiteCheckFailed(Exception):
-    def __init__(self, reason: str, site_name: str) -> None:
+    def __init__(self, reason: str, site_name: str, scopes: str = "") -> None:
         super().__init__(reason)
         self.reason = reason
         self.site_name = site_name
+        self.scopes = scopes
 
 
-class PowerwallFleetOptionsFlow(OptionsFlow):
+class PowerwallFleetOptionsFlow(OptionsFlowWithReload):
     """Poll intervals, with the request budget they cost."""
 
     def __init__(self) -> None:
@@ -745,10 +757,14 @@ def _trusted_base(server: Mapping[str, str], reported: str | None) -> str:
             (".tesla.com", ".tesla.cn")
         ):
             return reported
-        raise WrongRegion(f"Untrusted region URL {reported}", base_url=reported)
+        raise WrongRegion(
+            f"Untrusted region URL {reported}", base_url=reported, description=reported
+        )
     if (new.scheme, new.hostname) == (old.scheme, old.hostname):
         return reported
-    raise WrongRegion(f"Untrusted region URL {reported}", base_url=reported)
+    raise WrongRegion(
+        f"Untrusted region URL {reported}", base_url=reported, description=reported
+    )
 
 
 def _registration_reason(err: FleetError) -> str:

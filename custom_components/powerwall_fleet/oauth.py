@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, cast
 
-from aiohttp import RequestInfo
+from aiohttp import ClientError, RequestInfo
 from homeassistant.components.application_credentials import (
     AuthImplementation,
     AuthorizationServer,
@@ -21,6 +21,7 @@ from homeassistant.components.application_credentials import (
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import (
+    OAuth2TokenRequestError,
     OAuth2TokenRequestReauthError,
     OAuth2TokenRequestTransientError,
 )
@@ -39,7 +40,14 @@ from .const import (
     DOMAIN,
     OAUTH_SCOPES,
 )
-from .fleet import FleetError, InvalidClient, LoginRequired, refresh_tokens
+from .fleet import (
+    CannotConnect,
+    FleetError,
+    InvalidClient,
+    LoginRequired,
+    ServerError,
+    refresh_tokens,
+)
 
 
 class TeslaFleetImplementation(AuthImplementation):
@@ -152,8 +160,25 @@ class EntryTokens:
         self._session = session
 
     async def access_token(self) -> str:
-        """A valid access token."""
-        await self._session.async_ensure_token_valid()
+        """A valid access token.
+
+        Token failures come out as the client's own errors, the same on every
+        Home Assistant version: :class:`LoginRequired` when Tesla refused the
+        login (reauth), otherwise a transient :class:`ServerError` or
+        :class:`CannotConnect` (retry later, no reauth).
+        """
+        try:
+            await self._session.async_ensure_token_valid()
+        except OAuth2TokenRequestReauthError as err:
+            raise LoginRequired(
+                "Tesla refused the refresh token", status=err.status
+            ) from err
+        except OAuth2TokenRequestError as err:
+            raise ServerError(
+                "The token refresh failed; retrying later", status=err.status
+            ) from err
+        except (ClientError, TimeoutError) as err:
+            raise CannotConnect("The token refresh did not get an answer") from err
         return cast(str, self._session.token["access_token"])
 
     async def token_rejected(self, rejected: str) -> str:

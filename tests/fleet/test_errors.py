@@ -64,7 +64,7 @@ LIVE = r"/live_status$"
         (540, "device unexpected response", ServerError),
     ],
 )
-async def test_status_maps_to_error_class(  # noqa: PLR0917
+async def test_status_maps_to_error_class(
     make_client: Callable[..., FleetClient],
     tokens: dict[str, Any],
     simulator: Simulator,

@@ -2,46 +2,193 @@
 
 from __future__ import annotations
 
+import ast
+from collections.abc import Awaitable, Callable
+import inspect
+import json
+from pathlib import Path
+import re
 from typing import Any
+from urllib.parse import parse_qs, parse_qsl, urlsplit
 
-from homeassistant.config_entries import SOURCE_USER
+import aiohttp
+from homeassistant.config_entries import SOURCE_USER, ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
-from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import config_entry_oauth2_flow, device_registry as dr
 import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
+from custom_components.powerwall_fleet import config_flow
 from custom_components.powerwall_fleet.const import (
+    CONF_AUTHORIZE_URL,
     CONF_BASE_URL,
     CONF_PARTNER_DOMAIN,
     CONF_REGION,
     CONF_SERVER,
     CONF_SITE_IDS,
+    CONF_TOKEN_URL,
     DOMAIN,
+    OAUTH_SCOPES,
     SERVER_CUSTOM,
+    SERVER_TESLA,
 )
-from custom_components.powerwall_fleet.fleet import keys
-from tests.integration.conftest import Approve
+from custom_components.powerwall_fleet.fleet import auth as fleet_auth, keys
+from custom_components.powerwall_fleet.http import async_register_public_key_view
+from custom_components.powerwall_fleet.keys_store import async_get_private_key
+from tests.integration.conftest import CREDENTIAL_ID, Approve, entry_data
 from tests.simulator import Simulator
 from tests.simulator.scenario import (
     CLIENT_ID,
+    CLIENT_SECRET,
     PARTNER_DOMAIN,
+    SITE_DEAD,
+    SITE_EU,
     SITE_FULL,
     SITE_PW3,
     SITE_SOLAR_ONLY,
+    USER_EU,
     USER_MAIN,
 )
 
 pytestmark = pytest.mark.usefixtures("credentials", "current_request_with_host")
 
 REDIRECT_URI = "https://example.com/auth/external/callback"
+TOKEN_PATH = r"^/oauth2/v3/token$"
+PARTNER_ACCOUNTS_PATH = r"/api/1/partner_accounts$"
+PUBLIC_KEY_API_PATH = r"/api/1/partner_accounts/public_key$"
+OTHER_KEY_HEX = "04" + "ab" * 64
+
+TRANSLATIONS: dict[str, Any] = json.loads(
+    (Path(config_flow.__file__).parent / "translations" / "en.json").read_text(
+        encoding="utf-8"
+    )
+)
+_PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
 
-async def _start_custom(hass: HomeAssistant, simulator: Simulator) -> dict[str, Any]:
-    """Start in developer mode and choose the simulator as custom server."""
-    result = await hass.config_entries.flow.async_init(
+# --------------------------------------------------------------- translations
+
+
+def assert_translated(result: Any, section: str = "config") -> None:
+    """What the frontend shows for ``result`` exists in en.json, placeholders filled.
+
+    Forms: the step (title, description, a label and a description for every
+    field) and every error; aborts: the reason. Every ``{placeholder}`` those
+    strings use must be in the result's description_placeholders.
+    """
+    strings = TRANSLATIONS[section]
+    texts: list[str] = []
+    if result["type"] is FlowResultType.FORM:
+        step = strings["step"][result["step_id"]]
+        texts += [step.get("title", ""), step.get("description", "")]
+        if (schema := result.get("data_schema")) is not None:
+            for field in schema.schema:
+                assert str(field) in step["data"], (result["step_id"], field)
+                assert str(field) in step["data_description"], (
+                    result["step_id"],
+                    field,
+                )
+        for error in (result.get("errors") or {}).values():
+            assert error in strings["error"], error
+            texts.append(strings["error"][error])
+    elif result["type"] is FlowResultType.ABORT:
+        if result.get("translation_domain") not in (None, DOMAIN):
+            return  # Home Assistant's shared OAuth strings (2026.10+)
+        assert result["reason"] in strings["abort"], result["reason"]
+        texts.append(strings["abort"][result["reason"]])
+    else:
+        return
+    given = set(result.get("description_placeholders") or {})
+    for text in texts:
+        missing = set(_PLACEHOLDER.findall(text)) - given
+        assert not missing, f"{result.get('step_id') or result['reason']}: {missing}"
+
+
+@pytest.fixture(autouse=True)
+def check_translations(hass: HomeAssistant, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Check every flow result a test (or the OAuth callback view) gets."""
+    managers = (
+        (hass.config_entries.flow, "config"),
+        (hass.config_entries.options, "options"),
+    )
+    for manager, section in managers:
+        for name in ("async_init", "async_configure"):
+            original = getattr(manager, name)
+
+            async def checked(
+                *args: Any,
+                _original: Callable[..., Awaitable[Any]] = original,
+                _section: str = section,
+                **kwargs: Any,
+            ) -> Any:
+                result = await _original(*args, **kwargs)
+                assert_translated(result, _section)
+                return result
+
+            monkeypatch.setattr(manager, name, checked)
+
+
+# -------------------------------------------------------------------- helpers
+
+
+@pytest.fixture
+async def ha_origin(
+    hass: HomeAssistant, credentials: None, hass_client_no_auth: ClientSessionGenerator
+) -> str:
+    """Loopback URL of this Home Assistant's HTTP server, serving our public key.
+
+    The test server freezes the router when it starts, so the key's view is
+    registered first (as the integration's async_setup does in a running
+    Home Assistant; the flow registering it again is a no-op).
+    """
+    async_register_public_key_view(hass)
+    client = await hass_client_no_auth()
+    return str(client.make_url("")).rstrip("/")
+
+
+@pytest.fixture
+def serve_key(simulator: Simulator, ha_origin: str) -> Callable[[], None]:
+    """Point PARTNER_DOMAIN at this Home Assistant (which serves our public key)."""
+
+    def _serve() -> None:
+        simulator.resolve_domain(PARTNER_DOMAIN, ha_origin)
+
+    return _serve
+
+
+async def _our_key_hex(hass: HomeAssistant) -> str:
+    return keys.public_key_hex(await async_get_private_key(hass))
+
+
+async def _hold_our_key(
+    hass: HomeAssistant, simulator: Simulator, *regions: str
+) -> None:
+    """Tesla already holds our key for PARTNER_DOMAIN in ``regions``."""
+    pem = keys.public_key_pem(await async_get_private_key(hass))
+    for region in regions:
+        simulator.register_partner(CLIENT_ID, region, PARTNER_DOMAIN, pem)
+
+
+def _holds_our_key(simulator: Simulator, region: str, key_hex: str) -> bool:
+    partner = simulator.partners.get((region, CLIENT_ID))
+    return (
+        partner is not None
+        and partner.domain == PARTNER_DOMAIN
+        and partner.public_key_hex == key_hex
+    )
+
+
+async def _start(hass: HomeAssistant) -> dict[str, Any]:
+    return await hass.config_entries.flow.async_init(
         DOMAIN, context={"source": SOURCE_USER}
     )
+
+
+async def _choose_custom(
+    hass: HomeAssistant, simulator: Simulator, result: dict[str, Any]
+) -> dict[str, Any]:
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "server"
     return await hass.config_entries.flow.async_configure(
@@ -54,6 +201,38 @@ async def _start_custom(hass: HomeAssistant, simulator: Simulator) -> dict[str, 
     )
 
 
+async def _start_custom(hass: HomeAssistant, simulator: Simulator) -> dict[str, Any]:
+    """Start in developer mode and choose the simulator as custom server."""
+    return await _choose_custom(hass, simulator, await _start(hass))
+
+
+async def _register(hass: HomeAssistant, result: dict[str, Any]) -> dict[str, Any]:
+    """Submit the partner form with the simulator's partner domain."""
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "partner"
+    return await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"domain": PARTNER_DOMAIN}
+    )
+
+
+async def _deliver(
+    hass: HomeAssistant,
+    hass_client_no_auth: ClientSessionGenerator,
+    result: dict[str, Any],
+    redirect: dict[str, str],
+) -> dict[str, Any]:
+    """Send the browser's redirect to /auth/external/callback and resume the flow."""
+    params = {"state": redirect["state"]}
+    if "code" in redirect:
+        params["code"] = redirect["code"]
+    else:
+        params["error"] = redirect["error"]
+    client = await hass_client_no_auth()
+    resp = await client.get("/auth/external/callback", params=params)
+    assert resp.status == 200
+    return await hass.config_entries.flow.async_configure(result["flow_id"])
+
+
 async def _finish_oauth(
     hass: HomeAssistant,
     hass_client_no_auth: ClientSessionGenerator,
@@ -62,19 +241,70 @@ async def _finish_oauth(
     **approve_kwargs: Any,
 ) -> dict[str, Any]:
     """Approve on the simulator's page and deliver the callback to Home Assistant."""
-    assert result["type"] is FlowResultType.EXTERNAL_STEP
+    assert result["type"] is FlowResultType.EXTERNAL_STEP, result
     redirect = await approve(result["url"], **approve_kwargs)
-    client = await hass_client_no_auth()
-    resp = await client.get(
-        "/auth/external/callback",
-        params={
-            "code": redirect.get("code", ""),
-            "state": redirect["state"],
-            **({"error": redirect["error"]} if "error" in redirect else {}),
-        },
-    )
-    assert resp.status == 200
-    return await hass.config_entries.flow.async_configure(result["flow_id"])
+    return await _deliver(hass, hass_client_no_auth, result, redirect)
+
+
+async def _approve_granting(
+    authorize_url: str, grants: list[str], user: str = USER_MAIN
+) -> dict[str, str]:
+    """Approve on the consent page with only ``grants`` ticked."""
+    async with aiohttp.ClientSession() as session:
+        async with session.get(authorize_url) as resp:
+            assert resp.status == 200
+            page = await resp.text()
+        for scope in OAUTH_SCOPES:
+            assert f'value="{scope}" checked' in page
+        form = aiohttp.FormData()
+        for key, value in parse_qsl(urlsplit(authorize_url).query):
+            form.add_field(key, value)
+        form.add_field("grant_form", "1")
+        for scope in grants:
+            form.add_field("grant", scope)
+        form.add_field("user", user)
+        form.add_field("decision", "approve")
+        async with session.post(
+            authorize_url.split("?", 1)[0], data=form, allow_redirects=False
+        ) as resp:
+            assert resp.status == 302
+            location = resp.headers["Location"]
+    return {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
+
+
+async def _to_sign_in(
+    hass: HomeAssistant, simulator: Simulator, serve_key: Callable[[], None]
+) -> dict[str, Any]:
+    """A fresh flow up to the external sign-in step (custom server, registered)."""
+    serve_key()
+    result = await _register(hass, await _start_custom(hass, simulator))
+    assert result["type"] is FlowResultType.EXTERNAL_STEP, result.get("errors")
+    return result
+
+
+async def _complete_new_flow(
+    hass: HomeAssistant,
+    simulator: Simulator,
+    serve_key: Callable[[], None],
+    hass_client_no_auth: ClientSessionGenerator,
+    approve: Approve,
+    user: str = USER_MAIN,
+) -> MockConfigEntry:
+    """Start again from scratch and finish: the recovery after an abort."""
+    simulator.clear_faults()
+    result = await _to_sign_in(hass, simulator, serve_key)
+    result = await _finish_oauth(hass, hass_client_no_auth, approve, result, user=user)
+    if result["type"] is FlowResultType.FORM:
+        assert result["step_id"] == "sites"
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], {"sites": [str(SITE_FULL)]}
+        )
+    assert result["type"] is FlowResultType.CREATE_ENTRY, result
+    await hass.async_block_till_done()
+    return result["result"]
+
+
+# ------------------------------------------------------------------ full flow
 
 
 async def test_full_flow(
@@ -129,4 +359,1247 @@ async def test_full_flow(
         hass.config.path(".storage/powerwall_fleet.private_key.pem")
     )
     assert simulator.partners[("na", CLIENT_ID)].domain == PARTNER_DOMAIN
-    assert simulator.partners[("na", CLIENT_ID)].public_key_hex == keys.public_key_hex(key)
+    assert simulator.partners[("na", CLIENT_ID)].public_key_hex == keys.public_key_hex(
+        key
+    )
+
+
+# ---------------------------------------------------------------- server step
+
+
+@pytest.mark.parametrize(
+    ("base_url", "auth_url", "bad_fields"),
+    [
+        ("", "", {"custom_base_url", "custom_auth_url"}),
+        ("ftp://127.0.0.1/na", "{root}", {"custom_base_url"}),
+        ("{root}/na", "127.0.0.1:8787", {"custom_auth_url"}),
+        ("http://", "https:///oauth", {"custom_base_url", "custom_auth_url"}),
+    ],
+    ids=["empty", "base_not_http", "auth_without_scheme", "no_host"],
+)
+async def test_server_step_invalid_url_then_corrected(
+    hass: HomeAssistant,
+    simulator: Simulator,
+    base_url: str,
+    auth_url: str,
+    bad_fields: set[str],
+) -> None:
+    """Bad custom URLs are refused per field, nothing is sent; fixed, the flow goes on."""
+    result = await _start(hass)
+    assert result["step_id"] == "server"
+    user_input = {
+        CONF_SERVER: SERVER_CUSTOM,
+        "custom_base_url": base_url.format(root=simulator.url),
+        "custom_auth_url": auth_url.format(root=simulator.url),
+    }
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], user_input
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "server"
+    assert result["errors"] == dict.fromkeys(bad_fields, "invalid_url")
+    # The form keeps what was typed.
+    assert result["data_schema"]({}) == user_input
+    assert simulator.count() == 0
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {
+            CONF_SERVER: SERVER_CUSTOM,
+            "custom_base_url": f" {simulator.base_url('na')}/ ",
+            "custom_auth_url": simulator.url + "/",
+        },
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "partner"
+    assert not result["errors"]
+
+
+@pytest.fixture
+def tesla_is_simulated(monkeypatch: pytest.MonkeyPatch, simulator: Simulator) -> None:
+    """Tesla's URLs, as the flow uses them, point at the simulator (never at Tesla)."""
+    monkeypatch.setattr(
+        config_flow,
+        "REGION_BASE_URLS",
+        {"na": simulator.base_url("na"), "eu": simulator.base_url("eu")},
+    )
+    monkeypatch.setattr(config_flow, "DEFAULT_AUTHORIZE_URL", simulator.authorize_url)
+    monkeypatch.setattr(config_flow, "DEFAULT_TOKEN_URL", simulator.token_url)
+    monkeypatch.setattr(config_flow, "PARTNER_REGIONS", ("na", "eu"))
+
+
+@pytest.mark.usefixtures("tesla_is_simulated")
+@pytest.mark.parametrize("developer", [False, True], ids=["owner", "developer"])
+async def test_tesla_server(
+    hass: HomeAssistant,
+    monkeypatch: pytest.MonkeyPatch,
+    simulator: Simulator,
+    serve_key: Callable[[], None],
+    hass_client_no_auth: ClientSessionGenerator,
+    approve: Approve,
+    developer: bool,
+) -> None:
+    """Tesla: the partner is registered in every region, then the sign-in.
+
+    Owners never see the server step; developers pick Tesla there. The region
+    Tesla reports must be one of Tesla's own hosts: the simulator's is not, so
+    the flow stops there with wrong_region instead of sending a token to it.
+    """
+    if not developer:
+        monkeypatch.delenv("POWERWALL_FLEET_DEVELOPER")
+    result = await _start(hass)
+    if developer:
+        assert result["step_id"] == "server"
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], {CONF_SERVER: SERVER_TESLA}
+        )
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "partner"
+
+    serve_key()
+    result = await _register(hass, result)
+    assert result["type"] is FlowResultType.EXTERNAL_STEP, result.get("errors")
+    assert result["url"].startswith(simulator.authorize_url)
+    ours = await _our_key_hex(hass)
+    assert _holds_our_key(simulator, "na", ours)
+    assert _holds_our_key(simulator, "eu", ours)
+    assert simulator.count("partner_accounts") == 2
+
+    result = await _finish_oauth(hass, hass_client_no_auth, approve, result)
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "wrong_region"
+    assert simulator.base_url("na") in result["description_placeholders"]["detail"]
+    assert simulator.count("products") == 0
+    assert not hass.config_entries.async_entries(DOMAIN)
+
+
+@pytest.mark.parametrize(
+    ("reported", "server", "trusted"),
+    [
+        (None, SERVER_TESLA, True),
+        ("https://fleet-api.prd.eu.vn.cloud.tesla.com/", SERVER_TESLA, True),
+        ("https://fleet-api.prd.cn.vn.cloud.tesla.cn", SERVER_TESLA, True),
+        ("http://fleet-api.prd.eu.vn.cloud.tesla.com", SERVER_TESLA, False),
+        ("https://fleet-api.eviltesla.com", SERVER_TESLA, False),
+        ("https://tesla.com.example.org", SERVER_TESLA, False),
+        ("http://127.0.0.1:8787/eu", SERVER_CUSTOM, True),
+        ("http://127.0.0.2:8787/eu", SERVER_CUSTOM, False),
+        ("https://127.0.0.1:8787/eu", SERVER_CUSTOM, False),
+        ("https://fleet-api.prd.eu.vn.cloud.tesla.com", SERVER_CUSTOM, False),
+    ],
+)
+def test_region_url_trust(reported: str | None, server: str, trusted: bool) -> None:
+    """Only the chosen server's own hosts may receive the account's token."""
+    current = (
+        "https://fleet-api.prd.na.vn.cloud.tesla.com"
+        if server == SERVER_TESLA
+        else "http://127.0.0.1:8787/na"
+    )
+    config = {CONF_SERVER: server, CONF_BASE_URL: current}
+    if trusted:
+        expected = reported.rstrip("/") if reported else current
+        assert config_flow._trusted_base(config, reported) == expected
+    else:
+        with pytest.raises(config_flow.WrongRegion) as err:
+            config_flow._trusted_base(config, reported)
+        assert err.value.base_url == reported
+
+
+# --------------------------------------------------------------- partner step
+
+
+@pytest.mark.parametrize(
+    ("domain", "error"),
+    [
+        ("not a domain", "invalid_domain"),
+        ("localhost", "invalid_domain"),
+        ("https://home.example.com:8443/", "invalid_domain"),
+        ("user@home.example.com", "invalid_domain"),
+        ("mytesla.example.com", "domain_contains_tesla"),
+    ],
+)
+async def test_partner_domain_checked_locally(
+    hass: HomeAssistant,
+    simulator: Simulator,
+    serve_key: Callable[[], None],
+    domain: str,
+    error: str,
+) -> None:
+    """Domains Tesla would refuse never reach Tesla; a good one goes through."""
+    result = await _start_custom(hass, simulator)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"domain": domain}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "partner"
+    assert result["errors"] == {"domain": error}
+    assert result["data_schema"]({}) == {"domain": domain}
+    assert simulator.count() == 0
+
+    serve_key()
+    result = await _register(hass, result)
+    assert result["type"] is FlowResultType.EXTERNAL_STEP
+
+
+def _wrong_secret(simulator: Simulator) -> None:
+    simulator.oauth.clients[CLIENT_ID].client_secret = "rotated-on-the-portal"
+
+
+@pytest.mark.parametrize(
+    ("break_it", "error", "detail"),
+    [
+        (_wrong_secret, "invalid_client", ""),
+        (
+            lambda sim: sim.add_fault(TOKEN_PATH, status=503),
+            "partner_token_failed",
+            "Service Unavailable",
+        ),
+        (
+            lambda sim: sim.add_fault(
+                TOKEN_PATH, status=400, json={"error": "invalid_scope"}
+            ),
+            "partner_token_failed",
+            "invalid_scope",
+        ),
+        (
+            lambda sim: sim.add_fault(TOKEN_PATH, drop=True, times=None),
+            "cannot_connect",
+            "",
+        ),
+    ],
+    ids=["wrong_secret", "server_error", "refused", "network"],
+)
+async def test_partner_token_errors(
+    hass: HomeAssistant,
+    simulator: Simulator,
+    serve_key: Callable[[], None],
+    break_it: Callable[[Simulator], Any],
+    error: str,
+    detail: str,
+) -> None:
+    """No partner token: the form says why; once fixed, submitting again works."""
+    serve_key()
+    result = await _start_custom(hass, simulator)
+    break_it(simulator)
+    result = await _register(hass, result)
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "partner"
+    assert result["errors"] == {"base": error}
+    assert result["description_placeholders"]["detail"] == detail
+    assert simulator.count("partner_accounts") == 0
+
+    simulator.clear_faults()
+    simulator.oauth.clients[CLIENT_ID].client_secret = CLIENT_SECRET
+    result = await _register(hass, result)
+    assert result["type"] is FlowResultType.EXTERNAL_STEP
+    assert _holds_our_key(simulator, "na", await _our_key_hex(hass))
+
+
+def _fault(path: str, **kwargs: Any) -> Callable[[Simulator], str]:
+    def _arrange(simulator: Simulator) -> str:
+        simulator.add_fault(path, **kwargs)
+        return PARTNER_DOMAIN
+
+    return _arrange
+
+
+def _key_not_published(simulator: Simulator) -> str:
+    simulator.unpublish_public_key(PARTNER_DOMAIN)
+    return PARTNER_DOMAIN
+
+
+def _domain_serves_other_key(simulator: Simulator) -> str:
+    # The domain still serves another application's key.
+    simulator.resolved_domains.pop(PARTNER_DOMAIN, None)
+    return PARTNER_DOMAIN
+
+
+def _domain_of_other_app(simulator: Simulator) -> str:
+    simulator.register_partner(
+        "another-app", "na", "taken.example.com", simulator.partner_public_key_pem
+    )
+    return "taken.example.com"
+
+
+@pytest.mark.parametrize(
+    ("arrange", "error", "detail"),
+    [
+        (_key_not_published, "key_not_reachable", "Public key download failed"),
+        (_domain_serves_other_key, "key_mismatch", ""),
+        (
+            _fault(
+                PUBLIC_KEY_API_PATH,
+                status=200,
+                json={"response": {"public_key": OTHER_KEY_HEX}},
+            ),
+            "key_mismatch",
+            "",
+        ),
+        (
+            _fault(PUBLIC_KEY_API_PATH, status=404),
+            "key_mismatch",
+            "",
+        ),
+        (_domain_of_other_app, "domain_taken", "already registered"),
+        (
+            _fault(PARTNER_ACCOUNTS_PATH, method="POST", status=421),
+            "wrong_region",
+            "user out of region",
+        ),
+        (
+            _fault(PARTNER_ACCOUNTS_PATH, method="POST", status=500),
+            "registration_failed",
+            "upstream internal error",
+        ),
+        (
+            _fault(
+                PARTNER_ACCOUNTS_PATH,
+                method="POST",
+                status=400,
+                json={"error": "invalid_command"},
+            ),
+            "registration_failed",
+            "invalid_command",
+        ),
+        (
+            _fault(PARTNER_ACCOUNTS_PATH, method="POST", status=424, json=None),
+            "key_not_reachable",
+            "ServerError",
+        ),
+        (
+            _fault(PARTNER_ACCOUNTS_PATH, method="POST", status=412),
+            "partner_not_registered",
+            "A condition has not been met",
+        ),
+        (
+            _fault(
+                PARTNER_ACCOUNTS_PATH,
+                method="POST",
+                status=400,
+                json={"error": "invalid domain: must not contain 'tesla'"},
+            ),
+            "domain_contains_tesla",
+            "invalid domain",
+        ),
+        (
+            _fault(
+                PARTNER_ACCOUNTS_PATH,
+                method="POST",
+                status=400,
+                json={"error": "invalid domain: not a valid hostname"},
+            ),
+            "invalid_domain",
+            "invalid domain",
+        ),
+        (
+            _fault(PARTNER_ACCOUNTS_PATH, method="POST", drop=True, times=None),
+            "cannot_connect",
+            "",
+        ),
+    ],
+    ids=[
+        "key_not_published",
+        "domain_serves_other_key",
+        "tesla_reports_other_key",
+        "tesla_reports_no_key",
+        "domain_of_other_app",
+        "wrong_region",
+        "server_error",
+        "refused",
+        "failed_dependency",
+        "precondition",
+        "tesla_in_domain",
+        "bad_domain",
+        "network",
+    ],
+)
+async def test_partner_registration_errors(
+    hass: HomeAssistant,
+    simulator: Simulator,
+    serve_key: Callable[[], None],
+    arrange: Callable[[Simulator], str],
+    error: str,
+    detail: str,
+) -> None:
+    """Tesla refuses the registration: the form says why; fixed, it goes through."""
+    serve_key()
+    result = await _start_custom(hass, simulator)
+    domain = arrange(simulator)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"domain": domain}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "partner"
+    assert result["errors"] == {"base": error}
+    assert detail in result["description_placeholders"]["detail"]
+    assert result["description_placeholders"]["key_url"] == (
+        f"https://{domain}/.well-known/appspecific/com.tesla.3p.public-key.pem"
+    )
+
+    simulator.clear_faults()
+    serve_key()
+    result = await _register(hass, result)
+    assert result["type"] is FlowResultType.EXTERNAL_STEP, result.get("errors")
+    assert _holds_our_key(simulator, "na", await _our_key_hex(hass))
+
+
+async def test_partner_step_skipped_when_tesla_holds_our_key(
+    hass: HomeAssistant,
+    simulator: Simulator,
+    config_entry: MockConfigEntry,
+    hass_client_no_auth: ClientSessionGenerator,
+    approve: Approve,
+) -> None:
+    """A second account with the same credentials: no partner form, no registration.
+
+    The account lives in eu, where Tesla also holds our key already.
+    """
+    config_entry.add_to_hass(hass)
+    await _hold_our_key(hass, simulator, "na", "eu")
+    result = await _start_custom(hass, simulator)
+    assert result["type"] is FlowResultType.EXTERNAL_STEP
+
+    result = await _finish_oauth(
+        hass, hass_client_no_auth, approve, result, user=USER_EU
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"][CONF_PARTNER_DOMAIN] == PARTNER_DOMAIN
+    assert result["data"][CONF_BASE_URL] == simulator.base_url("eu")
+    assert simulator.count("partner_accounts") == 0
+    assert simulator.count("partner_public_key") == 2  # na up front, eu on sign-in
+    await hass.async_block_till_done()
+
+
+@pytest.mark.parametrize(
+    "break_it",
+    [
+        lambda sim: sim.add_fault(TOKEN_PATH, drop=True, times=None),
+        lambda sim: sim.add_fault(
+            TOKEN_PATH, status=401, json={"error": "invalid_client"}
+        ),
+        lambda sim: sim.add_fault(PUBLIC_KEY_API_PATH, drop=True, times=None),
+        lambda sim: sim.add_fault(PUBLIC_KEY_API_PATH, status=500),
+        lambda sim: None,  # Tesla holds another key for the domain
+    ],
+    ids=["token_network", "token_refused", "key_network", "key_error", "other_key"],
+)
+async def test_known_domain_check_fails_quietly(
+    hass: HomeAssistant,
+    simulator: Simulator,
+    config_entry: MockConfigEntry,
+    serve_key: Callable[[], None],
+    break_it: Callable[[Simulator], Any],
+) -> None:
+    """Checking the known domain fails: the form shows it, without an error yet."""
+    config_entry.add_to_hass(hass)
+    break_it(simulator)
+    result = await _start_custom(hass, simulator)
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "partner"
+    assert not result["errors"]
+    assert result["data_schema"]({}) == {"domain": PARTNER_DOMAIN}
+
+    simulator.clear_faults()
+    serve_key()
+    result = await _register(hass, result)
+    assert result["type"] is FlowResultType.EXTERNAL_STEP, result.get("errors")
+
+
+async def test_partner_form_placeholders(
+    hass: HomeAssistant, simulator: Simulator
+) -> None:
+    """The form suggests the external URL's host and says where the key is served."""
+    hass.config.external_url = "https://home.example.com:8443"
+    result = await _start_custom(hass, simulator)
+    assert result["data_schema"]({}) == {"domain": "home.example.com"}
+    placeholders = result["description_placeholders"]
+    assert placeholders["key_url"] == (
+        "https://home.example.com/.well-known/appspecific/com.tesla.3p.public-key.pem"
+    )
+    assert placeholders["local_key_url"] == (
+        "https://home.example.com:8443"
+        "/.well-known/appspecific/com.tesla.3p.public-key.pem"
+    )
+    assert placeholders["public_key"] == keys.public_key_pem(
+        await async_get_private_key(hass)
+    )
+
+
+async def test_partner_form_without_any_url(
+    hass: HomeAssistant, simulator: Simulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No URL known for this Home Assistant: placeholders still make sense."""
+
+    def no_url(*args: Any, **kwargs: Any) -> str:
+        raise config_flow.NoURLAvailableError
+
+    result = await _start(hass)
+    monkeypatch.setattr(config_flow, "get_url", no_url)
+    result = await _choose_custom(hass, simulator, result)
+    assert result["data_schema"]({}) == {"domain": ""}
+    placeholders = result["description_placeholders"]
+    assert placeholders["key_url"] == (
+        "https://<your domain>/.well-known/appspecific/com.tesla.3p.public-key.pem"
+    )
+    assert placeholders["local_key_url"] == (
+        "/.well-known/appspecific/com.tesla.3p.public-key.pem"
+    )
+
+
+# -------------------------------------------------------------- after sign-in
+
+
+async def test_user_denies_access(
+    hass: HomeAssistant,
+    simulator: Simulator,
+    serve_key: Callable[[], None],
+    hass_client_no_auth: ClientSessionGenerator,
+    approve: Approve,
+) -> None:
+    """Deny on Tesla's page: the flow ends; starting again and approving works."""
+    result = await _to_sign_in(hass, simulator, serve_key)
+    result = await _finish_oauth(
+        hass, hass_client_no_auth, approve, result, decision="deny"
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "user_rejected_authorize"
+    assert result["description_placeholders"] == {"error": "access_denied"}
+    assert simulator.count("token") == 1  # the partner token only
+
+    entry = await _complete_new_flow(
+        hass, simulator, serve_key, hass_client_no_auth, approve
+    )
+    assert entry.unique_id == USER_MAIN
+
+
+async def test_token_without_account_id(
+    hass: HomeAssistant,
+    simulator: Simulator,
+    serve_key: Callable[[], None],
+    hass_client_no_auth: ClientSessionGenerator,
+    approve: Approve,
+) -> None:
+    """An access token that names no account cannot become an entry."""
+    result = await _to_sign_in(hass, simulator, serve_key)
+    simulator.add_fault(
+        TOKEN_PATH,
+        status=200,
+        json={
+            "access_token": "opaque-token",
+            "refresh_token": "opaque-refresh",
+            "token_type": "Bearer",
+            "expires_in": 28800,
+        },
+    )
+    result = await _finish_oauth(hass, hass_client_no_auth, approve, result)
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "invalid_token"
+    assert simulator.count("users_region") == 0
+
+    await _complete_new_flow(hass, simulator, serve_key, hass_client_no_auth, approve)
+
+
+async def test_missing_scopes_at_sign_in(
+    hass: HomeAssistant,
+    simulator: Simulator,
+    serve_key: Callable[[], None],
+    hass_client_no_auth: ClientSessionGenerator,
+    approve: Approve,
+) -> None:
+    """The owner unticks a permission on Tesla's page: the flow names it."""
+    result = await _to_sign_in(hass, simulator, serve_key)
+    granted = [scope for scope in OAUTH_SCOPES if scope != "energy_cmds"]
+    redirect = await _approve_granting(result["url"], granted)
+    result = await _deliver(hass, hass_client_no_auth, result, redirect)
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "missing_scopes"
+    assert result["description_placeholders"] == {"scopes": "energy_cmds"}
+    assert simulator.count("users_region") == 0
+
+    await _complete_new_flow(hass, simulator, serve_key, hass_client_no_auth, approve)
+
+
+async def test_already_configured(
+    hass: HomeAssistant,
+    simulator: Simulator,
+    config_entry: MockConfigEntry,
+    serve_key: Callable[[], None],
+    hass_client_no_auth: ClientSessionGenerator,
+    approve: Approve,
+) -> None:
+    """The same Tesla account twice: refused, the existing entry untouched."""
+    config_entry.add_to_hass(hass)
+    before = dict(config_entry.data)
+    result = await _start_custom(hass, simulator)
+    serve_key()
+    result = await _register(hass, result)
+    result = await _finish_oauth(hass, hass_client_no_auth, approve, result)
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+    assert dict(config_entry.data) == before
+    assert len(hass.config_entries.async_entries(DOMAIN)) == 1
+    assert simulator.count("products") == 0
+
+
+async def test_account_in_other_region(
+    hass: HomeAssistant,
+    simulator: Simulator,
+    serve_key: Callable[[], None],
+    hass_client_no_auth: ClientSessionGenerator,
+    approve: Approve,
+) -> None:
+    """An eu account: the flow moves to eu, registers there too, one site, no site form."""
+    result = await _to_sign_in(hass, simulator, serve_key)
+    ours = await _our_key_hex(hass)
+    assert _holds_our_key(simulator, "na", ours)
+    assert not _holds_our_key(simulator, "eu", ours)
+
+    result = await _finish_oauth(
+        hass, hass_client_no_auth, approve, result, user=USER_EU
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["title"] == "Zuhause"
+    data = result["data"]
+    assert data[CONF_BASE_URL] == simulator.base_url("eu")
+    assert data[CONF_REGION] == "eu"
+    assert data[CONF_SITE_IDS] == [SITE_EU]
+    assert data[CONF_SERVER] == SERVER_CUSTOM
+    assert data[CONF_TOKEN_URL] == simulator.token_url
+    assert data[CONF_AUTHORIZE_URL] == simulator.authorize_url
+    assert result["result"].unique_id == USER_EU
+    assert _holds_our_key(simulator, "eu", ours)
+    await hass.async_block_till_done()
+
+
+@pytest.mark.parametrize(
+    ("path", "fault", "reason"),
+    [
+        (r"^/eu/api/1/partner_accounts/public_key$", {"drop": True}, "cannot_connect"),
+        (
+            r"^/eu/api/1/partner_accounts/public_key$",
+            {"status": 500},
+            "registration_failed",
+        ),
+        (r"^/eu/api/1/partner_accounts$", {"status": 424}, "key_not_reachable"),
+        (r"^/eu/api/1/partner_accounts$", {"drop": True}, "cannot_connect"),
+    ],
+    ids=["check_network", "check_error", "register_refused", "register_network"],
+)
+async def test_registration_in_account_region_fails(
+    hass: HomeAssistant,
+    simulator: Simulator,
+    serve_key: Callable[[], None],
+    hass_client_no_auth: ClientSessionGenerator,
+    approve: Approve,
+    path: str,
+    fault: dict[str, Any],
+    reason: str,
+) -> None:
+    """Registering in the account's region fails after sign-in: abort; again it works."""
+    result = await _to_sign_in(hass, simulator, serve_key)
+    simulator.add_fault(path, times=None, **fault)
+    result = await _finish_oauth(
+        hass, hass_client_no_auth, approve, result, user=USER_EU
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == reason
+    assert simulator.count("products") == 0
+
+    entry = await _complete_new_flow(
+        hass, simulator, serve_key, hass_client_no_auth, approve, user=USER_EU
+    )
+    assert entry.data[CONF_REGION] == "eu"
+
+
+async def test_untrusted_region_url(
+    hass: HomeAssistant,
+    simulator: Simulator,
+    serve_key: Callable[[], None],
+    hass_client_no_auth: ClientSessionGenerator,
+    approve: Approve,
+) -> None:
+    """The server names a region on another host: the token is not sent there."""
+    result = await _to_sign_in(hass, simulator, serve_key)
+    simulator.add_fault(
+        r"/api/1/users/region$",
+        status=200,
+        json={
+            "response": {
+                "region": "eu",
+                "fleet_api_base_url": "https://fleet.attacker.example/eu",
+            }
+        },
+    )
+    result = await _finish_oauth(hass, hass_client_no_auth, approve, result)
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "wrong_region"
+    assert "attacker.example" in result["description_placeholders"]["detail"]
+    assert simulator.count("products") == 0
+
+    await _complete_new_flow(hass, simulator, serve_key, hass_client_no_auth, approve)
+
+
+@pytest.mark.parametrize(
+    ("path", "fault", "reason", "placeholders"),
+    [
+        (r"/products$", {"status": 412}, "partner_not_registered", None),
+        (r"/users/region$", {"status": 412}, "partner_not_registered", None),
+        (
+            r"/products$",
+            {"status": 429, "headers": {"Retry-After": "60"}},
+            "rate_limited",
+            None,
+        ),
+        (r"/products$", {"status": 403}, "missing_scopes", {"scopes": "?"}),
+        (
+            r"/products$",
+            {
+                "status": 403,
+                "json": {
+                    "error": "Unauthorized missing scopes",
+                    "error_description": "missing scopes: energy_device_data",
+                },
+            },
+            "missing_scopes",
+            {"scopes": "energy_device_data"},
+        ),
+        (
+            r"/products$",
+            {"status": 401, "json": {"error": "login_required"}},
+            "oauth_unauthorized",
+            None,
+        ),
+        (
+            r"/products$",
+            {
+                "status": 421,
+                "json": {
+                    "error": "user out of region, use base URL: "
+                    "https://fleet.attacker.example/eu"
+                },
+            },
+            "wrong_region",
+            None,
+        ),
+        (
+            r"/products$",
+            {"status": 503},
+            "api_error",
+            {"detail": "Service Unavailable"},
+        ),
+        (r"/products$", {"status": 200, "body": "<html>"}, "api_error", None),
+        (r"/products$", {"drop": True, "times": None}, "cannot_connect", None),
+        (r"/users/region$", {"drop": True, "times": None}, "cannot_connect", None),
+    ],
+    ids=[
+        "412",
+        "412_region",
+        "429",
+        "403",
+        "403_named",
+        "login_required",
+        "421_elsewhere",
+        "503",
+        "not_json",
+        "network",
+        "network_region",
+    ],
+)
+async def test_listing_sites_fails(
+    hass: HomeAssistant,
+    simulator: Simulator,
+    serve_key: Callable[[], None],
+    hass_client_no_auth: ClientSessionGenerator,
+    approve: Approve,
+    path: str,
+    fault: dict[str, Any],
+    reason: str,
+    placeholders: dict[str, str] | None,
+) -> None:
+    """The account's sites cannot be listed: abort with the reason; again it works."""
+    result = await _to_sign_in(hass, simulator, serve_key)
+    simulator.add_fault(path, **fault)
+    result = await _finish_oauth(hass, hass_client_no_auth, approve, result)
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == reason
+    if placeholders is not None:
+        assert result["description_placeholders"] == placeholders
+    assert not hass.config_entries.async_entries(DOMAIN)
+
+    await _complete_new_flow(hass, simulator, serve_key, hass_client_no_auth, approve)
+
+
+async def test_no_sites(
+    hass: HomeAssistant,
+    simulator: Simulator,
+    serve_key: Callable[[], None],
+    hass_client_no_auth: ClientSessionGenerator,
+    approve: Approve,
+) -> None:
+    """Only a car and a site without components: nothing to set up."""
+    result = await _to_sign_in(hass, simulator, serve_key)
+    dead = simulator.product_entry(simulator.site(SITE_DEAD))
+    vehicle = simulator.scenario.vehicles[USER_MAIN][0]
+    simulator.add_fault(
+        r"/products$",
+        status=200,
+        json={"response": [vehicle, dead], "count": 2},
+    )
+    result = await _finish_oauth(hass, hass_client_no_auth, approve, result)
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "no_sites"
+
+    await _complete_new_flow(hass, simulator, serve_key, hass_client_no_auth, approve)
+
+
+@pytest.mark.parametrize(
+    ("fault", "reason", "placeholders"),
+    [
+        ({"status": 404}, "site_unavailable", {"detail": f"Zuhause ({SITE_EU})"}),
+        (
+            {
+                "status": 403,
+                "json": {
+                    "error": "Unauthorized missing scopes",
+                    "error_description": "missing scopes: energy_device_data",
+                },
+            },
+            "missing_scopes",
+            {"scopes": "energy_device_data"},
+        ),
+        ({"drop": True, "times": None}, "cannot_connect", None),
+    ],
+    ids=["unavailable", "scopes", "network"],
+)
+async def test_single_site_check_fails(
+    hass: HomeAssistant,
+    simulator: Simulator,
+    serve_key: Callable[[], None],
+    hass_client_no_auth: ClientSessionGenerator,
+    approve: Approve,
+    fault: dict[str, Any],
+    reason: str,
+    placeholders: dict[str, str] | None,
+) -> None:
+    """One site and it fails its check: abort (no form to choose another)."""
+    result = await _to_sign_in(hass, simulator, serve_key)
+    simulator.add_fault(rf"/energy_sites/{SITE_EU}/site_info$", **fault)
+    result = await _finish_oauth(
+        hass, hass_client_no_auth, approve, result, user=USER_EU
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == reason
+    if placeholders is not None:
+        assert placeholders.items() <= result["description_placeholders"].items()
+
+    await _complete_new_flow(
+        hass, simulator, serve_key, hass_client_no_auth, approve, user=USER_EU
+    )
+
+
+async def test_sites_step_needs_a_site(
+    hass: HomeAssistant,
+    simulator: Simulator,
+    serve_key: Callable[[], None],
+    hass_client_no_auth: ClientSessionGenerator,
+    approve: Approve,
+) -> None:
+    """Nothing chosen: error on the field; every site is offered and preselected."""
+    result = await _to_sign_in(hass, simulator, serve_key)
+    result = await _finish_oauth(hass, hass_client_no_auth, approve, result)
+    assert result["step_id"] == "sites"
+    everything = [str(SITE_FULL), str(SITE_SOLAR_ONLY), str(SITE_PW3)]
+    assert sorted(result["data_schema"]({})["sites"]) == sorted(everything)
+    assert str(SITE_DEAD) not in str(result["data_schema"].schema)
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"sites": []}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"sites": "no_site_selected"}
+    assert simulator.count("site_info") == 0
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"sites": everything}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["title"] == "Home & 2 more sites"
+    assert result["data"][CONF_SITE_IDS] == [int(site) for site in everything]
+    assert simulator.count("site_info") == 3
+    await hass.async_block_till_done()
+
+
+@pytest.mark.parametrize(
+    ("fault", "error"),
+    [
+        ({"status": 404}, "site_unavailable"),
+        ({"status": 500}, "site_unavailable"),  # "upstream internal error"
+        ({"status": 403}, "missing_scopes"),
+        ({"status": 503}, "cannot_connect"),
+        ({"drop": True, "times": None}, "cannot_connect"),
+    ],
+    ids=["404", "upstream", "403", "503", "network"],
+)
+async def test_chosen_site_fails_check(
+    hass: HomeAssistant,
+    simulator: Simulator,
+    serve_key: Callable[[], None],
+    hass_client_no_auth: ClientSessionGenerator,
+    approve: Approve,
+    fault: dict[str, Any],
+    error: str,
+) -> None:
+    """A chosen site fails its check: the form names it; the others can be added."""
+    result = await _to_sign_in(hass, simulator, serve_key)
+    result = await _finish_oauth(hass, hass_client_no_auth, approve, result)
+    simulator.add_fault(rf"/energy_sites/{SITE_PW3}/site_info$", **fault)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"sites": [str(SITE_FULL), str(SITE_PW3)]}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "sites"
+    assert result["errors"] == {"base": error}
+    assert result["description_placeholders"]["detail"] == f"Cabin ({SITE_PW3})"
+    assert not hass.config_entries.async_entries(DOMAIN)
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"sites": [str(SITE_FULL), str(SITE_SOLAR_ONLY)]}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["title"] == f"Home & Energy site {SITE_SOLAR_ONLY}"
+    assert result["data"][CONF_SITE_IDS] == [SITE_FULL, SITE_SOLAR_ONLY]
+    await hass.async_block_till_done()
+
+
+# --------------------------------------------------------------------- reauth
+
+
+@pytest.fixture
+async def loaded_entry(
+    hass: HomeAssistant, config_entry: MockConfigEntry
+) -> MockConfigEntry:
+    """The main account's entry, set up."""
+    config_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(config_entry.entry_id)
+    await hass.async_block_till_done()
+    assert config_entry.state is ConfigEntryState.LOADED
+    return config_entry
+
+
+async def test_reauth(
+    hass: HomeAssistant,
+    simulator: Simulator,
+    loaded_entry: MockConfigEntry,
+    hass_client_no_auth: ClientSessionGenerator,
+    approve: Approve,
+) -> None:
+    """Sign in again with the same account: new token, no partner step, reloaded."""
+    old_token = loaded_entry.data["token"]
+    simulator.reset_counts()
+    result = await loaded_entry.start_reauth_flow(hass)
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "reauth_confirm"
+    assert result["description_placeholders"] == {"title": "Home"}
+
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
+    assert result["type"] is FlowResultType.EXTERNAL_STEP
+    assert result["url"].startswith(simulator.authorize_url)
+    result = await _finish_oauth(hass, hass_client_no_auth, approve, result)
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reauth_successful"
+    await hass.async_block_till_done()
+
+    token = loaded_entry.data["token"]
+    assert token["access_token"] != old_token["access_token"]
+    assert token["refresh_token"] != old_token["refresh_token"]
+    assert loaded_entry.data[CONF_SITE_IDS] == [SITE_FULL]
+    assert loaded_entry.data[CONF_PARTNER_DOMAIN] == PARTNER_DOMAIN
+    assert simulator.count("partner_accounts") == 0
+    assert simulator.count("partner_public_key") == 0
+    assert simulator.count("token") == 1  # the code exchange only
+    assert loaded_entry.state is ConfigEntryState.LOADED
+
+
+async def test_reauth_wrong_account(
+    hass: HomeAssistant,
+    simulator: Simulator,
+    config_entry: MockConfigEntry,
+    hass_client_no_auth: ClientSessionGenerator,
+    approve: Approve,
+) -> None:
+    """Another Tesla account signs in: refused, the stored login stays."""
+    config_entry.add_to_hass(hass)
+    before = dict(config_entry.data)
+    result = await config_entry.start_reauth_flow(hass)
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
+    result = await _finish_oauth(
+        hass, hass_client_no_auth, approve, result, user=USER_EU
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "wrong_account"
+    assert dict(config_entry.data) == before
+
+    # The right account then works.
+    result = await config_entry.start_reauth_flow(hass)
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
+    result = await _finish_oauth(hass, hass_client_no_auth, approve, result)
+    assert result["reason"] == "reauth_successful"
+    await hass.async_block_till_done()
+
+
+# ---------------------------------------------------------------- reconfigure
+
+
+def _site_devices(hass: HomeAssistant, entry: MockConfigEntry) -> set[str]:
+    registry = dr.async_get(hass)
+    return {
+        identifier
+        for device in dr.async_entries_for_config_entry(registry, entry.entry_id)
+        for domain, identifier in device.identifiers
+        if domain == DOMAIN
+    }
+
+
+async def test_reconfigure(
+    hass: HomeAssistant,
+    monkeypatch: pytest.MonkeyPatch,
+    simulator: Simulator,
+    loaded_entry: MockConfigEntry,
+    hass_client_no_auth: ClientSessionGenerator,
+    approve: Approve,
+) -> None:
+    """Owner: sign in again, choose other sites; the entry is updated and reloaded."""
+    monkeypatch.delenv("POWERWALL_FLEET_DEVELOPER")
+    await _hold_our_key(hass, simulator, "na")
+    assert _site_devices(hass, loaded_entry) == {str(SITE_FULL)}
+    simulator.reset_counts()
+
+    result = await loaded_entry.start_reconfigure_flow(hass)
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "reconfigure"
+    assert result["description_placeholders"] == {"title": "Home"}
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
+    # Tesla holds our key for the entry's domain: straight to the sign-in.
+    assert result["type"] is FlowResultType.EXTERNAL_STEP
+    assert simulator.count("partner_accounts") == 0
+
+    result = await _finish_oauth(hass, hass_client_no_auth, approve, result)
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "sites"
+    assert result["data_schema"]({}) == {"sites": [str(SITE_FULL)]}
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"sites": [str(SITE_PW3), str(SITE_SOLAR_ONLY)]}
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reconfigure_successful"
+    await hass.async_block_till_done()
+
+    assert loaded_entry.data[CONF_SITE_IDS] == [SITE_PW3, SITE_SOLAR_ONLY]
+    assert loaded_entry.title == f"Cabin & Energy site {SITE_SOLAR_ONLY}"
+    assert loaded_entry.unique_id == USER_MAIN
+    assert loaded_entry.data[CONF_BASE_URL] == simulator.base_url("na")
+    assert loaded_entry.state is ConfigEntryState.LOADED
+    # Reloaded: the devices follow the new choice.
+    assert _site_devices(hass, loaded_entry) == {str(SITE_PW3), str(SITE_SOLAR_ONLY)}
+    assert len(hass.config_entries.async_entries(DOMAIN)) == 1
+
+
+async def test_reconfigure_developer_server_and_partner(
+    hass: HomeAssistant,
+    simulator: Simulator,
+    config_entry: MockConfigEntry,
+    serve_key: Callable[[], None],
+    hass_client_no_auth: ClientSessionGenerator,
+    approve: Approve,
+) -> None:
+    """Developer mode: the server step again; the partner form offers the entry's domain."""
+    config_entry.add_to_hass(hass)
+    result = await config_entry.start_reconfigure_flow(hass)
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
+    result = await _choose_custom(hass, simulator, result)
+    assert result["step_id"] == "partner"
+    assert result["data_schema"]({}) == {"domain": PARTNER_DOMAIN}
+    serve_key()
+    result = await _register(hass, result)
+    result = await _finish_oauth(hass, hass_client_no_auth, approve, result)
+    assert result["step_id"] == "sites"
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"sites": [str(SITE_FULL), str(SITE_PW3)]}
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reconfigure_successful"
+    assert config_entry.data[CONF_SITE_IDS] == [SITE_FULL, SITE_PW3]
+    assert config_entry.data[CONF_PARTNER_DOMAIN] == PARTNER_DOMAIN
+    assert config_entry.data["auth_implementation"] == CREDENTIAL_ID
+    await hass.async_block_till_done()
+
+
+async def test_reconfigure_wrong_account(
+    hass: HomeAssistant,
+    monkeypatch: pytest.MonkeyPatch,
+    simulator: Simulator,
+    config_entry: MockConfigEntry,
+    hass_client_no_auth: ClientSessionGenerator,
+    approve: Approve,
+) -> None:
+    """Another account signs in: refused before anything is read or changed."""
+    monkeypatch.delenv("POWERWALL_FLEET_DEVELOPER")
+    config_entry.add_to_hass(hass)
+    await _hold_our_key(hass, simulator, "na")
+    before = dict(config_entry.data)
+    result = await config_entry.start_reconfigure_flow(hass)
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
+    result = await _finish_oauth(
+        hass, hass_client_no_auth, approve, result, user=USER_EU
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "wrong_account"
+    assert dict(config_entry.data) == before
+    assert simulator.count("products") == 0
+
+
+async def test_reconfigure_forgets_sites_gone_from_account(
+    hass: HomeAssistant,
+    monkeypatch: pytest.MonkeyPatch,
+    simulator: Simulator,
+    credentials: None,
+    hass_client_no_auth: ClientSessionGenerator,
+    approve: Approve,
+) -> None:
+    """A configured site no longer offered is not preselected (it could not be unticked)."""
+    monkeypatch.delenv("POWERWALL_FLEET_DEVELOPER")
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title="Home & Old House",
+        unique_id=USER_MAIN,
+        data=entry_data(simulator, **{CONF_SITE_IDS: [SITE_FULL, SITE_DEAD]}),
+    )
+    entry.add_to_hass(hass)
+    await _hold_our_key(hass, simulator, "na")
+    result = await entry.start_reconfigure_flow(hass)
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
+    result = await _finish_oauth(hass, hass_client_no_auth, approve, result)
+    assert result["step_id"] == "sites"
+    default = result["data_schema"]({})
+    assert default == {"sites": [str(SITE_FULL)]}
+
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], default)
+    assert result["reason"] == "reconfigure_successful"
+    assert entry.data[CONF_SITE_IDS] == [SITE_FULL]
+    assert entry.title == "Home"
+    await hass.async_block_till_done()
+
+
+# --------------------------------------------------------------- translations
+
+
+def _flow_source_keys() -> dict[str, set[str]]:
+    """Step ids, error keys and abort reasons config_flow.py can produce."""
+    tree = ast.parse(inspect.getsource(config_flow))
+    found: dict[str, set[str]] = {
+        "config_step": set(),
+        "options_step": set(),
+        "error": set(),
+        "abort": set(),
+    }
+
+    def strings(node: ast.AST | None) -> set[str]:
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            return {node.value}
+        if isinstance(node, ast.BoolOp):
+            return {s for value in node.values for s in strings(value)}
+        return set()
+
+    for cls in (n for n in tree.body if isinstance(n, ast.ClassDef)):
+        section = "options_step" if "Options" in cls.name else "config_step"
+        for node in ast.walk(cls):
+            if isinstance(node, ast.keyword) and node.arg == "step_id":
+                found[section] |= strings(node.value)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.keyword) and node.arg == "reason":
+            found["abort"] |= strings(node.value)
+        elif isinstance(node, ast.Assign):
+            for target in node.targets:
+                if isinstance(target, ast.Subscript) and (
+                    isinstance(target.value, ast.Name) and target.value.id == "errors"
+                ):
+                    found["error"] |= strings(node.value)
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id in ("PartnerSetupError", "_SiteCheckFailed")
+            and node.args
+        ):
+            # Shown as a form error before sign-in, as an abort after it.
+            both = strings(node.args[0])
+            found["error"] |= both
+            found["abort"] |= both
+        elif isinstance(node, ast.FunctionDef) and node.name == "_registration_reason":
+            for ret in (n for n in ast.walk(node) if isinstance(n, ast.Return)):
+                found["error"] |= strings(ret.value)
+                found["abort"] |= strings(ret.value)
+    # The domain check's own keys land in errors["domain"] (err.error).
+    normalize = ast.parse(inspect.getsource(fleet_auth.normalize_domain))
+    domain_errors = {
+        value
+        for node in ast.walk(normalize)
+        if isinstance(node, ast.keyword) and node.arg == "error"
+        for value in strings(node.value)
+    }
+    assert domain_errors == {"invalid_domain", "domain_contains_tesla"}
+    found["error"] |= domain_errors
+    return found
+
+
+def test_translations_cover_the_flow() -> None:
+    """Every step, error and abort the flow can show has its text in en.json."""
+    found = _flow_source_keys()
+    config = TRANSLATIONS["config"]
+    # Sanity: the parser sees the flow.
+    assert {"server", "partner", "sites", "reauth_confirm", "reconfigure"} <= found[
+        "config_step"
+    ]
+    assert {"no_sites", "wrong_account", "invalid_token"} <= found["abort"]
+    assert {"invalid_url", "no_site_selected", "key_mismatch"} <= found["error"]
+
+    assert found["config_step"] <= set(config["step"])
+    assert found["options_step"] == set(TRANSLATIONS["options"]["step"])
+    assert found["error"] <= set(config["error"])
+    assert found["abort"] <= set(config["abort"])
+    # Reasons Home Assistant's helpers abort with on our behalf.
+    oauth_reasons = {
+        value
+        for node in ast.walk(ast.parse(inspect.getsource(config_entry_oauth2_flow)))
+        if isinstance(node, ast.keyword) and node.arg == "reason"
+        for value in (
+            [node.value.value] if isinstance(node.value, ast.Constant) else []
+        )
+    }
+    assert "oauth_failed" in oauth_reasons
+    expected = oauth_reasons | {
+        "already_configured",
+        "reauth_successful",
+        "reconfigure_successful",
+    }
+    assert expected <= set(config["abort"])
+    # The OAuth helper's own pick_implementation form.
+    assert "pick_implementation" in config["step"]
+    # Every step with fields labels and describes them.
+    for step_id, step in {**config["step"], **TRANSLATIONS["options"]["step"]}.items():
+        assert step.get("title"), step_id
+        assert set(step.get("data", {})) == set(step.get("data_description", {})), (
+            step_id
+        )
+    # The server selector's options.
+    assert set(TRANSLATIONS["selector"]["server"]["options"]) == {
+        SERVER_TESLA,
+        SERVER_CUSTOM,
+    }
+
+
+def test_translations_are_plain_text() -> None:
+    """Custom integrations cannot resolve [%key:...] references."""
+    raw = (Path(config_flow.__file__).parent / "translations" / "en.json").read_text(
+        encoding="utf-8"
+    )
+    assert "[%key:" not in raw

@@ -1,0 +1,203 @@
+"""Setting up, retrying, unloading an entry; devices; the public-key view."""
+
+from __future__ import annotations
+
+from homeassistant.components.application_credentials import DOMAIN as APP_CREDS_DOMAIN
+from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import device_registry as dr
+from homeassistant.setup import async_setup_component
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
+
+from custom_components.powerwall_fleet.const import CONF_SITE_IDS, DOMAIN
+from custom_components.powerwall_fleet.fleet import PUBLIC_KEY_PATH, keys
+from custom_components.powerwall_fleet.keys_store import private_key_path
+from tests.simulator import Simulator
+from tests.simulator.scenario import SITE_FULL, SITE_PW3, SITE_SOLAR_ONLY
+
+
+async def _setup(hass: HomeAssistant, entry: MockConfigEntry) -> None:
+    if hass.config_entries.async_get_entry(entry.entry_id) is None:
+        entry.add_to_hass(hass)
+    await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+
+
+async def test_setup_registers_devices_and_unloads(
+    hass: HomeAssistant, simulator: Simulator, config_entry: MockConfigEntry
+) -> None:
+    """Each chosen site becomes a Tesla device; unload releases the entry."""
+    config_entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(
+        config_entry,
+        data={**config_entry.data, CONF_SITE_IDS: [SITE_FULL, SITE_SOLAR_ONLY]},
+    )
+    await _setup(hass, config_entry)
+    assert config_entry.state is ConfigEntryState.LOADED
+    assert set(config_entry.runtime_data.sites) == {SITE_FULL, SITE_SOLAR_ONLY}
+    registry = dr.async_get(hass)
+    devices = {
+        identifier: device
+        for device in dr.async_entries_for_config_entry(registry, config_entry.entry_id)
+        for identifier in device.identifiers
+    }
+    assert set(devices) == {(DOMAIN, str(SITE_FULL)), (DOMAIN, str(SITE_SOLAR_ONLY))}
+    full = devices[(DOMAIN, str(SITE_FULL))]
+    assert full.manufacturer == "Tesla"
+    assert full.name == "Home"
+    assert full.model == "Powerwall"
+    solar = devices[(DOMAIN, str(SITE_SOLAR_ONLY))]
+    assert solar.model == "Solar"
+    assert solar.name == f"Energy site {SITE_SOLAR_ONLY}"
+
+    assert await hass.config_entries.async_unload(config_entry.entry_id)
+    await hass.async_block_till_done()
+    assert config_entry.state is ConfigEntryState.NOT_LOADED
+
+
+async def test_stale_devices_removed(
+    hass: HomeAssistant, simulator: Simulator, config_entry: MockConfigEntry
+) -> None:
+    """A site no longer set up loses its device; one gone from the account too."""
+    config_entry.add_to_hass(hass)
+    registry = dr.async_get(hass)
+    old = registry.async_get_or_create(
+        config_entry_id=config_entry.entry_id, identifiers={(DOMAIN, str(SITE_PW3))}
+    )
+    gone = registry.async_get_or_create(
+        config_entry_id=config_entry.entry_id, identifiers={(DOMAIN, "12345")}
+    )
+    hass.config_entries.async_update_entry(
+        config_entry, data={**config_entry.data, CONF_SITE_IDS: [SITE_FULL, 12345]}
+    )
+    await hass.config_entries.async_setup(config_entry.entry_id)
+    await hass.async_block_till_done()
+    assert config_entry.state is ConfigEntryState.LOADED
+    assert registry.async_get(old.id) is None
+    assert registry.async_get(gone.id) is None
+    assert set(config_entry.runtime_data.sites) == {SITE_FULL}
+
+
+@pytest.mark.parametrize(
+    ("fault", "state", "reauth"),
+    [
+        ({"status": 503}, ConfigEntryState.SETUP_RETRY, False),
+        (
+            {"status": 429, "headers": {"Retry-After": "60"}},
+            ConfigEntryState.SETUP_RETRY,
+            False,
+        ),
+        ({"drop": True, "times": None}, ConfigEntryState.SETUP_RETRY, False),
+        ({"status": 200, "body": "not json"}, ConfigEntryState.SETUP_RETRY, False),
+        (
+            {
+                "status": 412,
+                "json": {
+                    "error": "A condition has not been met to process the request"
+                },
+            },
+            ConfigEntryState.SETUP_ERROR,
+            False,
+        ),
+        (
+            {
+                "status": 403,
+                "json": {
+                    "error": "Unauthorized missing scopes",
+                    "error_description": "missing scopes: energy_device_data",
+                },
+            },
+            ConfigEntryState.SETUP_ERROR,
+            True,
+        ),
+        (
+            {"status": 401, "json": {"error": "login_required"}},
+            ConfigEntryState.SETUP_ERROR,
+            True,
+        ),
+    ],
+)
+async def test_setup_failures(
+    hass: HomeAssistant,
+    simulator: Simulator,
+    config_entry: MockConfigEntry,
+    fault: dict[str, object],
+    state: ConfigEntryState,
+    reauth: bool,
+) -> None:
+    """Transient trouble retries; partner/scope/login problems need the owner."""
+    simulator.add_fault(r"/products$", **fault)  # type: ignore[arg-type]
+    await _setup(hass, config_entry)
+    assert config_entry.state is state
+    flows = [
+        flow
+        for flow in hass.config_entries.flow.async_progress()
+        if flow["handler"] == DOMAIN and flow["context"]["source"] == SOURCE_REAUTH
+    ]
+    assert bool(flows) is reauth
+
+
+async def test_missing_credentials_asks_to_sign_in(
+    hass: HomeAssistant, simulator: Simulator, config_entry: MockConfigEntry
+) -> None:
+    """Removed application credentials lead to reauth, not an endless retry."""
+    config_entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(
+        config_entry,
+        data={**config_entry.data, "auth_implementation": "deleted_credentials"},
+    )
+    await _setup(hass, config_entry)
+    assert config_entry.state is ConfigEntryState.SETUP_ERROR
+    assert APP_CREDS_DOMAIN in hass.config.components
+
+
+async def test_public_key_view(
+    hass: HomeAssistant, hass_client_no_auth: ClientSessionGenerator
+) -> None:
+    """The well-known path serves only the public key, without authentication."""
+    assert await async_setup_component(hass, DOMAIN, {})
+    client = await hass_client_no_auth()
+    resp = await client.get(PUBLIC_KEY_PATH)
+    assert resp.status == 404  # no key made yet: nothing to show
+
+    key = await hass.async_add_executor_job(
+        keys.load_or_create_private_key, private_key_path(hass)
+    )
+    resp = await client.get(PUBLIC_KEY_PATH)
+    assert resp.status == 200
+    body = await resp.text()
+    assert body == keys.public_key_pem(key)
+    assert "PRIVATE" not in body
+    assert keys.public_key_hex_from_pem(body) == keys.public_key_hex(key)
+    assert resp.headers["Content-Type"].startswith("application/x-pem-file")
+
+
+async def test_options_change_reloads(
+    hass: HomeAssistant, simulator: Simulator, config_entry: MockConfigEntry
+) -> None:
+    """Saving new intervals reloads the entry; token updates do not."""
+    await _setup(hass, config_entry)
+    products_before = simulator.count("products")
+    hass.config_entries.async_update_entry(
+        config_entry,
+        data={**config_entry.data, "token": {**config_entry.data["token"]}},
+    )
+    await hass.async_block_till_done()
+    assert simulator.count("products") == products_before
+
+    result = await hass.config_entries.options.async_init(config_entry.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"],
+        {"live_interval": 60, "info_interval": 30, "history_interval": 10},
+    )
+    result = await hass.config_entries.options.async_configure(result["flow_id"], {})
+    await hass.async_block_till_done()
+    assert config_entry.options == {
+        "live_interval": 60,
+        "info_interval": 30,
+        "history_interval": 10,
+    }
+    assert config_entry.state is ConfigEntryState.LOADED
+    assert simulator.count("products") == products_before + 1
