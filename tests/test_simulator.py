@@ -75,8 +75,13 @@ class Api:
     """Tiny helper around a session and the simulator."""
 
     def __init__(
-        self, sim: Simulator, http: aiohttp.ClientSession, token: str, region: str = "na"
+        self,
+        sim: Simulator,
+        http: aiohttp.ClientSession,
+        token: str,
+        region: str = "na",
     ) -> None:
+        """Remember the simulator, session, token and region."""
         self.sim = sim
         self.http = http
         self.token = token
@@ -85,25 +90,31 @@ class Api:
     async def get(
         self, path: str, **params: str
     ) -> tuple[int, Any, aiohttp.ClientResponse]:
+        """GET a Fleet API path: (status, parsed body or None, response)."""
         url = f"{self.sim.base_url(self.region)}/api/1/{path}"
-        async with self.http.get(url, params=params, headers=bearer(self.token)) as resp:
+        async with self.http.get(
+            url, params=params, headers=bearer(self.token)
+        ) as resp:
             text = await resp.text()
             return resp.status, json.loads(text) if text else None, resp
 
     async def post(
         self, path: str, body: Any
     ) -> tuple[int, Any, aiohttp.ClientResponse]:
+        """POST JSON to a Fleet API path: (status, parsed body or None, response)."""
         url = f"{self.sim.base_url(self.region)}/api/1/{path}"
         async with self.http.post(url, json=body, headers=bearer(self.token)) as resp:
             text = await resp.text()
             return resp.status, json.loads(text) if text else None, resp
 
     async def live(self, site_id: int = SITE_FULL) -> dict[str, Any]:
+        """live_status response of a site."""
         status, body, _ = await self.get(f"energy_sites/{site_id}/live_status")
         assert status == 200, body
         return body["response"]
 
     async def info(self, site_id: int = SITE_FULL) -> dict[str, Any]:
+        """site_info response of a site."""
         status, body, _ = await self.get(f"energy_sites/{site_id}/site_info")
         assert status == 200, body
         return body["response"]
@@ -216,7 +227,9 @@ async def test_authorize_deny_unknown_client_and_scope_choice(
         "state": "s1",
     }
     async with http.post(
-        simulator.authorize_url, data={**base, "decision": "deny"}, allow_redirects=False
+        simulator.authorize_url,
+        data={**base, "decision": "deny"},
+        allow_redirects=False,
     ) as resp:
         assert resp.status == 302
         query = parse_qs(urlsplit(resp.headers["Location"]).query)
@@ -237,7 +250,9 @@ async def test_authorize_deny_unknown_client_and_scope_choice(
         form.add_field("grant", scope)
     form.add_field("decision", "approve")
     form.add_field("user", USER_MAIN)
-    async with http.post(simulator.authorize_url, data=form, allow_redirects=False) as resp:
+    async with http.post(
+        simulator.authorize_url, data=form, allow_redirects=False
+    ) as resp:
         assert resp.status == 302
         code = parse_qs(urlsplit(resp.headers["Location"]).query)["code"][0]
     assert code.startswith("NA_")
@@ -326,7 +341,9 @@ async def test_refresh_rotation_and_revoke(
     simulator: Simulator, http: aiohttp.ClientSession
 ) -> None:
     """Refresh tokens are single-use: reuse answers 401 login_required; revoke kills all."""
-    first = simulator.issue_tokens(scopes=("openid", "offline_access", "energy_device_data"))
+    first = simulator.issue_tokens(
+        scopes=("openid", "offline_access", "energy_device_data")
+    )
     simulator.clock.advance(3600)
     status, second = await token_request(
         simulator,
@@ -376,7 +393,7 @@ async def test_refresh_rotation_and_revoke(
     api = Api(simulator, http, third["access_token"])
     assert (await api.info())["site_name"] == "Home"
     simulator.revoke_user(USER_MAIN)
-    status, body, resp = await api.get(f"energy_sites/{SITE_FULL}/site_info")
+    status, body, _ = await api.get(f"energy_sites/{SITE_FULL}/site_info")
     assert (status, body) == (401, None)
     status, body = await token_request(
         simulator,
@@ -474,7 +491,9 @@ async def test_412_until_registered_per_region(
         assert body["response"] is None
 
         partner = Api(sim, http, sim.issue_partner_token())
-        status, body, _ = await partner.post("partner_accounts", {"domain": PARTNER_DOMAIN})
+        status, body, _ = await partner.post(
+            "partner_accounts", {"domain": PARTNER_DOMAIN}
+        )
         assert status == 200, body
         answer = body["response"]
         assert answer["client_id"] == CLIENT_ID
@@ -490,7 +509,9 @@ async def test_412_until_registered_per_region(
         status, _, _ = await eu_user.get("products")
         assert status == 412
         eu_partner = Api(sim, http, partner.token, "eu")
-        status, _, _ = await eu_partner.post("partner_accounts", {"domain": PARTNER_DOMAIN})
+        status, _, _ = await eu_partner.post(
+            "partner_accounts", {"domain": PARTNER_DOMAIN}
+        )
         assert status == 200
         status, _, _ = await eu_user.get("products")
         assert status == 200
@@ -517,42 +538,64 @@ async def test_partner_registration_rules(
     status, _, _ = await partner.post("partner_accounts", {"nodomain": 1})
     assert status == 400
 
-    status, body, _ = await partner.post("partner_accounts", {"domain": "keys.example.net"})
+    status, body, _ = await partner.post(
+        "partner_accounts", {"domain": "keys.example.net"}
+    )
     assert status == 424
     assert body["error"] == (
         "Public key download failed for "
         "https://keys.example.net/.well-known/appspecific/com.tesla.3p.public-key.pem"
     )
 
-    simulator.publish_public_key("rsa.example.net", pem_of(rsa.generate_private_key(65537, 2048)))
-    status, body, _ = await partner.post("partner_accounts", {"domain": "rsa.example.net"})
+    simulator.publish_public_key(
+        "rsa.example.net", pem_of(rsa.generate_private_key(65537, 2048))
+    )
+    status, body, _ = await partner.post(
+        "partner_accounts", {"domain": "rsa.example.net"}
+    )
     assert status == 400
-    simulator.publish_public_key("p384.example.net", pem_of(ec.generate_private_key(ec.SECP384R1())))
-    status, body, _ = await partner.post("partner_accounts", {"domain": "p384.example.net"})
+    simulator.publish_public_key(
+        "p384.example.net", pem_of(ec.generate_private_key(ec.SECP384R1()))
+    )
+    status, body, _ = await partner.post(
+        "partner_accounts", {"domain": "p384.example.net"}
+    )
     assert status == 400
     simulator.publish_public_key("garbage.example.net", "-----BEGIN nonsense")
-    status, body, _ = await partner.post("partner_accounts", {"domain": "garbage.example.net"})
+    status, body, _ = await partner.post(
+        "partner_accounts", {"domain": "garbage.example.net"}
+    )
     assert status == 400
 
     key1 = ec.generate_private_key(ec.SECP256R1())
     simulator.publish_public_key("keys.example.net", pem_of(key1))
-    status, body, _ = await partner.post("partner_accounts", {"domain": "keys.example.net"})
+    status, body, _ = await partner.post(
+        "partner_accounts", {"domain": "keys.example.net"}
+    )
     assert status == 200
     assert body["response"]["public_key"] == point_hex(key1)
     created = body["response"]["created_at"]
 
-    status, body, _ = await partner.get("partner_accounts/public_key", domain="keys.example.net")
+    status, body, _ = await partner.get(
+        "partner_accounts/public_key", domain="keys.example.net"
+    )
     assert (status, body) == (200, {"response": {"public_key": point_hex(key1)}})
-    status, _, _ = await partner.get("partner_accounts/public_key", domain="other.example.net")
+    status, _, _ = await partner.get(
+        "partner_accounts/public_key", domain="other.example.net"
+    )
     assert status == 404
     # registrations are per region
     eu = Api(simulator, http, partner.token, "eu")
-    status, _, _ = await eu.get("partner_accounts/public_key", domain="keys.example.net")
+    status, _, _ = await eu.get(
+        "partner_accounts/public_key", domain="keys.example.net"
+    )
     assert status == 404
 
     # one domain per application
     simulator.publish_public_key("second.example.net", pem_of(key1))
-    status, body, _ = await partner.post("partner_accounts", {"domain": "second.example.net"})
+    status, body, _ = await partner.post(
+        "partner_accounts", {"domain": "second.example.net"}
+    )
     assert status == 400
     assert "one domain per application" in body["error"]
 
@@ -560,16 +603,22 @@ async def test_partner_registration_rules(
     key2 = ec.generate_private_key(ec.SECP256R1())
     simulator.publish_public_key("keys.example.net", pem_of(key2))
     simulator.clock.advance(10)
-    status, body, _ = await partner.post("partner_accounts", {"domain": "keys.example.net"})
+    status, body, _ = await partner.post(
+        "partner_accounts", {"domain": "keys.example.net"}
+    )
     assert status == 200
     assert body["response"]["public_key"] == point_hex(key2)
     assert body["response"]["created_at"] == created
     assert body["response"]["updated_at"] != created
 
     # another application cannot take the domain
-    simulator.oauth.clients["other-app"] = OAuthClient("other-app", "other-secret", "Other")
+    simulator.oauth.clients["other-app"] = OAuthClient(
+        "other-app", "other-secret", "Other"
+    )
     other = Api(simulator, http, simulator.issue_partner_token(client_id="other-app"))
-    status, body, _ = await other.post("partner_accounts", {"domain": "keys.example.net"})
+    status, body, _ = await other.post(
+        "partner_accounts", {"domain": "keys.example.net"}
+    )
     assert status == 400
     assert body["error"] == "domain already registered to another application"
 
@@ -601,12 +650,16 @@ async def test_partner_key_fetched_from_loopback_origin(
         simulator.resolve_domain("ha.example.net", f"http://127.0.0.1:{port}")
         simulator.unregister_partner(CLIENT_ID)
         partner = Api(simulator, http, simulator.issue_partner_token())
-        status, body, _ = await partner.post("partner_accounts", {"domain": "ha.example.net"})
+        status, body, _ = await partner.post(
+            "partner_accounts", {"domain": "ha.example.net"}
+        )
         assert status == 200, body
         assert body["response"]["public_key"] == point_hex(key)
     finally:
         await runner.cleanup()
-    status, body, _ = await partner.post("partner_accounts", {"domain": "ha.example.net"})
+    status, body, _ = await partner.post(
+        "partner_accounts", {"domain": "ha.example.net"}
+    )
     assert status == 424
 
 
@@ -634,7 +687,9 @@ async def test_region_421_and_users_region(
     assert [p["energy_site_id"] for p in body["response"]] == [SITE_EU]
 
 
-async def test_missing_read_scope(simulator: Simulator, http: aiohttp.ClientSession) -> None:
+async def test_missing_read_scope(
+    simulator: Simulator, http: aiohttp.ClientSession
+) -> None:
     """Reads need energy_device_data."""
     token = simulator.issue_tokens(scopes=("openid", "offline_access", "energy_cmds"))
     api = Api(simulator, http, token["access_token"])
@@ -674,7 +729,14 @@ async def test_products_shape(api: Api) -> None:
         "solar_type": "pv_panel",
         "wall_connectors": full["components"]["wall_connectors"],
     }
-    for key in ("id", "asset_site_id", "energy_left", "percentage_charged", "backup_capable", "battery_power"):
+    for key in (
+        "id",
+        "asset_site_id",
+        "energy_left",
+        "percentage_charged",
+        "backup_capable",
+        "battery_power",
+    ):
         assert key in full
     solar = sites[SITE_SOLAR_ONLY]
     assert solar["resource_type"] == "solar"
@@ -776,7 +838,9 @@ async def test_not_found_and_dead_site(
     assert status == 404
     status, _, _ = await api.post(f"energy_sites/{SITE_FULL}/live_status", {})
     assert status == 405
-    async with http.get(f"{simulator.url}/cn/api/1/products", headers=bearer(api.token)) as resp:
+    async with http.get(
+        f"{simulator.url}/cn/api/1/products", headers=bearer(api.token)
+    ) as resp:
         assert resp.status == 404
 
 
@@ -817,19 +881,25 @@ async def test_writes_change_site_info(simulator: Simulator, api: Api) -> None:
     )
     assert (await api.info())["backup_reserve_percent"] == 35
     for bad in (85, 101, -1, "40", 40.5, True, None):
-        status, body, _ = await api.post(f"{site}/backup", {"backup_reserve_percent": bad})
+        status, body, _ = await api.post(
+            f"{site}/backup", {"backup_reserve_percent": bad}
+        )
         assert status == 400, bad
         assert body["response"] is None
     assert (await api.info())["backup_reserve_percent"] == 35
 
-    status, body, _ = await api.post(f"{site}/operation", {"default_real_mode": "backup"})
+    status, body, _ = await api.post(
+        f"{site}/operation", {"default_real_mode": "backup"}
+    )
     assert (status, body) == (200, {"response": {"code": 201, "message": "Updated"}})
     assert (await api.info())["default_real_mode"] == "backup"
     status, _, _ = await api.post(f"{site}/backup", {"backup_reserve_percent": 90})
     assert status == 200
     status, _, _ = await api.post(f"{site}/operation", {"default_real_mode": "turbo"})
     assert status == 400
-    status, _, _ = await api.post(f"{site}/operation", {"default_real_mode": "autonomous"})
+    status, _, _ = await api.post(
+        f"{site}/operation", {"default_real_mode": "autonomous"}
+    )
     assert status == 200
     assert (await api.info())["default_real_mode"] == "autonomous"
 
@@ -839,7 +909,7 @@ async def test_writes_change_site_info(simulator: Simulator, api: Api) -> None:
     status, _, _ = await api.post(f"{site}/storm_mode", {"enabled": "yes"})
     assert status == 400
 
-    status, body, resp = await api.post(
+    status, body, _ = await api.post(
         f"{site}/grid_import_export",
         {"disallow_charge_from_grid_with_solar_installed": True},
     )
@@ -929,7 +999,9 @@ async def test_live_status_follows_writes(simulator: Simulator, api: Api) -> Non
     simulator.site(SITE_FULL).percentage_charged = 100
     before = await api.live()
     assert before["grid_power"] < 0  # exporting solar
-    await api.post(f"{site}/grid_import_export", {"customer_preferred_export_rule": "never"})
+    await api.post(
+        f"{site}/grid_import_export", {"customer_preferred_export_rule": "never"}
+    )
     after = await api.live()
     assert after["grid_power"] >= 0
     assert after["solar_power"] < before["solar_power"]
@@ -987,6 +1059,7 @@ async def test_time_of_use_settings(simulator: Simulator, api: Api) -> None:
         {"toDayOfWeek": 6, "fromHour": 17, "toHour": 20, "toMinute": 30}
     ]
 
+    bad: dict[str, Any]
     for bad in (
         {},
         {"tou_settings": "x"},
@@ -1000,13 +1073,35 @@ async def test_time_of_use_settings(simulator: Simulator, api: Api) -> None:
     legacy = {
         "optimization_strategy": "balanced",
         "schedule": [
-            {"target": "off_peak", "week_days": [6, 0], "start_seconds": 54000, "end_seconds": 62100},
-            {"target": "peak", "week_days": [6, 0], "start_seconds": 62100, "end_seconds": 67500},
-            {"target": "off_peak", "week_days": [6, 0], "start_seconds": 67500, "end_seconds": 72000},
-            {"target": "peak", "week_days": [6, 0], "start_seconds": 72000, "end_seconds": 54000},
+            {
+                "target": "off_peak",
+                "week_days": [6, 0],
+                "start_seconds": 54000,
+                "end_seconds": 62100,
+            },
+            {
+                "target": "peak",
+                "week_days": [6, 0],
+                "start_seconds": 62100,
+                "end_seconds": 67500,
+            },
+            {
+                "target": "off_peak",
+                "week_days": [6, 0],
+                "start_seconds": 67500,
+                "end_seconds": 72000,
+            },
+            {
+                "target": "peak",
+                "week_days": [6, 0],
+                "start_seconds": 72000,
+                "end_seconds": 54000,
+            },
         ],
     }
-    status, _, _ = await api.post(f"{site}/time_of_use_settings", {"tou_settings": legacy})
+    status, _, _ = await api.post(
+        f"{site}/time_of_use_settings", {"tou_settings": legacy}
+    )
     assert status == 200
     read_back = (await api.info())["tou_settings"]
     assert read_back["optimization_strategy"] == "balanced"
@@ -1014,7 +1109,9 @@ async def test_time_of_use_settings(simulator: Simulator, api: Api) -> None:
 
     refused = json.loads(json.dumps(legacy))
     refused["schedule"][0]["week_days"] = [0, 6]
-    status, body, _ = await api.post(f"{site}/time_of_use_settings", {"tou_settings": refused})
+    status, body, _ = await api.post(
+        f"{site}/time_of_use_settings", {"tou_settings": refused}
+    )
     assert status == 400
     assert body["error"].startswith("Must provide valid TOU settings")
 
@@ -1039,6 +1136,12 @@ async def test_override_fields(simulator: Simulator, api: Api) -> None:
     info = await api.info()
     assert info["components"]["battery"] is False
     assert "site_name" not in info
+    simulator.override_fields(SITE_FULL, "products", set={"site_name": None})
+    _, products, _ = await api.get("products")
+    entry = next(
+        p for p in products["response"] if p.get("energy_site_id") == SITE_FULL
+    )
+    assert entry["site_name"] is None
     simulator.clear_overrides()
     live = await api.live()
     assert isinstance(live["solar_power"], int)
@@ -1103,14 +1206,14 @@ async def test_fault_delay_and_drop(simulator: Simulator, api: Api) -> None:
             await resp.read()
     await api.live()
 
-    simulator.add_fault("live_status", drop=True)
-    connector = aiohttp.TCPConnector(force_close=True)
-    async with aiohttp.ClientSession(connector=connector) as fresh:
-        with pytest.raises(aiohttp.ClientConnectionError):
-            async with fresh.get(url, headers=bearer(api.token)) as resp:
-                await resp.read()
-    assert simulator.requests[-1].status == 0
-    assert simulator.requests[-1].fault
+    # aiohttp retries an idempotent request once after a disconnect: drop twice
+    simulator.reset_counts()
+    simulator.add_fault("live_status", drop=True, times=2)
+    with pytest.raises(aiohttp.ServerDisconnectedError):
+        async with api.http.get(url, headers=bearer(api.token)) as resp:
+            await resp.read()
+    assert [(r.status, r.fault) for r in simulator.requests] == [(0, True), (0, True)]
+    assert simulator.count(billable=True) == 0
     await api.live()
 
     # a slow but successful answer
@@ -1213,39 +1316,55 @@ async def test_control_endpoints(simulator: Simulator, api: Api) -> None:
     async with http.get(f"{root}/clock") as resp:
         assert (await resp.json())["timestamp"] == simulator.clock.timestamp()
     async with http.post(
-        f"{root}/faults", json={"path": "products", "status": 429, "headers": {"Retry-After": "5"}}
+        f"{root}/faults",
+        json={"path": "products", "status": 429, "headers": {"Retry-After": "5"}},
     ) as resp:
         assert resp.status == 200
     status, _, resp_products = await api.get("products")
     assert status == 429
     assert resp_products.headers["Retry-After"] == "5"
-    async with http.post(f"{root}/faults", json={"path": "products", "bogus": 1}) as resp:
+    async with http.post(
+        f"{root}/faults", json={"path": "products", "bogus": 1}
+    ) as resp:
         assert resp.status == 400
-    async with http.post(f"{root}/faults", json={"path": "site_info", "times": None}) as resp:
+    async with http.post(
+        f"{root}/faults", json={"path": "site_info", "times": None}
+    ) as resp:
         assert resp.status == 200
     async with http.delete(f"{root}/faults") as resp:
         assert resp.status == 200
     assert simulator.faults == []
-    async with http.post(f"{root}/grid_outage", json={"site_id": SITE_FULL, "active": True}) as resp:
+    async with http.post(
+        f"{root}/grid_outage", json={"site_id": SITE_FULL, "active": True}
+    ) as resp:
         assert resp.status == 200
     assert simulator.site(SITE_FULL).grid_outage is True
-    async with http.post(f"{root}/storm_alert", json={"site_id": SITE_FULL, "active": True}) as resp:
+    async with http.post(
+        f"{root}/storm_alert", json={"site_id": SITE_FULL, "active": True}
+    ) as resp:
         assert resp.status == 200
     assert simulator.site(SITE_FULL).storm_mode_active is True
     async with http.post(
         f"{root}/overrides",
-        json={"site_id": SITE_FULL, "endpoint": "live_status", "set": {"solar_power": None}},
+        json={
+            "site_id": SITE_FULL,
+            "endpoint": "live_status",
+            "set": {"solar_power": None},
+        },
     ) as resp:
         assert resp.status == 200
     assert (await api.live())["solar_power"] is None
     async with http.delete(f"{root}/overrides") as resp:
         assert resp.status == 200
     key = ec.generate_private_key(ec.SECP256R1())
-    async with http.post(f"{root}/public_keys", json={"domain": "x.example.net", "pem": pem_of(key)}) as resp:
+    async with http.post(
+        f"{root}/public_keys", json={"domain": "x.example.net", "pem": pem_of(key)}
+    ) as resp:
         assert resp.status == 200
     assert "x.example.net" in simulator.public_keys
     async with http.post(
-        f"{root}/site", json={"site_id": SITE_FULL, "set": {"default_real_mode": "backup"}}
+        f"{root}/site",
+        json={"site_id": SITE_FULL, "set": {"default_real_mode": "backup"}},
     ) as resp:
         assert resp.status == 200
     assert simulator.site(SITE_FULL).mode == "backup"
@@ -1259,6 +1378,25 @@ async def test_control_endpoints(simulator: Simulator, api: Api) -> None:
     async with http.delete(f"{root}/counts") as resp:
         assert resp.status == 200
     assert simulator.count() == 0
+    async with http.post(
+        f"{root}/clock/set", json={"now": "2026-06-22T00:00:00+00:00"}
+    ) as resp:
+        assert resp.status == 200
+    assert simulator.clock.now() == datetime(2026, 6, 22, tzinfo=UTC)
+    async with http.post(f"{root}/tokens", json={"user": USER_EU}) as resp:
+        tokens = await resp.json()
+    assert decode_jwt_claims(tokens["access_token"])["sub"] == USER_EU
+    async with http.post(f"{root}/revoke_user", json={"user": USER_EU}) as resp:
+        assert resp.status == 200
+    assert simulator.oauth.lookup_access(tokens["access_token"]) is None
+    api.token = simulator.issue_tokens()["access_token"]  # the old one expired
+    await api.live()
+    async with http.get(f"{root}/requests", params={"limit": "1"}) as resp:
+        recent = (await resp.json())["requests"]
+    assert [r["endpoint"] for r in recent] == ["live_status"]
+    async with http.get(f"{root}/nothing") as resp:
+        assert resp.status == 404
+    assert simulator.count() == 1
 
 
 async def test_clock() -> None:

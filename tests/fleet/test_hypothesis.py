@@ -208,6 +208,8 @@ async def test_client_over_http_only_raises_fleet_errors(
         result = await _call(client, call)
     except FleetError:
         result = None
-    if result is not None:
-        assert type(result).__module__.endswith("fleet.models")
+    if isinstance(result, list):
+        assert all(isinstance(item, Product) for item in result)
+    elif result is not None:
+        assert isinstance(result, FleetModel)
     simulator.clear_faults()

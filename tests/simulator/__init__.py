@@ -1,7 +1,18 @@
 """Offline simulator of Tesla's OAuth server and Fleet API for Powerwall energy sites.
 
-Use :class:`Simulator` (an aiohttp application) with a :class:`SimClock`; see
-``tests/simulator/README`` in the docstrings of ``server.py`` and ``site.py`` for the model.
+Quick start::
+
+    async with Simulator(SimClock()) as sim:
+        tokens = sim.issue_tokens()  # or go through sim.authorize_url like a browser
+        base = sim.base_url("na")  # Fleet API: f"{base}/api/1/..."
+        sim.clock.advance(3600)  # physics and history follow the simulated clock
+        sim.add_fault("live_status", status=429, headers={"Retry-After": "60"})
+
+Model and quirks: ``server.py`` (HTTP surface, check order, faults, accounting),
+``site.py`` (physics and exact energy history), ``auth.py`` (OAuth), ``partner.py``
+(partner registration), ``tariff.py`` (TOU validation hook).  Note that aiohttp's client
+retries an idempotent request once after a dropped connection: a ``drop=True`` fault on a
+GET needs ``times=2`` to reach an aiohttp caller.
 """
 
 from .clock import SimClock

@@ -9,30 +9,68 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+from datetime import datetime
 import ipaddress
 import signal
 import sys
-from datetime import datetime
 
 from .clock import SimClock
+from .partner import PUBLIC_KEY_PATH, check_loopback_origin
 from .scenario import CLIENT_ID, CLIENT_SECRET, PARTNER_DOMAIN
 from .server import REGIONS, Simulator
 
 
 def build_parser() -> argparse.ArgumentParser:
     """Command line options."""
-    parser = argparse.ArgumentParser(prog="python -m tests.simulator", description=__doc__)
-    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=8787, help="port (default 8787, 0 = any free port)")
+    parser = argparse.ArgumentParser(
+        prog="python -m tests.simulator", description=__doc__
+    )
     parser.add_argument(
-        "--sim-time", action="store_true", help="frozen simulated clock instead of following the wall clock"
+        "--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)"
+    )
+    parser.add_argument(
+        "--port", type=int, default=8787, help="port (default 8787, 0 = any free port)"
+    )
+    parser.add_argument(
+        "--sim-time",
+        action="store_true",
+        help="frozen simulated clock instead of following the wall clock",
     )
     parser.add_argument("--start", help="clock start (ISO 8601 with offset)")
     parser.add_argument(
-        "--unregistered", action="store_true", help="start without the app registered as a partner (412 until done)"
+        "--unregistered",
+        action="store_true",
+        help="start without the app registered as a partner (412 until done)",
     )
-    parser.add_argument("--allow-remote", action="store_true", help="allow binding a non-loopback address")
+    parser.add_argument(
+        "--allow-remote",
+        action="store_true",
+        help="allow binding a non-loopback address",
+    )
+    parser.add_argument(
+        "--resolve",
+        action="append",
+        default=[],
+        metavar="DOMAIN=ORIGIN",
+        type=_resolve_arg,
+        help=(
+            "fetch the partner public key of DOMAIN from ORIGIN, a loopback URL such as"
+            f" http://127.0.0.1:8123 (e.g. {PARTNER_DOMAIN}=http://127.0.0.1:8123 for a"
+            " local Home Assistant); repeatable"
+        ),
+    )
     return parser
+
+
+def _resolve_arg(value: str) -> tuple[str, str]:
+    """Parse ``DOMAIN=ORIGIN`` for ``--resolve``."""
+    domain, sep, origin = value.partition("=")
+    if not sep or not domain.strip():
+        raise argparse.ArgumentTypeError(f"expected DOMAIN=ORIGIN, got {value!r}")
+    try:
+        return domain.strip().lower(), check_loopback_origin(origin.strip())
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
 
 
 def describe(sim: Simulator) -> str:
@@ -45,6 +83,10 @@ def describe(sim: Simulator) -> str:
         f"  client id     : {CLIENT_ID}",
         f"  client secret : {CLIENT_SECRET}",
         f"  partner domain: {PARTNER_DOMAIN}",
+        *(
+            f"  public key of {domain} fetched from {origin}{PUBLIC_KEY_PATH}"
+            for domain, origin in sim.resolved_domains.items()
+        ),
         f"  control       : {sim.url}/_sim/state, /_sim/clock, /_sim/faults, /_sim/counts",
         f"  clock         : {sim.clock!r}",
         "Press Ctrl-C to stop.",
@@ -57,6 +99,8 @@ async def serve(args: argparse.Namespace) -> None:
     start = datetime.fromisoformat(args.start) if args.start else None
     clock = SimClock(start, realtime=not args.sim_time)
     sim = Simulator(clock, partner_registered=not args.unregistered)
+    for domain, origin in args.resolve:
+        sim.resolve_domain(domain, origin)
     await sim.start(args.host, args.port)
     sys.stdout.write(describe(sim) + "\n")
     sys.stdout.flush()
@@ -79,7 +123,9 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError:
         loopback = args.host == "localhost"
     if not loopback and not args.allow_remote:
-        sys.stderr.write(f"refusing to bind non-loopback address {args.host} without --allow-remote\n")
+        sys.stderr.write(
+            f"refusing to bind non-loopback address {args.host} without --allow-remote\n"
+        )
         return 2
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve(args))

@@ -3,17 +3,24 @@
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 import hashlib
 import hmac
 import html
 import json
 import secrets
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from .clock import SimClock
-from .scenario import APP_NAME, CLIENT_ID, CLIENT_SECRET, DEFAULT_SCOPES, KNOWN_SCOPES, Scenario
+from .scenario import (
+    APP_NAME,
+    CLIENT_ID,
+    CLIENT_SECRET,
+    DEFAULT_SCOPES,
+    KNOWN_SCOPES,
+    Scenario,
+)
 
 CODE_LIFETIME = 600.0
 REFRESH_LIFETIME = 90 * 86400.0
@@ -96,7 +103,11 @@ class TokenError(Exception):
 
     def body(self) -> dict[str, Any]:
         """The JSON body Tesla's token endpoint sends."""
-        return {"error": self.error, "error_description": self.description, **self.extra}
+        return {
+            "error": self.error,
+            "error_description": self.description,
+            **self.extra,
+        }
 
 
 class OAuthServer:
@@ -117,7 +128,9 @@ class OAuthServer:
         self.refresh_token_grace = 0.0  # seconds a rotated refresh token stays usable
         self._url = url
         self._key = secrets.token_bytes(32)
-        self.clients: dict[str, OAuthClient] = {CLIENT_ID: OAuthClient(CLIENT_ID, CLIENT_SECRET, APP_NAME)}
+        self.clients: dict[str, OAuthClient] = {
+            CLIENT_ID: OAuthClient(CLIENT_ID, CLIENT_SECRET, APP_NAME)
+        }
         self.codes: dict[str, AuthCode] = {}
         self.access_tokens: dict[str, AccessToken] = {}
         self.refresh_tokens: dict[str, RefreshToken] = {}
@@ -129,7 +142,9 @@ class OAuthServer:
         return f"{self._url()}/oauth2/v3"
 
     def _jwt(self, claims: Mapping[str, Any]) -> str:
-        header = _b64url(json.dumps({"alg": "RS256", "typ": "JWT", "kid": "sim-key"}).encode())
+        header = _b64url(
+            json.dumps({"alg": "RS256", "typ": "JWT", "kid": "sim-key"}).encode()
+        )
         payload = _b64url(json.dumps(claims, separators=(",", ":")).encode())
         signing_input = f"{header}.{payload}".encode()
         sig = _b64url(hmac.new(self._key, signing_input, hashlib.sha256).digest())
@@ -141,7 +156,9 @@ class OAuthServer:
         except KeyError:
             raise ValueError(f"unknown user {user!r}") from None
 
-    def _check_client(self, client_id: str | None, secret: str | None, *, secret_required: bool) -> OAuthClient:
+    def _check_client(
+        self, client_id: str | None, secret: str | None, *, secret_required: bool
+    ) -> OAuthClient:
         if not client_id:
             raise TokenError(400, "invalid_request", "client_id is required")
         client = self.clients.get(client_id)
@@ -155,7 +172,9 @@ class OAuthServer:
         return client
 
     @staticmethod
-    def parse_scopes(scope: str | Sequence[str] | None, default: Sequence[str] = DEFAULT_SCOPES) -> tuple[str, ...]:
+    def parse_scopes(
+        scope: str | Sequence[str] | None, default: Sequence[str] = DEFAULT_SCOPES
+    ) -> tuple[str, ...]:
         """Normalize a space-separated scope string (unknown scopes dropped, order kept)."""
         if scope is None:
             return tuple(default)
@@ -196,13 +215,24 @@ class OAuthServer:
 
     # ------------------------------------------------------------------ tokens
     def issue_tokens(
-        self, *, user: str, scopes: Sequence[str], client_id: str, state: str | None = None
+        self,
+        *,
+        user: str,
+        scopes: Sequence[str],
+        client_id: str,
+        state: str | None = None,
     ) -> dict[str, Any]:
         """Issue access (+ refresh + id) tokens for ``user`` like a code exchange does."""
         region = self._region_of(user)
         scopes = tuple(scopes)
         now = self.clock.timestamp()
-        access = self._access_token(subject=user, client_id=client_id, scopes=scopes, region=region, partner=False)
+        access = self._access_token(
+            subject=user,
+            client_id=client_id,
+            scopes=scopes,
+            region=region,
+            partner=False,
+        )
         result: dict[str, Any] = {
             "access_token": access,
             "expires_in": self.access_token_lifetime,
@@ -239,7 +269,13 @@ class OAuthServer:
         return result
 
     def _access_token(
-        self, *, subject: str, client_id: str, scopes: Sequence[str], region: str | None, partner: bool
+        self,
+        *,
+        subject: str,
+        client_id: str,
+        scopes: Sequence[str],
+        region: str | None,
+        partner: bool,
     ) -> str:
         now = self.clock.timestamp()
         exp = now + self.access_token_lifetime
@@ -283,7 +319,11 @@ class OAuthServer:
 
     def revoke_user(self, user: str) -> None:
         """Password change: every token of ``user`` dies."""
-        for key in [k for k, v in self.access_tokens.items() if not v.partner and v.subject == user]:
+        for key in [
+            k
+            for k, v in self.access_tokens.items()
+            if not v.partner and v.subject == user
+        ]:
             del self.access_tokens[key]
         for key in [k for k, v in self.refresh_tokens.items() if v.user == user]:
             del self.refresh_tokens[key]
@@ -302,22 +342,36 @@ class OAuthServer:
             return self._grant_client_credentials(form)
         if not grant_type:
             raise TokenError(400, "invalid_request", "grant_type is required")
-        raise TokenError(400, "unsupported_grant_type", f"unsupported grant_type {grant_type!r}")
+        raise TokenError(
+            400, "unsupported_grant_type", f"unsupported grant_type {grant_type!r}"
+        )
 
     def _grant_code(self, form: Mapping[str, str]) -> dict[str, Any]:
         code_value = form.get("code")
         redirect_uri = form.get("redirect_uri")
         if not code_value or not redirect_uri:
-            raise TokenError(400, "invalid_request", "code and redirect_uri are required")
+            raise TokenError(
+                400, "invalid_request", "code and redirect_uri are required"
+            )
         verifier = form.get("code_verifier")
         code = self.codes.get(code_value)
         pkce = code is not None and code.code_challenge is not None
-        client = self._check_client(form.get("client_id"), form.get("client_secret"), secret_required=not pkce)
+        client = self._check_client(
+            form.get("client_id"), form.get("client_secret"), secret_required=not pkce
+        )
         now = self.clock.timestamp()
         if code is None or code.used or code.expires_at <= now:
-            raise TokenError(400, "invalid_grant", "authorization code is invalid, expired or already used")
+            raise TokenError(
+                400,
+                "invalid_grant",
+                "authorization code is invalid, expired or already used",
+            )
         if code.client_id != client.client_id or code.redirect_uri != redirect_uri:
-            raise TokenError(400, "invalid_grant", "authorization code was issued to another client or redirect_uri")
+            raise TokenError(
+                400,
+                "invalid_grant",
+                "authorization code was issued to another client or redirect_uri",
+            )
         if code.code_challenge is not None:
             if not verifier:
                 raise TokenError(400, "invalid_grant", "code_verifier is required")
@@ -327,31 +381,59 @@ class OAuthServer:
                 raise TokenError(400, "invalid_grant", "code_verifier does not match")
         code.used = True
         del self.codes[code_value]
-        return self.issue_tokens(user=code.user, scopes=code.scopes, client_id=code.client_id, state=code.state)
+        return self.issue_tokens(
+            user=code.user,
+            scopes=code.scopes,
+            client_id=code.client_id,
+            state=code.state,
+        )
 
     def _grant_refresh(self, form: Mapping[str, str]) -> dict[str, Any]:
         token = form.get("refresh_token")
         if not token:
             raise TokenError(400, "invalid_request", "refresh_token is required")
-        client = self._check_client(form.get("client_id"), form.get("client_secret"), secret_required=False)
+        client = self._check_client(
+            form.get("client_id"), form.get("client_secret"), secret_required=False
+        )
         record = self.refresh_tokens.get(token)
         now = self.clock.timestamp()
-        login_required = TokenError(401, "login_required", "The refresh_token is invalid. Please log in again.")
-        if record is None or record.client_id != client.client_id or record.expires_at <= now:
+        login_required = TokenError(
+            401, "login_required", "The refresh_token is invalid. Please log in again."
+        )
+        if (
+            record is None
+            or record.client_id != client.client_id
+            or record.expires_at <= now
+        ):
             raise login_required
-        if record.used_at is not None and now - record.used_at >= self.refresh_token_grace:
+        if (
+            record.used_at is not None
+            and now - record.used_at >= self.refresh_token_grace
+        ):
             raise login_required
         if record.used_at is None:
             record.used_at = now
-        return self.issue_tokens(user=record.user, scopes=record.scopes, client_id=record.client_id)
+        return self.issue_tokens(
+            user=record.user, scopes=record.scopes, client_id=record.client_id
+        )
 
     def _grant_client_credentials(self, form: Mapping[str, str]) -> dict[str, Any]:
-        client = self._check_client(form.get("client_id"), form.get("client_secret"), secret_required=True)
+        client = self._check_client(
+            form.get("client_id"), form.get("client_secret"), secret_required=True
+        )
         scopes = self.parse_scopes(form.get("scope"), PARTNER_DEFAULT_SCOPES)
         access = self._access_token(
-            subject=client.client_id, client_id=client.client_id, scopes=scopes, region=None, partner=True
+            subject=client.client_id,
+            client_id=client.client_id,
+            scopes=scopes,
+            region=None,
+            partner=True,
         )
-        return {"access_token": access, "expires_in": self.access_token_lifetime, "token_type": "Bearer"}
+        return {
+            "access_token": access,
+            "expires_in": self.access_token_lifetime,
+            "token_type": "Bearer",
+        }
 
     # ------------------------------------------------------------------ pages
     def authorize_page(self, params: Mapping[str, str], action: str) -> str:

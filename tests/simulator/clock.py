@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime, timedelta
+import time
 
 DEFAULT_START = datetime(2026, 6, 21, 12, 0, 0, tzinfo=UTC)
 
@@ -17,10 +17,14 @@ class SimClock:
     current time); ``advance`` still adds an offset on top.
     """
 
-    def __init__(self, start: datetime | None = None, *, realtime: bool = False) -> None:
+    def __init__(
+        self, start: datetime | None = None, *, realtime: bool = False
+    ) -> None:
         """Create a clock starting at ``start`` (an aware datetime)."""
         if start is None:
-            start = datetime.now(UTC).replace(microsecond=0) if realtime else DEFAULT_START
+            start = (
+                datetime.now(UTC).replace(microsecond=0) if realtime else DEFAULT_START
+            )
         if start.tzinfo is None or start.utcoffset() is None:
             raise ValueError("SimClock start must be timezone-aware")
         self._start_ts = start.timestamp()

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import enum
-import json as jsonlib
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+import enum
 from http import HTTPStatus
+import json as jsonlib
+import re
 from typing import Any
 
 
@@ -53,9 +54,15 @@ def reason_for(status: int) -> str:
         return f"error {status}"
 
 
-def tesla_error(status: int, error: str | None = None, description: str = "") -> dict[str, Any]:
+def tesla_error(
+    status: int, error: str | None = None, description: str = ""
+) -> dict[str, Any]:
     """Tesla's error body."""
-    return {"response": None, "error": error or reason_for(status), "error_description": description}
+    return {
+        "response": None,
+        "error": error or reason_for(status),
+        "error_description": description,
+    }
 
 
 @dataclass(slots=True)
@@ -119,10 +126,18 @@ class RequestRecord:
     site_id: int | None
     status: int
     billable: bool
-    billing: str | None  # "data" | "commands" | None (what it is billed as, if billable)
+    # what it is billed as when billable: "data" | "commands" | None (free)
+    billing: str | None
     content_type: str | None
     authorization: bool
     json_body: Any
-    timestamp: Any  # datetime on the simulated clock
+    ts: float  # POSIX seconds on the simulated clock
     form: dict[str, str] | None = None
     fault: bool = False
+
+    @property
+    def timestamp(self) -> datetime:
+        """When the request arrived (aware UTC datetime on the simulated clock)."""
+        whole = int(self.ts // 1)
+        micro = round((self.ts - whole) * 1_000_000)
+        return datetime.fromtimestamp(whole, UTC) + timedelta(microseconds=micro)

@@ -19,9 +19,11 @@ class HistoryError(ValueError):
 def parse_time(value: str, zone: tzinfo, name: str) -> datetime:
     """Parse an RFC 3339 timestamp (a missing offset is read in ``zone``)."""
     try:
-        parsed = datetime.fromisoformat(value.strip().replace("z", "Z").replace("Z", "+00:00"))
+        parsed = datetime.fromisoformat(value.strip().upper())
     except ValueError:
-        raise HistoryError(f"{name} is not a valid RFC 3339 timestamp: {value!r}") from None
+        raise HistoryError(
+            f"{name} is not a valid RFC 3339 timestamp: {value!r}"
+        ) from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=zone)
     return parsed
@@ -31,7 +33,9 @@ def _midnight(day: date, zone: tzinfo) -> float:
     return datetime(day.year, day.month, day.day, tzinfo=zone).timestamp()
 
 
-def _aggregate(site: SiteState, spans: list[tuple[float, float]], zone: tzinfo) -> list[dict[str, Any]]:
+def _aggregate(
+    site: SiteState, spans: list[tuple[float, float]], zone: tzinfo
+) -> list[dict[str, Any]]:
     series = []
     for start, end in spans:
         i0, i1 = site.bucket_range(start, end)
@@ -54,10 +58,15 @@ def energy_history(site: SiteState, query: Mapping[str, str]) -> dict[str, Any]:
         raise HistoryError("end_date is required")
     end = parse_time(end_raw, zone, "end_date").timestamp()
     start_raw = query.get("start_date")
-    start_limit = parse_time(start_raw, zone, "start_date").timestamp() if start_raw else None
+    start_limit = (
+        parse_time(start_raw, zone, "start_date").timestamp() if start_raw else None
+    )
     local_end = datetime.fromtimestamp(end, zone)
     end_day = local_end.date()
-    response: dict[str, Any] = {"period": period, "installation_time_zone": site.config.time_zone}
+    response: dict[str, Any] = {
+        "period": period,
+        "installation_time_zone": site.config.time_zone,
+    }
     if period == "day":
         day_start = _midnight(end_day, zone)
         lower = day_start if start_limit is None else max(day_start, start_limit)
@@ -84,8 +93,13 @@ def energy_history(site: SiteState, query: Mapping[str, str]) -> dict[str, Any]:
             spans.append((lo, min(_midnight(nxt, zone), end)))
     else:  # lifetime
         first_year = datetime.fromtimestamp(site.history_start, zone).year
-        for year in range(first_year, end_day.year + 1):
-            spans.append((_midnight(date(year, 1, 1), zone), min(_midnight(date(year + 1, 1, 1), zone), end)))
+        spans.extend(
+            (
+                _midnight(date(year, 1, 1), zone),
+                min(_midnight(date(year + 1, 1, 1), zone), end),
+            )
+            for year in range(first_year, end_day.year + 1)
+        )
     if start_limit is not None:
         spans = [(max(lo, start_limit), hi) for lo, hi in spans]
     response["time_series"] = _aggregate(site, spans, zone)
@@ -98,25 +112,38 @@ def request_zone(site: SiteState, query: Mapping[str, str]) -> tzinfo:
     if name:
         try:
             return ZoneInfo(name)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise HistoryError(f"time_zone is not a valid IANA zone: {name!r}") from None
+        except ZoneInfoNotFoundError, ValueError:
+            raise HistoryError(
+                f"time_zone is not a valid IANA zone: {name!r}"
+            ) from None
     return site.report_zone if site.config.time_zone else UTC
 
 
-def backup_history(site: SiteState, query: Mapping[str, str], now: float) -> dict[str, Any]:
+def backup_history(
+    site: SiteState, query: Mapping[str, str], now: float
+) -> dict[str, Any]:
     """The ``response`` of calendar_history kind=backup: grid outages as events."""
     zone = request_zone(site, query)
     end_raw = query.get("end_date")
     end = parse_time(end_raw, zone, "end_date").timestamp() if end_raw else now
     start_raw = query.get("start_date")
-    start = parse_time(start_raw, zone, "start_date").timestamp() if start_raw else float("-inf")
+    start = (
+        parse_time(start_raw, zone, "start_date").timestamp()
+        if start_raw
+        else float("-inf")
+    )
     events = []
     for begin, finish in site.outages:
         assert begin is not None
         if not start <= begin <= end:
             continue
         stop = finish if finish is not None else now
-        events.append({"timestamp": local_iso(begin, zone), "duration": round((stop - begin) * 1000)})
+        events.append(
+            {
+                "timestamp": local_iso(begin, zone),
+                "duration": round((stop - begin) * 1000),
+            }
+        )
     return {"events": events, "total_events": len(events)}
 
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 import ipaddress
 import re
-from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from cryptography.hazmat.primitives import serialization
@@ -50,7 +50,11 @@ def domain_problem(domain: object) -> str | None:
     if "tesla" in domain:
         return f"invalid domain {domain!r}: must not contain 'tesla'"
     labels = domain.rstrip(".").split(".")
-    if len(domain) > 253 or len(labels) < 2 or not all(_LABEL.match(label) for label in labels):
+    if (
+        len(domain) > 253
+        or len(labels) < 2
+        or not all(_LABEL.match(label) for label in labels)
+    ):
         return f"invalid domain {domain!r}: not a valid hostname"
     if labels[-1].isdigit():
         return f"invalid domain {domain!r}: IP addresses are not accepted"
@@ -71,9 +75,13 @@ def public_key_hex(pem: str | bytes) -> str:
         except (ValueError, TypeError) as err:
             raise ValueError("not a PEM public key") from err
         key = private.public_key()
-    if not isinstance(key, ec.EllipticCurvePublicKey) or not isinstance(key.curve, ec.SECP256R1):
-        raise ValueError("public key must be EC secp256r1 (prime256v1)")
-    raw = key.public_bytes(serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
+    if not isinstance(key, ec.EllipticCurvePublicKey) or not isinstance(
+        key.curve, ec.SECP256R1
+    ):
+        raise ValueError("public key must be EC secp256r1 (prime256v1)")  # noqa: TRY004
+    raw = key.public_bytes(
+        serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
+    )
     return raw.hex()
 
 
@@ -81,13 +89,25 @@ def check_loopback_origin(origin: str) -> str:
     """Validate a loopback origin like ``http://127.0.0.1:8123`` and return it without a trailing slash."""
     parts = urlsplit(origin)
     if parts.scheme not in ("http", "https") or parts.hostname is None:
-        raise ValueError(f"origin must be http(s)://<loopback address>[:port], got {origin!r}")
+        raise ValueError(
+            f"origin must be http(s)://<loopback address>[:port], got {origin!r}"
+        )
     try:
         address = ipaddress.ip_address(parts.hostname)
     except ValueError:
-        raise ValueError(f"origin host must be a loopback IP address, got {parts.hostname!r}") from None
+        raise ValueError(
+            f"origin host must be a loopback IP address, got {parts.hostname!r}"
+        ) from None
     if not address.is_loopback:
         raise ValueError(f"origin host must be loopback, got {parts.hostname!r}")
-    if parts.path not in ("", "/") or parts.query or parts.fragment or parts.username or parts.password:
-        raise ValueError(f"origin must not have a path, query or credentials: {origin!r}")
+    if (
+        parts.path not in ("", "/")
+        or parts.query
+        or parts.fragment
+        or parts.username
+        or parts.password
+    ):
+        raise ValueError(
+            f"origin must not have a path, query or credentials: {origin!r}"
+        )
     return origin.rstrip("/")

@@ -8,16 +8,10 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator
 
 import pytest
+import pytest_asyncio
 
 from .clock import SimClock
 from .server import Simulator
-
-try:
-    import pytest_asyncio
-
-    _async_fixture = pytest_asyncio.fixture
-except ImportError:  # pragma: no cover - asyncio_mode=auto handles plain fixtures
-    _async_fixture = pytest.fixture
 
 
 @pytest.fixture
@@ -26,8 +20,10 @@ def sim_clock() -> SimClock:
     return SimClock()
 
 
-@_async_fixture
-async def simulator(socket_enabled: None, sim_clock: SimClock) -> AsyncGenerator[Simulator]:
+@pytest_asyncio.fixture
+async def simulator(
+    socket_enabled: None, sim_clock: SimClock
+) -> AsyncGenerator[Simulator]:
     """A started simulator on 127.0.0.1 (free port), stopped after the test."""
     sim = Simulator(sim_clock)
     await sim.start("127.0.0.1", 0)

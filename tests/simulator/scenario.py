@@ -7,7 +7,12 @@ from typing import Any
 
 CLIENT_ID = "sim-client-id"
 CLIENT_SECRET = "sim-client-secret"
-DEFAULT_SCOPES: tuple[str, ...] = ("openid", "offline_access", "energy_device_data", "energy_cmds")
+DEFAULT_SCOPES: tuple[str, ...] = (
+    "openid",
+    "offline_access",
+    "energy_device_data",
+    "energy_cmds",
+)
 KNOWN_SCOPES: tuple[str, ...] = (
     "openid",
     "offline_access",
@@ -80,6 +85,8 @@ class SiteConfig:
     gateway_part_number: str = "1232100-00-E"
     gateway_serial: str = ""
     market_type: str = "residential"
+    utility: str = "Pacific Gas & Electric Co"
+    currency: str = "USD"
     wall_connectors: tuple[dict[str, Any], ...] = ()
     dead: bool = False
     load_scale: float = 1.0
@@ -192,6 +199,7 @@ def default_scenario() -> Scenario:
                 },
             ),
             seed=1,
+            load_scale=1.4,
             initial_mode="self_consumption",
             initial_reserve=20,
             initial_soc=62.5,
@@ -294,6 +302,8 @@ def default_scenario() -> Scenario:
             gateway_part_number="1232100-10-E",
             gateway_serial="TG123999000E05",
             seed=5,
+            utility="Stadtwerke Simulation",
+            currency="EUR",
             initial_reserve=10,
             initial_soc=45.0,
             initial_export_rule="pv_only",

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import builtins
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 import contextlib
 import copy
+from datetime import UTC, datetime
 import json
 import re
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Self, TypeIs
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import aiohttp
@@ -40,14 +40,24 @@ from .scenario import (
     default_scenario,
 )
 from .site import EXPORT_RULES, MODES, SiteState, local_iso
-from .tariff import legacy_read_back, tariff_read_back, validate_legacy_tou, validate_tariff
+from .tariff import (
+    legacy_read_back,
+    tariff_read_back,
+    validate_legacy_tou,
+    validate_tariff,
+)
 
 REGIONS = ("na", "eu")
 SIM_PREFIX = "/_sim"
 OAUTH_PREFIX = "/oauth2/v3"
 
 PARTNER_ENDPOINTS = frozenset({"partner_accounts", "partner_public_key"})
-READ_SITE_ENDPOINTS = ("live_status", "site_info", "calendar_history", "telemetry_history")
+READ_SITE_ENDPOINTS = (
+    "live_status",
+    "site_info",
+    "calendar_history",
+    "telemetry_history",
+)
 WRITE_SITE_ENDPOINTS = (
     "backup",
     "operation",
@@ -71,7 +81,9 @@ _EMPTY = b""
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def _json_response(data: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> web.Response:
+def _json_response(
+    data: Any, status: int = 200, headers: Mapping[str, str] | None = None
+) -> web.Response:
     return web.Response(
         body=json.dumps(data).encode(),
         status=status,
@@ -80,11 +92,13 @@ def _json_response(data: Any, status: int = 200, headers: Mapping[str, str] | No
     )
 
 
-def _error(status: int, error: str | None = None, description: str = "") -> web.Response:
+def _error(
+    status: int, error: str | None = None, description: str = ""
+) -> web.Response:
     return _json_response(tesla_error(status, error, description), status)
 
 
-def _is_int(value: Any) -> bool:
+def _is_int(value: Any) -> TypeIs[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
@@ -125,10 +139,15 @@ class Simulator:
         self.physics_step = physics_step
         self._url = ""
         self.oauth = OAuthServer(
-            self.scenario, self.clock, access_token_lifetime=access_token_lifetime, url=self._root_url
+            self.scenario,
+            self.clock,
+            access_token_lifetime=access_token_lifetime,
+            url=self._root_url,
         )
         self.sites: dict[int, SiteState] = {
-            site_id: SiteState(config, self.clock, physics_step=physics_step, history_days=history_days)
+            site_id: SiteState(
+                config, self.clock, physics_step=physics_step, history_days=history_days
+            )
             for site_id, config in self.scenario.sites.items()
         }
         self.requests: list[RequestRecord] = []
@@ -143,13 +162,18 @@ class Simulator:
         private = ec.derive_private_key(PARTNER_KEY_SECRET, ec.SECP256R1())
         self.partner_public_key_pem = (
             private.public_key()
-            .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+            .public_bytes(
+                serialization.Encoding.PEM,
+                serialization.PublicFormat.SubjectPublicKeyInfo,
+            )
             .decode()
         )
         self.publish_public_key(PARTNER_DOMAIN, self.partner_public_key_pem)
         if partner_registered:
             for region in REGIONS:
-                self.register_partner(CLIENT_ID, region, PARTNER_DOMAIN, self.partner_public_key_pem)
+                self.register_partner(
+                    CLIENT_ID, region, PARTNER_DOMAIN, self.partner_public_key_pem
+                )
         self.app = self._build_app()
 
     # ================================================================== URLs & lifecycle
@@ -187,7 +211,12 @@ class Simulator:
             raise RuntimeError("simulator already started")
         self._stopping = asyncio.Event()
         try:
-            runner = web.AppRunner(self.app, access_log=None, handler_cancellation=True, shutdown_timeout=2.0)
+            runner = web.AppRunner(
+                self.app,
+                access_log=None,
+                handler_cancellation=True,
+                shutdown_timeout=2.0,
+            )
         except TypeError:  # older aiohttp
             runner = web.AppRunner(self.app, access_log=None)
         await runner.setup()
@@ -206,7 +235,7 @@ class Simulator:
             runner, self._runner = self._runner, None
             await runner.cleanup()
 
-    async def __aenter__(self) -> Simulator:
+    async def __aenter__(self) -> Self:
         """Start on a free loopback port."""
         await self.start()
         return self
@@ -258,16 +287,28 @@ class Simulator:
     ) -> str:
         """An authorization code as if ``user`` had approved in the browser."""
         return self.oauth.issue_code(
-            user=user, scopes=tuple(scopes), client_id=client_id, redirect_uri=redirect_uri, state=state
+            user=user,
+            scopes=tuple(scopes),
+            client_id=client_id,
+            redirect_uri=redirect_uri,
+            state=state,
         )
 
     def issue_tokens(
-        self, *, user: str = USER_MAIN, scopes: Sequence[str] = DEFAULT_SCOPES, client_id: str = CLIENT_ID
+        self,
+        *,
+        user: str = USER_MAIN,
+        scopes: Sequence[str] = DEFAULT_SCOPES,
+        client_id: str = CLIENT_ID,
     ) -> dict[str, Any]:
         """Tokens (the token endpoint's answer) for ``user`` without going through the browser."""
-        return self.oauth.issue_tokens(user=user, scopes=tuple(scopes), client_id=client_id)
+        return self.oauth.issue_tokens(
+            user=user, scopes=tuple(scopes), client_id=client_id
+        )
 
-    def issue_partner_token(self, *, client_id: str = CLIENT_ID, scopes: Sequence[str] | None = None) -> str:
+    def issue_partner_token(
+        self, *, client_id: str = CLIENT_ID, scopes: Sequence[str] | None = None
+    ) -> str:
         """A partner (client_credentials) access token."""
         form = {"grant_type": "client_credentials", "client_id": client_id}
         form["client_secret"] = self.oauth.clients[client_id].client_secret
@@ -303,7 +344,9 @@ class Simulator:
         """Fetch the key of ``domain`` from ``origin`` (a loopback URL) at registration time."""
         self.resolved_domains[domain] = check_loopback_origin(origin)
 
-    def register_partner(self, client_id: str, region: str, domain: str, pem: str) -> None:
+    def register_partner(
+        self, client_id: str, region: str, domain: str, pem: str
+    ) -> None:
         """Register ``client_id`` in ``region`` directly (no HTTP, no checks except the key)."""
         if region not in REGIONS:
             raise ValueError(f"unknown region {region!r}")
@@ -311,7 +354,9 @@ class Simulator:
         now = self.clock.timestamp()
         existing = self.partners.get((region, client_id))
         created = existing.created_at if existing else now
-        self.partners[(region, client_id)] = PartnerAccount(client_id, region, domain, key_hex, created, now)
+        self.partners[(region, client_id)] = PartnerAccount(
+            client_id, region, domain, key_hex, created, now
+        )
 
     def unregister_partner(self, client_id: str, region: str | None = None) -> None:
         """Forget a registration (all regions by default)."""
@@ -349,7 +394,9 @@ class Simulator:
         if endpoint not in OVERRIDE_ENDPOINTS:
             raise ValueError(f"endpoint must be one of {OVERRIDE_ENDPOINTS}")
         self.site(site_id)
-        sets, removes = self._overrides.setdefault((site_id, endpoint), ({}, builtins.set()))
+        sets, removes = self._overrides.setdefault(
+            (site_id, endpoint), ({}, builtins.set())
+        )
         for key in remove:
             sets.pop(key, None)
             removes.add(key)
@@ -361,7 +408,9 @@ class Simulator:
         """Drop every field override."""
         self._overrides.clear()
 
-    def _apply_overrides(self, site_id: int, endpoint: str, data: dict[str, Any]) -> dict[str, Any]:
+    def _apply_overrides(
+        self, site_id: int, endpoint: str, data: dict[str, Any]
+    ) -> dict[str, Any]:
         override = self._overrides.get((site_id, endpoint))
         if override is None:
             return data
@@ -392,7 +441,7 @@ class Simulator:
         *,
         method: str | None = None,
         status: int = 500,
-        json: Any = DEFAULT,  # noqa: A002 - public API name
+        json: Any = DEFAULT,
         body: str | bytes | None = None,
         headers: Mapping[str, str] | None = None,
         delay: float = 0.0,
@@ -419,7 +468,13 @@ class Simulator:
         self.faults.clear()
 
     # ================================================================== accounting
-    def count(self, endpoint: str | None = None, *, site_id: int | None = None, billable: bool | None = None) -> int:
+    def count(
+        self,
+        endpoint: str | None = None,
+        *,
+        site_id: int | None = None,
+        billable: bool | None = None,
+    ) -> int:
         """Number of recorded requests matching the filters."""
         return sum(
             1
@@ -449,11 +504,15 @@ class Simulator:
         self.requests.clear()
 
     # ================================================================== energy ground truth
-    def energy_buckets(self, site_id: int, start: datetime, end: datetime) -> list[dict[str, Any]]:
+    def energy_buckets(
+        self, site_id: int, start: datetime, end: datetime
+    ) -> list[dict[str, Any]]:
         """The exact 5-minute buckets (as calendar_history reports them) starting in [start, end)."""
         return self.site(site_id).buckets(start.timestamp(), end.timestamp())
 
-    def energy_totals(self, site_id: int, start: datetime, end: datetime) -> dict[str, int]:
+    def energy_totals(
+        self, site_id: int, start: datetime, end: datetime
+    ) -> dict[str, int]:
         """Per-field sums of :meth:`energy_buckets`."""
         return self.site(site_id).totals(start.timestamp(), end.timestamp())
 
@@ -493,14 +552,22 @@ class Simulator:
             self._url = f"{request.scheme}://{request.host}"
         method = request.method
         path = request.path
+        if path.startswith(SIM_PREFIX + "/"):  # unknown control route: never recorded
+            return _json_response({"error": f"no control route {method} {path}"}, 404)
         ctx = self._classify(method, path)
         raw = await request.read() if request.can_read_body else _EMPTY
         content_type = request.headers.get("Content-Type")
         json_body: Any = None
         form: dict[str, str] | None = None
         if raw:
-            if content_type and content_type.startswith("application/x-www-form-urlencoded"):
-                form = {k: v for k, v in (await request.post()).items() if isinstance(v, str)}
+            if content_type and content_type.startswith(
+                "application/x-www-form-urlencoded"
+            ):
+                form = {
+                    k: v
+                    for k, v in (await request.post()).items()
+                    if isinstance(v, str)
+                }
             else:
                 with contextlib.suppress(ValueError, UnicodeDecodeError):
                     json_body = json.loads(raw)
@@ -518,9 +585,11 @@ class Simulator:
             billable=False,
             billing=billing,
             content_type=content_type,
-            authorization=request.headers.get("Authorization", "").lower().startswith("bearer "),
+            authorization=request.headers.get("Authorization", "")
+            .lower()
+            .startswith("bearer "),
             json_body=json_body,
-            timestamp=self.clock.now(),
+            ts=self.clock.timestamp(),
             form=form,
         )
         self.requests.append(record)
@@ -533,11 +602,11 @@ class Simulator:
             if fault.drop:
                 self._drop(request)
                 return web.Response(status=500)  # never reaches the client
+            headers = dict(fault.headers or {})
+            if not any(key.lower() == "content-type" for key in headers):
+                headers["Content-Type"] = "application/json"
             response: web.StreamResponse = web.Response(
-                status=fault.status,
-                body=fault.payload(),
-                headers=fault.headers,
-                content_type=None if fault.headers and "Content-Type" in fault.headers else "application/json",
+                status=fault.status, body=fault.payload(), headers=headers
             )
         else:
             try:
@@ -561,14 +630,21 @@ class Simulator:
             await asyncio.wait_for(self._stopping.wait(), timeout=delay)
 
     async def _route(
-        self, request: web.Request, ctx: _Context, raw: bytes, json_body: Any, form: dict[str, str] | None
+        self,
+        request: web.Request,
+        ctx: _Context,
+        raw: bytes,
+        json_body: Any,
+        form: dict[str, str] | None,
     ) -> web.StreamResponse:
         if ctx.endpoint == "authorize":
             return await self._authorize(request, form)
         if ctx.endpoint == "token":
             return self._token(raw, json_body, form)
         if not ctx.api or ctx.endpoint == "unknown":
-            return _error(404, "not_found", f"no route for {request.method} {request.path}")
+            return _error(
+                404, "not_found", f"no route for {request.method} {request.path}"
+            )
         if ctx.region not in REGIONS:
             return _error(404, "not_found", f"unknown region {ctx.region}")
         if request.method != ctx.want_method:
@@ -576,32 +652,58 @@ class Simulator:
         return await self._fleet(request, ctx, raw, json_body)
 
     # ================================================================== OAuth
-    async def _authorize(self, request: web.Request, form: dict[str, str] | None) -> web.StreamResponse:
+    async def _authorize(
+        self, request: web.Request, form: dict[str, str] | None
+    ) -> web.StreamResponse:
         if request.method == "GET":
             params = dict(request.query)
         elif request.method == "POST":
-            params = form if form is not None else {k: str(v) for k, v in (await request.post()).items()}
+            params = (
+                form
+                if form is not None
+                else {k: str(v) for k, v in (await request.post()).items()}
+            )
         else:
             return web.Response(status=405, text="method not allowed")
         client_id = params.get("client_id", "")
         redirect_uri = params.get("redirect_uri", "")
         if client_id not in self.oauth.clients:
-            return self._html(400, self.oauth.error_page(f"Unknown client_id {client_id!r}."))
+            return self._html(
+                400, self.oauth.error_page(f"Unknown client_id {client_id!r}.")
+            )
         client = self.oauth.clients[client_id]
         parts = urlsplit(redirect_uri)
-        if not redirect_uri or parts.scheme not in ("http", "https") or not parts.netloc:
-            return self._html(400, self.oauth.error_page("A valid redirect_uri is required."))
+        if (
+            not redirect_uri
+            or parts.scheme not in ("http", "https")
+            or not parts.netloc
+        ):
+            return self._html(
+                400, self.oauth.error_page("A valid redirect_uri is required.")
+            )
         if client.redirect_uris and redirect_uri not in client.redirect_uris:
-            return self._html(400, self.oauth.error_page("redirect_uri is not registered for this client."))
+            return self._html(
+                400,
+                self.oauth.error_page(
+                    "redirect_uri is not registered for this client."
+                ),
+            )
         state = params.get("state")
         if params.get("response_type", "code") != "code":
-            return self._redirect(redirect_uri, {"error": "unsupported_response_type", "state": state})
+            return self._redirect(
+                redirect_uri, {"error": "unsupported_response_type", "state": state}
+            )
         if request.method == "GET":
-            return self._html(200, self.oauth.authorize_page(params, f"{OAUTH_PREFIX}/authorize"))
-        post = await request.post()  # cached by aiohttp; needed for multi-valued "grant"
+            return self._html(
+                200, self.oauth.authorize_page(params, f"{OAUTH_PREFIX}/authorize")
+            )
+        # aiohttp caches the parsed form; getall() sees the multi-valued "grant"
+        post = await request.post()
         decision = params.get("decision", "approve")
         if decision != "approve":
-            return self._redirect(redirect_uri, {"error": "access_denied", "state": state})
+            return self._redirect(
+                redirect_uri, {"error": "access_denied", "state": state}
+            )
         user = params.get("user") or USER_MAIN
         if user not in self.scenario.users:
             return self._html(400, self.oauth.error_page(f"Unknown user {user!r}."))
@@ -620,7 +722,12 @@ class Simulator:
             code_challenge=params.get("code_challenge"),
             code_challenge_method=params.get("code_challenge_method"),
         )
-        query = {"locale": "en-US", "code": code, "state": state, "issuer": self.oauth.issuer}
+        query = {
+            "locale": "en-US",
+            "code": code,
+            "state": state,
+            "issuer": self.oauth.issuer,
+        }
         return self._redirect(redirect_uri, query)
 
     @staticmethod
@@ -635,12 +742,23 @@ class Simulator:
         location = urlunsplit((parts.scheme, parts.netloc, parts.path, query, ""))
         return web.Response(status=302, headers={"Location": location})
 
-    def _token(self, raw: bytes, json_body: Any, form: dict[str, str] | None) -> web.Response:
+    def _token(
+        self, raw: bytes, json_body: Any, form: dict[str, str] | None
+    ) -> web.Response:
         if form is None:
             if isinstance(json_body, dict):
-                form = {k: v if isinstance(v, str) else json.dumps(v) for k, v in json_body.items()}
+                form = {
+                    k: v if isinstance(v, str) else json.dumps(v)
+                    for k, v in json_body.items()
+                }
             elif raw:
-                return _json_response({"error": "invalid_request", "error_description": "unreadable body"}, 400)
+                return _json_response(
+                    {
+                        "error": "invalid_request",
+                        "error_description": "unreadable body",
+                    },
+                    400,
+                )
             else:
                 form = {}
         try:
@@ -648,11 +766,15 @@ class Simulator:
         except TokenError as err:
             return _json_response(err.body(), err.status)
         except ValueError as err:
-            return _json_response({"error": "invalid_request", "error_description": str(err)}, 400)
+            return _json_response(
+                {"error": "invalid_request", "error_description": str(err)}, 400
+            )
         return _json_response(answer)
 
     # ================================================================== Fleet API
-    async def _fleet(self, request: web.Request, ctx: _Context, raw: bytes, json_body: Any) -> web.StreamResponse:
+    async def _fleet(
+        self, request: web.Request, ctx: _Context, raw: bytes, json_body: Any
+    ) -> web.StreamResponse:
         auth = request.headers.get("Authorization", "")
         if not auth.lower().startswith("bearer "):
             return web.Response(status=401)
@@ -663,17 +785,24 @@ class Simulator:
         assert region is not None
         if ctx.endpoint in PARTNER_ENDPOINTS:
             if not token.partner:
-                return _error(403, "Unauthorized: this endpoint requires a partner authentication token")
+                return _error(
+                    403,
+                    "Unauthorized: this endpoint requires a partner authentication token",
+                )
             if ctx.endpoint == "partner_accounts":
                 return await self._partner_register(region, token.client_id, json_body)
             return self._partner_public_key(region, request.query.get("domain"))
         if token.partner:
-            return _error(403, "Unauthorized: partner tokens cannot access customer data")
+            return _error(
+                403, "Unauthorized: partner tokens cannot access customer data"
+            )
         user = self.scenario.users.get(token.subject)
         if user is None:
             return web.Response(status=401)
         if ctx.endpoint != "users_region" and user.region != region:
-            return _error(421, f"user out of region, use base URL: {self.base_url(user.region)}")
+            return _error(
+                421, f"user out of region, use base URL: {self.base_url(user.region)}"
+            )
         if (region, token.client_id) not in self.partners:
             return _error(
                 412,
@@ -684,9 +813,18 @@ class Simulator:
         if ctx.endpoint != "users_region":
             needed = "energy_device_data" if request.method == "GET" else "energy_cmds"
             if needed not in token.scopes:
-                return _error(403, "Unauthorized missing scopes", f"missing scopes: {needed}")
+                return _error(
+                    403, "Unauthorized missing scopes", f"missing scopes: {needed}"
+                )
         if ctx.endpoint == "users_region":
-            return _json_response({"response": {"region": user.region, "fleet_api_base_url": self.base_url(user.region)}})
+            return _json_response(
+                {
+                    "response": {
+                        "region": user.region,
+                        "fleet_api_base_url": self.base_url(user.region),
+                    }
+                }
+            )
         if ctx.endpoint == "products":
             return self._products(user.user_id)
         site_id = ctx.site_id
@@ -707,13 +845,19 @@ class Simulator:
         return self._site_write(ctx.endpoint, site, json_body)
 
     # ------------------------------------------------------------------ reads
-    def _site_read(self, endpoint: str, site: SiteState, query: Mapping[str, str]) -> web.Response:
+    def _site_read(
+        self, endpoint: str, site: SiteState, query: Mapping[str, str]
+    ) -> web.Response:
         site_id = site.config.site_id
         if endpoint == "live_status":
-            data = self._apply_overrides(site_id, "live_status", self.live_status_payload(site))
+            data = self._apply_overrides(
+                site_id, "live_status", self.live_status_payload(site)
+            )
             return _json_response({"response": data})
         if endpoint == "site_info":
-            data = self._apply_overrides(site_id, "site_info", self.site_info_payload(site))
+            data = self._apply_overrides(
+                site_id, "site_info", self.site_info_payload(site)
+            )
             return _json_response({"response": data})
         if endpoint == "calendar_history":
             kind = query.get("kind")
@@ -721,7 +865,13 @@ class Simulator:
                 if kind == "energy":
                     return _json_response({"response": energy_history(site, query)})
                 if kind == "backup":
-                    return _json_response({"response": backup_history(site, query, self.clock.timestamp())})
+                    return _json_response(
+                        {
+                            "response": backup_history(
+                                site, query, self.clock.timestamp()
+                            )
+                        }
+                    )
             except HistoryError as err:
                 return _error(400, "invalid_field", str(err))
             return _error(400, "invalid_field", "kind must be energy or backup")
@@ -805,7 +955,9 @@ class Simulator:
             data["nameplate_energy"] = cfg.capacity_wh
         data["installation_time_zone"] = cfg.time_zone
         if cfg.has_battery:
-            data["off_grid_vehicle_charging_reserve_percent"] = site.off_grid_vehicle_charging_reserve_percent
+            data["off_grid_vehicle_charging_reserve_percent"] = (
+                site.off_grid_vehicle_charging_reserve_percent
+            )
         data["max_site_meter_power_ac"] = 1000000000
         data["min_site_meter_power_ac"] = -1000000000
         data["geolocation"] = {
@@ -821,7 +973,11 @@ class Simulator:
         }
         if cfg.has_battery:
             data["vpp_backup_reserve_percent"] = 0
-        data["utility"] = site.tariff_content_v2.get("utility", "") if isinstance(site.tariff_content_v2, dict) else ""
+        data["utility"] = (
+            site.tariff_content_v2.get("utility", "")
+            if isinstance(site.tariff_content_v2, dict)
+            else ""
+        )
         if cfg.tou_capable:
             data["tariff_content_v2"] = tariff_read_back(site.tariff_content_v2)
         return data
@@ -857,9 +1013,13 @@ class Simulator:
             comps["gateway"] = "teg"
             comps["battery_type"] = cfg.battery_type
         if site.customer_preferred_export_rule is not None:
-            comps["customer_preferred_export_rule"] = site.customer_preferred_export_rule
+            comps["customer_preferred_export_rule"] = (
+                site.customer_preferred_export_rule
+            )
             comps["net_meter_mode"] = "battery_ok"
-            comps["non_export_configured"] = site.customer_preferred_export_rule == "never"
+            comps["non_export_configured"] = (
+                site.customer_preferred_export_rule == "never"
+            )
         if site.disallow_charge_from_grid_with_solar_installed:
             comps["disallow_charge_from_grid_with_solar_installed"] = True
         gateways = []
@@ -921,10 +1081,17 @@ class Simulator:
                 components["solar_type"] = "pv_panel"
             if cfg.wall_connectors:
                 components["wall_connectors"] = [
-                    {"device_id": f"{cfg.asset_site_id[:-4]}w001", "din": wc["din"], "is_active": wc["is_active"]}
+                    {
+                        "device_id": f"{cfg.asset_site_id[:-4]}w001",
+                        "din": wc["din"],
+                        "is_active": wc["is_active"],
+                    }
                     for wc in cfg.wall_connectors
                 ]
-        entry: dict[str, Any] = {"energy_site_id": cfg.site_id, "resource_type": cfg.resource_type}
+        entry: dict[str, Any] = {
+            "energy_site_id": cfg.site_id,
+            "resource_type": cfg.resource_type,
+        }
         if site.site_name is not None:
             entry["site_name"] = site.site_name
         entry["id"] = cfg.gateway_id
@@ -955,8 +1122,14 @@ class Simulator:
         return self._apply_overrides(cfg.site_id, "products", entry)
 
     def _products(self, user: str) -> web.Response:
-        entries: list[dict[str, Any]] = [copy.deepcopy(v) for v in self.scenario.vehicles.get(user, [])]
-        entries.extend(self.product_entry(site) for site in self.sites.values() if site.config.user == user)
+        entries: list[dict[str, Any]] = [
+            copy.deepcopy(v) for v in self.scenario.vehicles.get(user, [])
+        ]
+        entries.extend(
+            self.product_entry(site)
+            for site in self.sites.values()
+            if site.config.user == user
+        )
         return _json_response({"response": entries, "count": len(entries)})
 
     # ------------------------------------------------------------------ writes
@@ -964,7 +1137,9 @@ class Simulator:
         self._txid += 1
         return f"{self._txid:032x}"
 
-    def _site_write(self, endpoint: str, site: SiteState, body: dict[str, Any]) -> web.Response:
+    def _site_write(
+        self, endpoint: str, site: SiteState, body: dict[str, Any]
+    ) -> web.Response:
         cfg = site.config
         bad = _error
         if endpoint == "backup":
@@ -978,15 +1153,25 @@ class Simulator:
                     "backup_reserve_percent must be an integer between 0 and 100",
                 )
             if 80 < value < 100 and site.default_real_mode != "backup":
-                return bad(400, "invalid_field", "backup_reserve_percent must be 0-80 or 100 outside backup mode")
+                return bad(
+                    400,
+                    "invalid_field",
+                    "backup_reserve_percent must be 0-80 or 100 outside backup mode",
+                )
             site.backup_reserve_percent = value
-            return _json_response({"response": {"Code": 200, "Message": "Backup reserve updated"}})
+            return _json_response(
+                {"response": {"Code": 200, "Message": "Backup reserve updated"}}
+            )
         if endpoint == "operation":
             mode = body.get("default_real_mode")
             if not cfg.has_battery:
                 return bad(400, "invalid_field", "site has no battery")
             if mode not in MODES:
-                return bad(400, "invalid_field", f"default_real_mode must be one of {', '.join(MODES)}")
+                return bad(
+                    400,
+                    "invalid_field",
+                    f"default_real_mode must be one of {', '.join(MODES)}",
+                )
             site.default_real_mode = mode
             return _json_response({"response": {"code": 201, "message": "Updated"}})
         if endpoint == "storm_mode":
@@ -1002,16 +1187,26 @@ class Simulator:
         if endpoint == "off_grid_vehicle_charging_reserve":
             value = body.get("off_grid_vehicle_charging_reserve_percent")
             if not cfg.ogvcr_supported:
-                return bad(400, "invalid_field", "off-grid vehicle charging reserve is not supported on this site")
+                return bad(
+                    400,
+                    "invalid_field",
+                    "off-grid vehicle charging reserve is not supported on this site",
+                )
             if not _is_int(value) or not 0 <= value <= 100:
-                return bad(400, "invalid_field", "off_grid_vehicle_charging_reserve_percent must be 0-100")
+                return bad(
+                    400,
+                    "invalid_field",
+                    "off_grid_vehicle_charging_reserve_percent must be 0-100",
+                )
             site.off_grid_vehicle_charging_reserve_percent = value
             return _json_response({"response": {"result": True, "reason": ""}})
         # time_of_use_settings
         settings = body.get("tou_settings")
         if not cfg.tou_capable:
             return bad(400, "invalid_field", "site is not time-of-use capable")
-        invalid = f"Must provide valid TOU settings in request for txid `{self._next_txid()}`"
+        invalid = (
+            f"Must provide valid TOU settings in request for txid `{self._next_txid()}`"
+        )
         if not isinstance(settings, dict):
             return bad(400, invalid, "tou_settings must be an object")
         if "tariff_content_v2" in settings:
@@ -1028,18 +1223,26 @@ class Simulator:
             site.tou_settings_legacy_written = True
         return _json_response({"response": {"code": 201, "message": "Updated"}})
 
-    def _write_grid_import_export(self, site: SiteState, body: dict[str, Any]) -> web.Response:
+    def _write_grid_import_export(
+        self, site: SiteState, body: dict[str, Any]
+    ) -> web.Response:
         key_charge = "disallow_charge_from_grid_with_solar_installed"
         key_rule = "customer_preferred_export_rule"
         if key_charge not in body and key_rule not in body:
-            return _error(400, "invalid_field", f"one of {key_charge}, {key_rule} is required")
+            return _error(
+                400, "invalid_field", f"one of {key_charge}, {key_rule} is required"
+            )
         disallow = body.get(key_charge)
         rule = body.get(key_rule)
         if key_charge in body and not isinstance(disallow, bool):
             return _error(400, "invalid_field", f"{key_charge} must be a boolean")
         if key_rule in body:
             if rule not in EXPORT_RULES:
-                return _error(400, "invalid_field", f"{key_rule} must be one of {', '.join(EXPORT_RULES)}")
+                return _error(
+                    400,
+                    "invalid_field",
+                    f"{key_rule} must be one of {', '.join(EXPORT_RULES)}",
+                )
             if not site.config.has_solar:
                 return _error(400, "invalid_field", "export rule requires solar")
         if key_charge in body:
@@ -1049,7 +1252,9 @@ class Simulator:
         return web.Response(status=200)
 
     # ------------------------------------------------------------------ partner
-    async def _partner_register(self, region: str, client_id: str, body: Any) -> web.Response:
+    async def _partner_register(
+        self, region: str, client_id: str, body: Any
+    ) -> web.Response:
         domain = body.get("domain") if isinstance(body, dict) else None
         problem = domain_problem(domain)
         if problem is not None:
@@ -1060,17 +1265,24 @@ class Simulator:
                 return _error(400, "domain already registered to another application")
         mine = self.partners.get((region, client_id))
         if mine is not None and mine.domain != domain:
-            return _error(400, f"one domain per application: already registered with {mine.domain}")
+            return _error(
+                400,
+                f"one domain per application: already registered with {mine.domain}",
+            )
         try:
             pem = await self._fetch_public_key(domain)
             try:
                 key_hex = public_key_hex(pem)
             except ValueError as err:
-                raise PartnerError(400, f"invalid public key for {domain}: {err}") from err
+                raise PartnerError(
+                    400, f"invalid public key for {domain}: {err}"
+                ) from err
         except PartnerError as err:
             return _error(err.status, err.error, err.description)
         now = self.clock.timestamp()
-        account = PartnerAccount(client_id, region, domain, key_hex, mine.created_at if mine else now, now)
+        account = PartnerAccount(
+            client_id, region, domain, key_hex, mine.created_at if mine else now, now
+        )
         self.partners[(region, client_id)] = account
         return _json_response(
             {
@@ -1091,17 +1303,25 @@ class Simulator:
 
     @staticmethod
     def _iso_utc(ts: float) -> str:
-        return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        return (
+            datetime.fromtimestamp(ts, UTC)
+            .isoformat(timespec="milliseconds")
+            .replace("+00:00", "Z")
+        )
 
     async def _fetch_public_key(self, domain: str) -> str:
-        failed = PartnerError(424, f"Public key download failed for https://{domain}{PUBLIC_KEY_PATH}")
+        failed = PartnerError(
+            424, f"Public key download failed for https://{domain}{PUBLIC_KEY_PATH}"
+        )
         origin = self.resolved_domains.get(domain)
         if origin is not None:
             timeout = aiohttp.ClientTimeout(total=5)
             try:
                 async with (
                     aiohttp.ClientSession(timeout=timeout) as session,
-                    session.get(f"{origin}{PUBLIC_KEY_PATH}", allow_redirects=False) as resp,
+                    session.get(
+                        f"{origin}{PUBLIC_KEY_PATH}", allow_redirects=False
+                    ) as resp,
                 ):
                     if resp.status != 200:
                         raise failed
@@ -1118,8 +1338,14 @@ class Simulator:
             return _error(400, "invalid_field", "domain is required")
         for (reg, _client), account in self.partners.items():
             if reg == region and account.domain == domain:
-                return _json_response({"response": {"public_key": account.public_key_hex}})
-        return _error(404, "not_found", f"no public key registered for {domain} in region {region}")
+                return _json_response(
+                    {"response": {"public_key": account.public_key_hex}}
+                )
+        return _error(
+            404,
+            "not_found",
+            f"no public key registered for {domain} in region {region}",
+        )
 
     # ================================================================== /_sim control
     @staticmethod
@@ -1138,30 +1364,48 @@ class Simulator:
         try:
             site_id = int(data["site_id"])
             self.site(site_id)
-        except (KeyError, TypeError, ValueError):
+        except KeyError, TypeError, ValueError:
             raise web.HTTPBadRequest(text="site_id missing or unknown") from None
         return site_id
 
     async def _ctl_add_fault(self, request: web.Request) -> web.Response:
         data = await self._body(request)
-        allowed = {"path", "method", "status", "json", "body", "headers", "delay", "times", "drop"}
+        allowed = {
+            "path",
+            "method",
+            "status",
+            "json",
+            "body",
+            "headers",
+            "delay",
+            "times",
+            "drop",
+        }
         unknown = set(data) - allowed
         if unknown or "path" not in data:
-            return _json_response({"error": f"path required; unknown keys {sorted(unknown)}"}, 400)
+            return _json_response(
+                {"error": f"path required; unknown keys {sorted(unknown)}"}, 400
+            )
         kwargs = dict(data)
         path = kwargs.pop("path")
         try:
             fault = self.add_fault(path, **kwargs)
         except (re.error, TypeError) as err:
             return _json_response({"error": str(err)}, 400)
-        return _json_response({"ok": True, "index": len(self.faults) - 1, "path": fault.path})
+        return _json_response(
+            {"ok": True, "index": len(self.faults) - 1, "path": fault.path}
+        )
 
     async def _ctl_clear_faults(self, _request: web.Request) -> web.Response:
         self.clear_faults()
         return _json_response({"ok": True})
 
     def _clock_state(self) -> dict[str, Any]:
-        return {"now": self.clock.now().isoformat(), "timestamp": self.clock.timestamp(), "realtime": self.clock.realtime}
+        return {
+            "now": self.clock.now().isoformat(),
+            "timestamp": self.clock.timestamp(),
+            "realtime": self.clock.realtime,
+        }
 
     async def _ctl_clock(self, _request: web.Request) -> web.Response:
         return _json_response(self._clock_state())
@@ -1183,7 +1427,13 @@ class Simulator:
         return _json_response(self._clock_state())
 
     async def _ctl_counts(self, _request: web.Request) -> web.Response:
-        return _json_response({"counts": self.counts(), "billable": self.billable_counts(), "total": len(self.requests)})
+        return _json_response(
+            {
+                "counts": self.counts(),
+                "billable": self.billable_counts(),
+                "total": len(self.requests),
+            }
+        )
 
     async def _ctl_reset_counts(self, _request: web.Request) -> web.Response:
         self.reset_counts()
@@ -1229,7 +1479,10 @@ class Simulator:
         site_id = self._site_from(data)
         try:
             self.override_fields(
-                site_id, str(data.get("endpoint")), set=data.get("set") or {}, remove=data.get("remove") or ()
+                site_id,
+                str(data.get("endpoint")),
+                set=data.get("set") or {},
+                remove=data.get("remove") or (),
             )
         except ValueError as err:
             return _json_response({"error": str(err)}, 400)
@@ -1243,9 +1496,13 @@ class Simulator:
         return _json_response(
             {
                 "clock": self._clock_state(),
-                "sites": {str(site_id): site.snapshot() for site_id, site in self.sites.items()},
+                "sites": {
+                    str(site_id): site.snapshot()
+                    for site_id, site in self.sites.items()
+                },
                 "partners": [
-                    {"region": a.region, "client_id": a.client_id, "domain": a.domain} for a in self.partners.values()
+                    {"region": a.region, "client_id": a.client_id, "domain": a.domain}
+                    for a in self.partners.values()
                 ],
             }
         )
@@ -1254,10 +1511,12 @@ class Simulator:
         """Set state attributes directly: {"site_id", "set": {"default_real_mode": "backup", ...}}."""
         data = await self._body(request)
         site = self.site(self._site_from(data))
+        changes = data.get("set") or {}
+        unknown = [k for k in changes if k.startswith("_") or not hasattr(site, k)]
+        if unknown:
+            return _json_response({"error": f"unknown attributes {unknown}"}, 400)
         try:
-            for key, value in (data.get("set") or {}).items():
-                if key.startswith("_") or not hasattr(site, key):
-                    raise ValueError(f"unknown attribute {key}")
+            for key, value in changes.items():
                 setattr(site, key, value)
         except (ValueError, AttributeError, TypeError) as err:
             return _json_response({"error": str(err)}, 400)
@@ -1272,9 +1531,9 @@ class Simulator:
         data = await self._body(request)
         try:
             tokens = self.issue_tokens(
-                user=str(data.get("user", USER_MAIN)), scopes=tuple(data.get("scopes", DEFAULT_SCOPES))
+                user=str(data.get("user", USER_MAIN)),
+                scopes=tuple(data.get("scopes", DEFAULT_SCOPES)),
             )
         except ValueError as err:
             return _json_response({"error": str(err)}, 400)
         return _json_response(tokens)
-

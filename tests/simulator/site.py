@@ -21,10 +21,10 @@ rounding the exact per-field float.
 
 from __future__ import annotations
 
-import math
 from array import array
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, tzinfo
+import math
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
@@ -82,7 +82,9 @@ _MASK = (1 << 64) - 1
 
 def _hash01(seed: int, index: int) -> float:
     """Deterministic uniform value in [0, 1) for (seed, index) (splitmix64)."""
-    x = (seed * 0x9E3779B97F4A7C15 + index * 0xD1B54A32D192ED03 + 0x9E3779B97F4A7C15) & _MASK
+    x = (
+        seed * 0x9E3779B97F4A7C15 + index * 0xD1B54A32D192ED03 + 0x9E3779B97F4A7C15
+    ) & _MASK
     x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & _MASK
     x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & _MASK
     x ^= x >> 31
@@ -165,13 +167,17 @@ class SiteState:
         self.site_name = config.site_name
         self.tou_settings: dict[str, Any] = default_tou_settings()
         self.tou_settings_legacy_written = False
-        self.tariff_content_v2: dict[str, Any] = default_tariff()
+        self.tariff_content_v2: dict[str, Any] = default_tariff(
+            config.utility, config.currency
+        )
         self.outages: list[list[float | None]] = []  # [start_ts, end_ts | None]
         self.storm_alerts: list[list[float | None]] = []
         # physics
         now = clock.timestamp()
         local_now = datetime.fromtimestamp(now, self._zone)
-        midnight = datetime(local_now.year, local_now.month, local_now.day, tzinfo=self._zone)
+        midnight = datetime(
+            local_now.year, local_now.month, local_now.day, tzinfo=self._zone
+        )
         self.history_start = (midnight - timedelta(days=1)).timestamp()
         self._cap = float(config.capacity_wh)
         self._pmax = float(config.battery_max_w)
@@ -272,7 +278,9 @@ class SiteState:
     @property
     def storm_mode_active(self) -> bool:
         """Storm watch active: enabled, capable and a storm alert in force."""
-        return self._storm_mode_enabled and self._storm_alert and self.config.storm_capable
+        return (
+            self._storm_mode_enabled and self._storm_alert and self.config.storm_capable
+        )
 
     @property
     def customer_preferred_export_rule(self) -> str | None:
@@ -377,7 +385,9 @@ class SiteState:
             self._sun_b = math.cos(self._lat) * math.cos(decl)
             r = _hash01(self._seed, day)
             self._clear = 1.0 - 0.65 * r * r
-        sin_elev = self._sun_a + self._sun_b * math.cos(2 * math.pi * (solar_days - day - 0.5))
+        sin_elev = self._sun_a + self._sun_b * math.cos(
+            2 * math.pi * (solar_days - day - 0.5)
+        )
         if sin_elev <= 0.0:
             return 0.0
         cloud = 1.0 - (1.0 - self._clear) * (0.4 + 1.2 * self._cloud_noise(t))
@@ -431,14 +441,12 @@ class SiteState:
                 net = load - solar
                 if net >= 0:
                     avail = soc / h
-                    batt = net if net < avail else avail
-                    if batt > pmax:
-                        batt = pmax
-                    if batt < 0.0:
-                        batt = 0.0
+                    batt = min(avail, net)
+                    batt = min(batt, pmax)
+                    batt = max(batt, 0.0)
                     load = solar + batt  # unserved load is shed
                 else:
-                    batt = -(-net if -net < max_charge else max_charge)
+                    batt = -(min(max_charge, -net))
                     solar = load - batt  # curtail what cannot be used
             else:
                 surplus = solar - load
@@ -449,26 +457,33 @@ class SiteState:
                     max_discharge = pmax
                 elif max_discharge < 0.0:
                     max_discharge = 0.0
-                if surplus > 0.0:
-                    from_surplus = surplus if surplus < max_charge else max_charge
-                else:
-                    from_surplus = 0.0
+                from_surplus = min(max_charge, surplus) if surplus > 0.0 else 0.0
                 mode = self._mode
-                if self._storm_mode_enabled and self._storm_alert and self._storm_capable:
+                if (
+                    self._storm_mode_enabled
+                    and self._storm_alert
+                    and self._storm_capable
+                ):
                     batt = -max_charge
                 elif mode == "backup":
                     batt = -(max_charge if grid_ok else from_surplus)
                 else:
                     if mode == "autonomous" and hour < 6.0 and grid_ok:
                         batt = -max_charge
-                    elif mode == "autonomous" and 16.0 <= hour < 21.0 and self._export_rule == "battery_ok":
+                    elif (
+                        mode == "autonomous"
+                        and 16.0 <= hour < 21.0
+                        and self._export_rule == "battery_ok"
+                    ):
                         batt = max_discharge
                     elif surplus > 0.0:
                         batt = -from_surplus
                     else:
-                        batt = -surplus if -surplus < max_discharge else max_discharge
+                        batt = min(max_discharge, -surplus)
                     if soc < reserve_e and batt > -max_charge:
-                        top_up = min(max_charge, (reserve_e - soc) / h) if grid_ok else 0.0
+                        top_up = (
+                            min(max_charge, (reserve_e - soc) / h) if grid_ok else 0.0
+                        )
                         batt = -max(from_surplus, top_up, -batt if batt < 0 else 0.0)
                 rule = self._export_rule
                 if rule != "battery_ok" and batt > 0.0 and batt > load - solar:
@@ -479,15 +494,15 @@ class SiteState:
         self._p_solar = solar
         self._p_load = load
         self._p_batt = batt
-        sh = solar if solar < load else load
+        sh = min(load, solar)
         srem = solar - sh
         if batt < 0.0:
             charge = -batt
-            sb = srem if srem < charge else charge
+            sb = min(charge, srem)
             self._flow_p = (sh, sb, srem - sb, 0.0, 0.0, load - sh, charge - sb)
         else:
             rest = load - sh
-            bh = batt if batt < rest else rest
+            bh = min(rest, batt)
             self._flow_p = (sh, 0.0, srem, bh, batt - bh, rest - bh, 0.0)
 
     def _apply(self, t_end: float) -> None:
@@ -506,7 +521,7 @@ class SiteState:
         c[6] += f6 * dh
         if self._cap > 0:
             soc = self._soc - self._p_batt * dh
-            self._soc = 0.0 if soc < 0.0 else (self._cap if soc > self._cap else soc)
+            self._soc = 0.0 if soc < 0.0 else min(soc, self._cap)
         self._t = t_end
 
     def _flush_bucket(self) -> None:
@@ -530,11 +545,11 @@ class SiteState:
         target = self.clock.timestamp() if until is None else until
         step_end = self._step_end
         bucket_end = self._bucket_end
-        if (step_end if step_end < bucket_end else bucket_end) > target:
+        if min(bucket_end, step_end) > target:
             return
         step = self._step
         while True:
-            seg_end = step_end if step_end < bucket_end else bucket_end
+            seg_end = min(bucket_end, step_end)
             if seg_end > target:
                 break
             self._apply(seg_end)
@@ -580,8 +595,13 @@ class SiteState:
     def live_powers(self) -> dict[str, int]:
         """Integer powers as live_status reports them (solar + battery + grid == load exactly)."""
         solar, load, batt = self.powers()
-        s, l_, b = round(solar), round(load), round(batt)
-        return {"solar_power": s, "battery_power": b, "load_power": l_, "grid_power": l_ - s - b}
+        s, b, g = round(solar), round(batt), round(load - solar - batt)
+        return {
+            "solar_power": s,
+            "battery_power": b,
+            "load_power": s + b + g,
+            "grid_power": g,
+        }
 
     # ------------------------------------------------------------------ history
     def bucket_range(self, start: float, end: float) -> tuple[int, int]:
@@ -608,7 +628,9 @@ class SiteState:
         base = [sum(arr[i0:i1]) for arr in self._flows]
         return {name: sum(base[i] for i in idx) for name, idx in HISTORY_FIELDS}
 
-    def buckets(self, start: float, end: float, zone: tzinfo | None = None) -> list[dict[str, Any]]:
+    def buckets(
+        self, start: float, end: float, zone: tzinfo | None = None
+    ) -> list[dict[str, Any]]:
         """Complete buckets whose start is in [start, end), with local timestamps."""
         i0, i1 = self.bucket_range(start, end)
         zone = zone or self.report_zone

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Mapping
+import copy
 from typing import Any
 
-PERIOD_KEYS = ("fromDayOfWeek", "toDayOfWeek", "fromHour", "fromMinute", "toHour", "toMinute")
+PERIOD_KEYS = (
+    "fromDayOfWeek",
+    "toDayOfWeek",
+    "fromHour",
+    "fromMinute",
+    "toHour",
+    "toMinute",
+)
 PERIOD_NAMES = ("ON_PEAK", "OFF_PEAK", "PARTIAL_PEAK", "SUPER_OFF_PEAK")
 
 
@@ -27,19 +34,33 @@ def _seasons() -> dict[str, Any]:
         "OFF_PEAK": {"periods": [_period(0, 0, 16, 0), _period(21, 0, 0, 0)]},
     }
     return {
-        "Summer": {"fromMonth": 6, "fromDay": 1, "toMonth": 9, "toDay": 30, "tou_periods": copy.deepcopy(tou)},
-        "Winter": {"fromMonth": 10, "fromDay": 1, "toMonth": 5, "toDay": 31, "tou_periods": copy.deepcopy(tou)},
+        "Summer": {
+            "fromMonth": 6,
+            "fromDay": 1,
+            "toMonth": 9,
+            "toDay": 30,
+            "tou_periods": copy.deepcopy(tou),
+        },
+        "Winter": {
+            "fromMonth": 10,
+            "fromDay": 1,
+            "toMonth": 5,
+            "toDay": 31,
+            "tou_periods": copy.deepcopy(tou),
+        },
     }
 
 
-def default_tariff(utility: str = "Pacific Gas & Electric Co") -> dict[str, Any]:
-    """A plausible two-season, two-period tariff (PG&E E-TOU-C style)."""
+def default_tariff(
+    utility: str = "Pacific Gas & Electric Co", currency: str = "USD"
+) -> dict[str, Any]:
+    """A plausible two-season, two-period tariff (PG&E EV2-A style)."""
     return {
         "version": 1,
         "code": "PGE-EV2-A",
         "name": "Residential - Time of Use - EV2-A",
         "utility": utility,
-        "currency": "USD",
+        "currency": currency,
         "daily_charges": [{"name": "Charge", "amount": 0}],
         "demand_charges": {
             "ALL": {"rates": {"ALL": 0}},
@@ -76,8 +97,18 @@ def default_tou_settings() -> dict[str, Any]:
     return {
         "optimization_strategy": "economics",
         "schedule": [
-            {"target": "peak", "week_days": [1, 2, 3, 4, 5, 6, 0], "start_seconds": 57600, "end_seconds": 75600},
-            {"target": "off_peak", "week_days": [1, 2, 3, 4, 5, 6, 0], "start_seconds": 75600, "end_seconds": 57600},
+            {
+                "target": "peak",
+                "week_days": [1, 2, 3, 4, 5, 6, 0],
+                "start_seconds": 57600,
+                "end_seconds": 75600,
+            },
+            {
+                "target": "off_peak",
+                "week_days": [1, 2, 3, 4, 5, 6, 0],
+                "start_seconds": 75600,
+                "end_seconds": 57600,
+            },
         ],
     }
 
@@ -97,7 +128,9 @@ def _check_charges(where: str, charges: Any, problems: list[str]) -> None:
         problems.append(f"{where} must be an object")
         return
     for season, entry in charges.items():
-        if not isinstance(entry, Mapping) or not isinstance(entry.get("rates", {}), Mapping):
+        if not isinstance(entry, Mapping) or not isinstance(
+            entry.get("rates", {}), Mapping
+        ):
             problems.append(f"{where}.{season} must be an object with 'rates'")
             continue
         for period, price in entry.get("rates", {}).items():
@@ -114,7 +147,12 @@ def _check_seasons(where: str, seasons: Any, problems: list[str]) -> None:
         if not isinstance(season, Mapping):
             problems.append(f"{path} must be an object")
             continue
-        for key, upper in (("fromMonth", 12), ("toMonth", 12), ("fromDay", 31), ("toDay", 31)):
+        for key, upper in (
+            ("fromMonth", 12),
+            ("toMonth", 12),
+            ("fromDay", 31),
+            ("toDay", 31),
+        ):
             value = season.get(key, 0)
             if not _is_int(value) or not 0 <= value <= upper:
                 problems.append(f"{path}.{key} must be an integer 0..{upper}")
@@ -134,9 +172,16 @@ def _check_seasons(where: str, seasons: Any, problems: list[str]) -> None:
                     continue
                 for key in PERIOD_KEYS:
                     value = period.get(key, 6 if key == "toDayOfWeek" else 0)
-                    upper = {"fromDayOfWeek": 6, "toDayOfWeek": 6, "fromHour": 23, "toHour": 24}.get(key, 59)
+                    upper = {
+                        "fromDayOfWeek": 6,
+                        "toDayOfWeek": 6,
+                        "fromHour": 23,
+                        "toHour": 24,
+                    }.get(key, 59)
                     if not _is_int(value) or not 0 <= value <= upper:
-                        problems.append(f"{ppath}.periods[{index}].{key} must be an integer 0..{upper}")
+                        problems.append(
+                            f"{ppath}.periods[{index}].{key} must be an integer 0..{upper}"
+                        )
 
 
 def validate_tariff(tariff: Any) -> list[str]:
@@ -150,9 +195,11 @@ def validate_tariff(tariff: Any) -> list[str]:
         return ["tariff_content_v2 must be an object"]
     if "version" in tariff and not _is_int(tariff["version"]):
         problems.append("version must be an integer")
-    for key in ("code", "name", "utility", "currency"):
-        if key in tariff and not isinstance(tariff[key], str):
-            problems.append(f"{key} must be a string")
+    problems.extend(
+        f"{key} must be a string"
+        for key in ("code", "name", "utility", "currency")
+        if key in tariff and not isinstance(tariff[key], str)
+    )
     if "daily_charges" in tariff and not isinstance(tariff["daily_charges"], list):
         problems.append("daily_charges must be a list")
     _check_charges("energy_charges", tariff.get("energy_charges"), problems)
@@ -165,7 +212,9 @@ def validate_tariff(tariff: Any) -> list[str]:
         if not isinstance(sell, Mapping):
             problems.append("sell_tariff must be an object")
         else:
-            _check_charges("sell_tariff.energy_charges", sell.get("energy_charges"), problems)
+            _check_charges(
+                "sell_tariff.energy_charges", sell.get("energy_charges"), problems
+            )
             if "seasons" in sell:
                 _check_seasons("sell_tariff.seasons", sell.get("seasons"), problems)
     return problems
@@ -178,13 +227,21 @@ def tariff_read_back(tariff: Mapping[str, Any]) -> dict[str, Any]:
         if not isinstance(holder, dict) or not isinstance(holder.get("seasons"), dict):
             continue
         for season in holder["seasons"].values():
-            if not isinstance(season, dict) or not isinstance(season.get("tou_periods"), dict):
+            if not isinstance(season, dict) or not isinstance(
+                season.get("tou_periods"), dict
+            ):
                 continue
             for pentry in season["tou_periods"].values():
-                if not isinstance(pentry, dict) or not isinstance(pentry.get("periods"), list):
+                if not isinstance(pentry, dict) or not isinstance(
+                    pentry.get("periods"), list
+                ):
                     continue
                 pentry["periods"] = [
-                    {k: v for k, v in period.items() if not (k in PERIOD_KEYS and v == 0)}
+                    {
+                        k: v
+                        for k, v in period.items()
+                        if not (k in PERIOD_KEYS and v == 0)
+                    }
                     if isinstance(period, dict)
                     else period
                     for period in pentry["periods"]
@@ -207,10 +264,19 @@ def validate_legacy_tou(settings: Any) -> list[str]:
         if not isinstance(entry, Mapping):
             problems.append(f"schedule[{index}] must be an object")
             continue
-        if entry.get("target") not in ("peak", "off_peak", "partial_peak", "super_off_peak"):
+        if entry.get("target") not in (
+            "peak",
+            "off_peak",
+            "partial_peak",
+            "super_off_peak",
+        ):
             problems.append(f"schedule[{index}].target is invalid")
         days = entry.get("week_days")
-        if not isinstance(days, list) or not days or not all(_is_int(d) and 0 <= d <= 6 for d in days):
+        if (
+            not isinstance(days, list)
+            or not days
+            or not all(_is_int(d) and 0 <= d <= 6 for d in days)
+        ):
             problems.append(f"schedule[{index}].week_days is invalid")
         elif 0 in days and 6 in days and days.index(0) < days.index(6):
             # Owners saw [0, 6] and [0, 1, ..., 6] refused while [6, 0] was accepted.
