@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 
 from homeassistant.config_entries import ConfigEntry
@@ -21,6 +22,7 @@ from homeassistant.helpers.config_entry_oauth2_flow import (
 from homeassistant.helpers.typing import ConfigType
 
 from .const import CONF_BASE_URL, CONF_SITE_IDS, DOMAIN, LOGGER
+from .coordinator import SiteCoordinators, build_site_coordinators
 from .fleet import (
     FleetClient,
     FleetError,
@@ -42,7 +44,7 @@ class PowerwallFleetData:
 
     client: FleetClient
     tokens: EntryTokens
-    sites: dict[int, Product] = field(default_factory=dict)
+    sites: dict[int, SiteCoordinators] = field(default_factory=dict)
 
 
 type PowerwallFleetConfigEntry = ConfigEntry[PowerwallFleetData]
@@ -110,7 +112,17 @@ async def async_setup_entry(
     for site_id in wanted - sites.keys():
         LOGGER.warning("Energy site %s is no longer in the Tesla account", site_id)
     _sync_devices(hass, entry, sites)
-    entry.runtime_data = PowerwallFleetData(client=client, tokens=tokens, sites=sites)
+    coordinators = {
+        site_id: build_site_coordinators(hass, entry, client, product)
+        for site_id, product in sites.items()
+    }
+    # Each site on its own: a dead site must not keep the others from loading.
+    # site_info first, since it decides which entities a site has.
+    await asyncio.gather(*(site.info.async_refresh() for site in coordinators.values()))
+    await asyncio.gather(*(site.live.async_refresh() for site in coordinators.values()))
+    entry.runtime_data = PowerwallFleetData(
+        client=client, tokens=tokens, sites=coordinators
+    )
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     return True
 

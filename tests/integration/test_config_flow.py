@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ast
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 import inspect
 import json
 from pathlib import Path
@@ -12,10 +12,16 @@ from typing import Any
 from urllib.parse import parse_qs, parse_qsl, urlsplit
 
 import aiohttp
-from homeassistant.config_entries import SOURCE_USER, ConfigEntryState
+from homeassistant.config_entries import (
+    SOURCE_USER,
+    ConfigEntry,
+    ConfigEntryState,
+    ConfigFlowResult,
+)
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers import config_entry_oauth2_flow, device_registry as dr
+from homeassistant.helpers.network import NoURLAvailableError
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
@@ -34,7 +40,11 @@ from custom_components.powerwall_fleet.const import (
     SERVER_CUSTOM,
     SERVER_TESLA,
 )
-from custom_components.powerwall_fleet.fleet import auth as fleet_auth, keys
+from custom_components.powerwall_fleet.fleet import (
+    WrongRegion,
+    auth as fleet_auth,
+    keys,
+)
 from custom_components.powerwall_fleet.http import async_register_public_key_view
 from custom_components.powerwall_fleet.keys_store import async_get_private_key
 from tests.integration.conftest import CREDENTIAL_ID, Approve, entry_data
@@ -133,6 +143,19 @@ def check_translations(hass: HomeAssistant, monkeypatch: pytest.MonkeyPatch) -> 
 # -------------------------------------------------------------------- helpers
 
 
+def _defaults(result: ConfigFlowResult) -> dict[str, Any]:
+    """What the form submits when the user changes nothing."""
+    schema = result.get("data_schema")
+    assert schema is not None
+    return dict(schema({}))
+
+
+def _placeholders(result: ConfigFlowResult) -> Mapping[str, str]:
+    placeholders = result.get("description_placeholders")
+    assert placeholders is not None
+    return placeholders
+
+
 @pytest.fixture
 async def ha_origin(
     hass: HomeAssistant, credentials: None, hass_client_no_auth: ClientSessionGenerator
@@ -180,15 +203,15 @@ def _holds_our_key(simulator: Simulator, region: str, key_hex: str) -> bool:
     )
 
 
-async def _start(hass: HomeAssistant) -> dict[str, Any]:
+async def _start(hass: HomeAssistant) -> ConfigFlowResult:
     return await hass.config_entries.flow.async_init(
         DOMAIN, context={"source": SOURCE_USER}
     )
 
 
 async def _choose_custom(
-    hass: HomeAssistant, simulator: Simulator, result: dict[str, Any]
-) -> dict[str, Any]:
+    hass: HomeAssistant, simulator: Simulator, result: ConfigFlowResult
+) -> ConfigFlowResult:
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "server"
     return await hass.config_entries.flow.async_configure(
@@ -201,12 +224,12 @@ async def _choose_custom(
     )
 
 
-async def _start_custom(hass: HomeAssistant, simulator: Simulator) -> dict[str, Any]:
+async def _start_custom(hass: HomeAssistant, simulator: Simulator) -> ConfigFlowResult:
     """Start in developer mode and choose the simulator as custom server."""
     return await _choose_custom(hass, simulator, await _start(hass))
 
 
-async def _register(hass: HomeAssistant, result: dict[str, Any]) -> dict[str, Any]:
+async def _register(hass: HomeAssistant, result: ConfigFlowResult) -> ConfigFlowResult:
     """Submit the partner form with the simulator's partner domain."""
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "partner"
@@ -218,9 +241,9 @@ async def _register(hass: HomeAssistant, result: dict[str, Any]) -> dict[str, An
 async def _deliver(
     hass: HomeAssistant,
     hass_client_no_auth: ClientSessionGenerator,
-    result: dict[str, Any],
+    result: ConfigFlowResult,
     redirect: dict[str, str],
-) -> dict[str, Any]:
+) -> ConfigFlowResult:
     """Send the browser's redirect to /auth/external/callback and resume the flow."""
     params = {"state": redirect["state"]}
     if "code" in redirect:
@@ -237,9 +260,9 @@ async def _finish_oauth(
     hass: HomeAssistant,
     hass_client_no_auth: ClientSessionGenerator,
     approve: Approve,
-    result: dict[str, Any],
+    result: ConfigFlowResult,
     **approve_kwargs: Any,
-) -> dict[str, Any]:
+) -> ConfigFlowResult:
     """Approve on the simulator's page and deliver the callback to Home Assistant."""
     assert result["type"] is FlowResultType.EXTERNAL_STEP, result
     redirect = await approve(result["url"], **approve_kwargs)
@@ -274,7 +297,7 @@ async def _approve_granting(
 
 async def _to_sign_in(
     hass: HomeAssistant, simulator: Simulator, serve_key: Callable[[], None]
-) -> dict[str, Any]:
+) -> ConfigFlowResult:
     """A fresh flow up to the external sign-in step (custom server, registered)."""
     serve_key()
     result = await _register(hass, await _start_custom(hass, simulator))
@@ -289,7 +312,7 @@ async def _complete_new_flow(
     hass_client_no_auth: ClientSessionGenerator,
     approve: Approve,
     user: str = USER_MAIN,
-) -> MockConfigEntry:
+) -> ConfigEntry:
     """Start again from scratch and finish: the recovery after an abort."""
     simulator.clear_faults()
     result = await _to_sign_in(hass, simulator, serve_key)
@@ -316,7 +339,7 @@ async def test_full_flow(
     """Server → partner registration (Tesla fetches the key from HA) → sign-in → sites."""
     result = await _start_custom(hass, simulator)
     assert result["step_id"] == "partner"
-    public_pem = result["description_placeholders"]["public_key"]
+    public_pem = _placeholders(result)["public_key"]
     assert "BEGIN PUBLIC KEY" in public_pem
     assert "PRIVATE" not in public_pem
 
@@ -327,12 +350,33 @@ async def test_full_flow(
         result["flow_id"], {"domain": f"https://{PARTNER_DOMAIN.upper()}/"}
     )
     assert result["type"] is FlowResultType.EXTERNAL_STEP, result.get("errors")
-    assert result["url"].startswith(simulator.authorize_url)
-    assert "energy_cmds" in result["url"]
+    assert result["url"].startswith(simulator.authorize_url + "?")
+    query = parse_qs(urlsplit(result["url"]).query)
+    state = query.pop("state")[0]
+    assert query == {
+        "response_type": ["code"],
+        "client_id": [CLIENT_ID],
+        "redirect_uri": [REDIRECT_URI],
+        "scope": [" ".join(OAUTH_SCOPES)],
+    }
+    assert config_entry_oauth2_flow._decode_jwt(hass, state) == {
+        "flow_id": result["flow_id"],
+        "redirect_uri": REDIRECT_URI,
+    }
 
     result = await _finish_oauth(hass, hass_client_no_auth, approve, result)
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "sites"
+    # Code exchanged for tokens with the Fleet API audience.
+    exchange = next(
+        r
+        for r in simulator.requests
+        if r.endpoint == "token"
+        and (r.form or {}).get("grant_type") == "authorization_code"
+    )
+    assert exchange.form is not None
+    assert exchange.form["audience"] == simulator.base_url("na")
+    assert exchange.form["redirect_uri"] == REDIRECT_URI
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {"sites": [str(SITE_FULL), str(SITE_PW3)]}
     )
@@ -399,7 +443,7 @@ async def test_server_step_invalid_url_then_corrected(
     assert result["step_id"] == "server"
     assert result["errors"] == dict.fromkeys(bad_fields, "invalid_url")
     # The form keeps what was typed.
-    assert result["data_schema"]({}) == user_input
+    assert _defaults(result) == user_input
     assert simulator.count() == 0
 
     result = await hass.config_entries.flow.async_configure(
@@ -468,7 +512,7 @@ async def test_tesla_server(
     result = await _finish_oauth(hass, hass_client_no_auth, approve, result)
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "wrong_region"
-    assert simulator.base_url("na") in result["description_placeholders"]["detail"]
+    assert simulator.base_url("na") in _placeholders(result)["detail"]
     assert simulator.count("products") == 0
     assert not hass.config_entries.async_entries(DOMAIN)
 
@@ -500,7 +544,7 @@ def test_region_url_trust(reported: str | None, server: str, trusted: bool) -> N
         expected = reported.rstrip("/") if reported else current
         assert config_flow._trusted_base(config, reported) == expected
     else:
-        with pytest.raises(config_flow.WrongRegion) as err:
+        with pytest.raises(WrongRegion) as err:
             config_flow._trusted_base(config, reported)
         assert err.value.base_url == reported
 
@@ -533,7 +577,7 @@ async def test_partner_domain_checked_locally(
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "partner"
     assert result["errors"] == {"domain": error}
-    assert result["data_schema"]({}) == {"domain": domain}
+    assert _defaults(result) == {"domain": domain}
     assert simulator.count() == 0
 
     serve_key()
@@ -585,7 +629,7 @@ async def test_partner_token_errors(
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "partner"
     assert result["errors"] == {"base": error}
-    assert result["description_placeholders"]["detail"] == detail
+    assert _placeholders(result)["detail"] == detail
     assert simulator.count("partner_accounts") == 0
 
     simulator.clear_faults()
@@ -731,8 +775,8 @@ async def test_partner_registration_errors(
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "partner"
     assert result["errors"] == {"base": error}
-    assert detail in result["description_placeholders"]["detail"]
-    assert result["description_placeholders"]["key_url"] == (
+    assert detail in _placeholders(result)["detail"]
+    assert _placeholders(result)["key_url"] == (
         f"https://{domain}/.well-known/appspecific/com.tesla.3p.public-key.pem"
     )
 
@@ -797,7 +841,7 @@ async def test_known_domain_check_fails_quietly(
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "partner"
     assert not result["errors"]
-    assert result["data_schema"]({}) == {"domain": PARTNER_DOMAIN}
+    assert _defaults(result) == {"domain": PARTNER_DOMAIN}
 
     simulator.clear_faults()
     serve_key()
@@ -811,8 +855,8 @@ async def test_partner_form_placeholders(
     """The form suggests the external URL's host and says where the key is served."""
     hass.config.external_url = "https://home.example.com:8443"
     result = await _start_custom(hass, simulator)
-    assert result["data_schema"]({}) == {"domain": "home.example.com"}
-    placeholders = result["description_placeholders"]
+    assert _defaults(result) == {"domain": "home.example.com"}
+    placeholders = _placeholders(result)
     assert placeholders["key_url"] == (
         "https://home.example.com/.well-known/appspecific/com.tesla.3p.public-key.pem"
     )
@@ -831,13 +875,13 @@ async def test_partner_form_without_any_url(
     """No URL known for this Home Assistant: placeholders still make sense."""
 
     def no_url(*args: Any, **kwargs: Any) -> str:
-        raise config_flow.NoURLAvailableError
+        raise NoURLAvailableError
 
     result = await _start(hass)
     monkeypatch.setattr(config_flow, "get_url", no_url)
     result = await _choose_custom(hass, simulator, result)
-    assert result["data_schema"]({}) == {"domain": ""}
-    placeholders = result["description_placeholders"]
+    assert _defaults(result) == {"domain": ""}
+    placeholders = _placeholders(result)
     assert placeholders["key_url"] == (
         "https://<your domain>/.well-known/appspecific/com.tesla.3p.public-key.pem"
     )
@@ -1033,7 +1077,7 @@ async def test_untrusted_region_url(
     result = await _finish_oauth(hass, hass_client_no_auth, approve, result)
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "wrong_region"
-    assert "attacker.example" in result["description_placeholders"]["detail"]
+    assert "attacker.example" in _placeholders(result)["detail"]
     assert simulator.count("products") == 0
 
     await _complete_new_flow(hass, simulator, serve_key, hass_client_no_auth, approve)
@@ -1190,7 +1234,7 @@ async def test_single_site_check_fails(
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == reason
     if placeholders is not None:
-        assert placeholders.items() <= result["description_placeholders"].items()
+        assert placeholders.items() <= _placeholders(result).items()
 
     await _complete_new_flow(
         hass, simulator, serve_key, hass_client_no_auth, approve, user=USER_EU
@@ -1209,8 +1253,15 @@ async def test_sites_step_needs_a_site(
     result = await _finish_oauth(hass, hass_client_no_auth, approve, result)
     assert result["step_id"] == "sites"
     everything = [str(SITE_FULL), str(SITE_SOLAR_ONLY), str(SITE_PW3)]
-    assert sorted(result["data_schema"]({})["sites"]) == sorted(everything)
-    assert str(SITE_DEAD) not in str(result["data_schema"].schema)
+    assert sorted(_defaults(result)["sites"]) == sorted(everything)
+    schema = result.get("data_schema")
+    assert schema is not None
+    offered = {
+        option["value"]
+        for selector in schema.schema.values()
+        for option in selector.config["options"]
+    }
+    assert offered == set(everything)  # not the site without components
 
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {"sites": []}
@@ -1225,8 +1276,13 @@ async def test_sites_step_needs_a_site(
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["title"] == "Home & 2 more sites"
     assert result["data"][CONF_SITE_IDS] == [int(site) for site in everything]
-    assert simulator.count("site_info") == 3
     await hass.async_block_till_done()
+    # Each chosen site was read once by the flow, before the entry's own setup
+    # (which starts with a second products call) began polling.
+    endpoints = [record.endpoint for record in simulator.requests]
+    setup_start = [i for i, e in enumerate(endpoints) if e == "products"][1]
+    flow_checks = [e for e in endpoints[:setup_start] if e == "site_info"]
+    assert len(flow_checks) == 3
 
 
 @pytest.mark.parametrize(
@@ -1259,7 +1315,7 @@ async def test_chosen_site_fails_check(
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "sites"
     assert result["errors"] == {"base": error}
-    assert result["description_placeholders"]["detail"] == f"Cabin ({SITE_PW3})"
+    assert _placeholders(result)["detail"] == f"Cabin ({SITE_PW3})"
     assert not hass.config_entries.async_entries(DOMAIN)
 
     result = await hass.config_entries.flow.async_configure(
@@ -1299,7 +1355,7 @@ async def test_reauth(
     result = await loaded_entry.start_reauth_flow(hass)
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "reauth_confirm"
-    assert result["description_placeholders"] == {"title": "Home"}
+    assert _placeholders(result)["title"] == "Home"
 
     result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
     assert result["type"] is FlowResultType.EXTERNAL_STEP
@@ -1377,7 +1433,7 @@ async def test_reconfigure(
     result = await loaded_entry.start_reconfigure_flow(hass)
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "reconfigure"
-    assert result["description_placeholders"] == {"title": "Home"}
+    assert _placeholders(result)["title"] == "Home"
     result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
     # Tesla holds our key for the entry's domain: straight to the sign-in.
     assert result["type"] is FlowResultType.EXTERNAL_STEP
@@ -1386,7 +1442,7 @@ async def test_reconfigure(
     result = await _finish_oauth(hass, hass_client_no_auth, approve, result)
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "sites"
-    assert result["data_schema"]({}) == {"sites": [str(SITE_FULL)]}
+    assert _defaults(result) == {"sites": [str(SITE_FULL)]}
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {"sites": [str(SITE_PW3), str(SITE_SOLAR_ONLY)]}
     )
@@ -1418,7 +1474,7 @@ async def test_reconfigure_developer_server_and_partner(
     result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
     result = await _choose_custom(hass, simulator, result)
     assert result["step_id"] == "partner"
-    assert result["data_schema"]({}) == {"domain": PARTNER_DOMAIN}
+    assert _defaults(result) == {"domain": PARTNER_DOMAIN}
     serve_key()
     result = await _register(hass, result)
     result = await _finish_oauth(hass, hass_client_no_auth, approve, result)
@@ -1480,7 +1536,7 @@ async def test_reconfigure_forgets_sites_gone_from_account(
     result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
     result = await _finish_oauth(hass, hass_client_no_auth, approve, result)
     assert result["step_id"] == "sites"
-    default = result["data_schema"]({})
+    default = _defaults(result)
     assert default == {"sites": [str(SITE_FULL)]}
 
     result = await hass.config_entries.flow.async_configure(result["flow_id"], default)

@@ -1,0 +1,345 @@
+"""Coordinators: one set per energy site.
+
+``LiveCoordinator`` polls ``live_status`` (fast), ``InfoCoordinator`` polls
+``site_info`` (slow, and on demand after every command). Failures follow
+DESIGN.md's table: transient errors are retried once inside the update, then
+the entities go unavailable (Home Assistant logs the loss once and the
+recovery once); a 429 keeps the last data and pauses polling until
+``Retry-After``; a refused login starts reauth; a missing scope, a dead site or
+hour-long throttling raise a repair issue the owner can act on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ConfigEntryAuthFailed
+from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
+from homeassistant.util import dt as dt_util
+
+from .const import (
+    CONF_INFO_INTERVAL,
+    CONF_LIVE_INTERVAL,
+    DEFAULT_INFO_INTERVAL,
+    DEFAULT_LIVE_INTERVAL,
+    DOMAIN,
+    LOGGER,
+)
+from .fleet import (
+    CannotConnect,
+    DeviceOffline,
+    FleetClient,
+    FleetError,
+    LiveStatus,
+    LoginRequired,
+    MissingScopes,
+    PartnerNotRegistered,
+    Product,
+    RateLimited,
+    ServerError,
+    SiteInfo,
+    site_is_unavailable,
+)
+
+if TYPE_CHECKING:
+    from . import PowerwallFleetConfigEntry
+
+# One more try inside an update for these, after this pause.
+RETRY_DELAY = 2.0
+DEFAULT_RETRY_AFTER = 60.0
+MAX_RETRY_AFTER = 3600.0
+THROTTLE_ISSUE_AFTER = timedelta(hours=1)
+
+
+@dataclass
+class SiteUsage:
+    """Requests this Home Assistant sent for one site since it started."""
+
+    counts: Counter[str] = field(default_factory=Counter)
+    since: datetime = field(default_factory=dt_util.utcnow)
+
+    @property
+    def total(self) -> int:
+        """All requests, commands included."""
+        return sum(self.counts.values())
+
+
+class FleetCoordinator[T](DataUpdateCoordinator[T]):
+    """Shared failure handling for one endpoint of one site."""
+
+    config_entry: PowerwallFleetConfigEntry
+    endpoint: str = ""
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry: PowerwallFleetConfigEntry,
+        *,
+        client: FleetClient,
+        site: Product,
+        usage: SiteUsage,
+        interval: timedelta,
+    ) -> None:
+        """Poll ``endpoint`` of ``site`` every ``interval``."""
+        if site.energy_site_id is None:
+            raise ValueError("not an energy site")
+        self.site_id: int = site.energy_site_id
+        self.client = client
+        self.usage = usage
+        self.interval = interval
+        self.throttled_until: datetime | None = None
+        self.throttled_since: datetime | None = None
+        self.last_error: str | None = None
+        self.last_success: datetime | None = None
+        super().__init__(
+            hass,
+            LOGGER,
+            config_entry=entry,
+            name=f"{self.endpoint} {self.site_id}",
+            update_interval=interval,
+        )
+
+    @property
+    def latest(self) -> T | None:
+        """The last data, or None before the first success (``data`` is typed as T)."""
+        return self.data
+
+    async def _fetch(self) -> T:
+        raise NotImplementedError
+
+    async def _counted_fetch(self) -> T:
+        self.usage.counts[self.endpoint] += 1
+        return await self._fetch()
+
+    async def _async_update_data(self) -> T:
+        now = dt_util.utcnow()
+        if (
+            self.throttled_until is not None
+            and now < self.throttled_until
+            and self.data is not None
+        ):
+            return self.data
+        try:
+            try:
+                data = await self._counted_fetch()
+            except (CannotConnect, DeviceOffline, ServerError) as err:
+                if site_is_unavailable(err):
+                    raise
+                LOGGER.debug("%s failed (%s); trying once more", self.name, err)
+                await asyncio.sleep(RETRY_DELAY)
+                data = await self._counted_fetch()
+        except RateLimited as err:
+            return self._throttled(err, now)
+        except LoginRequired as err:
+            self.last_error = "login_required"
+            raise ConfigEntryAuthFailed(
+                translation_domain=DOMAIN, translation_key="reauth_required"
+            ) from err
+        except FleetError as err:
+            self._failed(err)
+            raise UpdateFailed(
+                translation_domain=DOMAIN,
+                translation_key="update_failed",
+                translation_placeholders={
+                    "endpoint": self.endpoint,
+                    "error": type(err).__name__,
+                },
+            ) from err
+        self._recovered(now)
+        return data
+
+    # ----------------------------------------------------------- states
+
+    def _throttled(self, err: RateLimited, now: datetime) -> T:
+        wait = min(err.retry_after or DEFAULT_RETRY_AFTER, MAX_RETRY_AFTER)
+        wait = max(wait, 1.0)
+        self.throttled_until = now + timedelta(seconds=wait)
+        self.throttled_since = self.throttled_since or now
+        self.last_error = "rate_limited"
+        # Ask again when Tesla said we may; back to the normal pace after.
+        self.update_interval = timedelta(seconds=wait)
+        LOGGER.debug("%s rate limited; pausing %.0f s", self.name, wait)
+        if now - self.throttled_since >= THROTTLE_ISSUE_AFTER:
+            ir.async_create_issue(
+                self.hass,
+                DOMAIN,
+                f"rate_limited_{self.config_entry.entry_id}",
+                is_fixable=False,
+                severity=ir.IssueSeverity.WARNING,
+                translation_key="rate_limited",
+                translation_placeholders={"title": self.config_entry.title},
+            )
+        if self.data is None:
+            raise UpdateFailed(
+                translation_domain=DOMAIN,
+                translation_key="rate_limited",
+                retry_after=wait,
+            ) from err
+        return self.data
+
+    def _failed(self, err: FleetError) -> None:
+        self.last_error = type(err).__name__
+        if site_is_unavailable(err):
+            ir.async_create_issue(
+                self.hass,
+                DOMAIN,
+                f"site_unavailable_{self.site_id}",
+                is_fixable=False,
+                severity=ir.IssueSeverity.ERROR,
+                translation_key="site_unavailable",
+                translation_placeholders={
+                    "site_id": str(self.site_id),
+                    "title": self.config_entry.title,
+                },
+            )
+        elif isinstance(err, MissingScopes):
+            ir.async_create_issue(
+                self.hass,
+                DOMAIN,
+                f"missing_scopes_{self.config_entry.entry_id}",
+                is_fixable=True,
+                severity=ir.IssueSeverity.ERROR,
+                translation_key="missing_scopes",
+                translation_placeholders={
+                    "scopes": ", ".join(err.scopes) or "energy_device_data",
+                    "title": self.config_entry.title,
+                },
+                data={"entry_id": self.config_entry.entry_id},
+            )
+        elif isinstance(err, PartnerNotRegistered):
+            ir.async_create_issue(
+                self.hass,
+                DOMAIN,
+                f"partner_not_registered_{self.config_entry.entry_id}",
+                is_fixable=False,
+                severity=ir.IssueSeverity.ERROR,
+                translation_key="partner_not_registered",
+                translation_placeholders={"title": self.config_entry.title},
+            )
+
+    def _recovered(self, now: datetime) -> None:
+        self.last_success = now
+        self.last_error = None
+        if self.throttled_since is not None:
+            self.throttled_since = None
+            self.throttled_until = None
+            self.update_interval = self.interval
+            ir.async_delete_issue(
+                self.hass, DOMAIN, f"rate_limited_{self.config_entry.entry_id}"
+            )
+        ir.async_delete_issue(self.hass, DOMAIN, f"site_unavailable_{self.site_id}")
+
+    def health(self) -> dict[str, Any]:
+        """Coordinator state for diagnostics."""
+        return {
+            "interval_seconds": self.interval.total_seconds(),
+            "last_update_success": self.last_update_success,
+            "last_success": self.last_success.isoformat()
+            if self.last_success
+            else None,
+            "last_error": self.last_error,
+            "throttled_until": (
+                self.throttled_until.isoformat() if self.throttled_until else None
+            ),
+        }
+
+
+class InfoCoordinator(FleetCoordinator[SiteInfo]):
+    """``site_info``: configuration, slow poll, re-read after every command."""
+
+    endpoint = "site_info"
+
+    async def _fetch(self) -> SiteInfo:
+        return await self.client.site_info(self.site_id)
+
+
+class LiveCoordinator(FleetCoordinator[LiveStatus]):
+    """``live_status``: power flows and battery level, fast poll."""
+
+    endpoint = "live_status"
+
+    def __init__(self, *args: Any, info: InfoCoordinator, **kwargs: Any) -> None:
+        """Also know the site's info coordinator, to refresh it when needed."""
+        super().__init__(*args, **kwargs)
+        self.info = info
+
+    async def _fetch(self) -> LiveStatus:
+        return await self.client.live_status(self.site_id)
+
+    async def _async_update_data(self) -> LiveStatus:
+        previous = self.data
+        data = await super()._async_update_data()
+        if (
+            previous is not None
+            and data is not previous
+            and _explained_by_info(previous, data)
+        ):
+            # Storm watch started/ended or the grid went away: site_info says why.
+            self.config_entry.async_create_background_task(
+                self.hass,
+                self.info.async_request_refresh(),
+                f"{DOMAIN} site_info refresh {self.site_id}",
+            )
+        return data
+
+
+def _explained_by_info(before: LiveStatus, after: LiveStatus) -> bool:
+    return (
+        before.storm_mode_active != after.storm_mode_active
+        or before.grid_status != after.grid_status
+        or before.backup_capable != after.backup_capable
+    )
+
+
+@dataclass
+class SiteCoordinators:
+    """Everything polled for one site."""
+
+    site: Product
+    live: LiveCoordinator
+    info: InfoCoordinator
+    usage: SiteUsage
+
+    @property
+    def site_id(self) -> int:
+        """The energy site id."""
+        return self.live.site_id
+
+    async def async_after_command(self) -> None:
+        """Re-read the site right after a command (confirm it applied)."""
+        await asyncio.gather(self.info.async_refresh(), self.live.async_refresh())
+
+
+def build_site_coordinators(
+    hass: HomeAssistant,
+    entry: PowerwallFleetConfigEntry,
+    client: FleetClient,
+    site: Product,
+) -> SiteCoordinators:
+    """Coordinators for one site with the entry's intervals."""
+    usage = SiteUsage()
+    live_interval = timedelta(
+        seconds=entry.options.get(CONF_LIVE_INTERVAL, DEFAULT_LIVE_INTERVAL)
+    )
+    info_interval = timedelta(
+        minutes=entry.options.get(CONF_INFO_INTERVAL, DEFAULT_INFO_INTERVAL)
+    )
+    info = InfoCoordinator(
+        hass, entry, client=client, site=site, usage=usage, interval=info_interval
+    )
+    live = LiveCoordinator(
+        hass,
+        entry,
+        client=client,
+        site=site,
+        usage=usage,
+        interval=live_interval,
+        info=info,
+    )
+    return SiteCoordinators(site=site, live=live, info=info, usage=usage)

@@ -1,0 +1,142 @@
+"""Base entity: one device per energy site, unique ids ``<site_id>_<key>``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
+
+from homeassistant.core import callback
+from homeassistant.helpers.device_registry import DeviceInfo
+from homeassistant.helpers.entity import Entity, EntityDescription
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+from homeassistant.helpers.update_coordinator import CoordinatorEntity
+
+from .const import DOMAIN
+from .coordinator import FleetCoordinator, SiteCoordinators
+from .fleet import Product, SiteInfo
+
+if TYPE_CHECKING:
+    from . import PowerwallFleetConfigEntry
+
+MANUFACTURER = "Tesla"
+
+
+def site_device_info(site: Product, info: SiteInfo | None) -> DeviceInfo:
+    """Complete device info for a site, from products and site_info."""
+    site_id = site.energy_site_id
+    name = (
+        (info.site_name if info else None) or site.site_name or f"Energy site {site_id}"
+    )
+    device = DeviceInfo(
+        identifiers={(DOMAIN, str(site_id))},
+        manufacturer=MANUFACTURER,
+        name=name,
+        model=_model(site, info),
+        configuration_url="https://www.tesla.com/teslaaccount",
+    )
+    if info is not None:
+        if info.version:
+            device["sw_version"] = info.version.split(" ")[0]
+        gateway = _gateway_din(info)
+        if gateway:
+            device["serial_number"] = gateway
+        if info.components and info.components.gateways:
+            part = info.components.gateways[0].part_name
+            if part:
+                device["hw_version"] = part
+    elif site.gateway_id or site.id:
+        device["serial_number"] = site.gateway_id or site.id
+    return device
+
+
+def _gateway_din(info: SiteInfo) -> str | None:
+    components = info.components
+    if components and components.gateways:
+        for gateway in components.gateways:
+            if gateway.din:
+                return gateway.din
+    return info.id
+
+
+def _model(site: Product, info: SiteInfo | None) -> str | None:
+    components = info.components if info else None
+    if components and components.batteries:
+        parts = sorted({b.part_name for b in components.batteries if b.part_name})
+        if parts:
+            count = len(components.batteries)
+            label = " + ".join(parts)
+            return f"{label} x{count}" if count > 1 else label
+    product_components = components or site.components
+    if product_components is None:
+        return None
+    if product_components.battery:
+        return "Powerwall"
+    if product_components.solar:
+        return "Solar"
+    return None
+
+
+class PowerwallFleetEntity[C: FleetCoordinator[Any]](CoordinatorEntity[C]):
+    """An entity of one site, fed by one of its coordinators."""
+
+    _attr_has_entity_name = True
+
+    def __init__(
+        self, site: SiteCoordinators, coordinator: C, description: EntityDescription
+    ) -> None:
+        """Attach to a site's coordinator."""
+        super().__init__(coordinator)
+        self.site = site
+        self.entity_description = description
+        self._attr_unique_id = f"{site.site_id}_{description.key}"
+        self._attr_device_info = site_device_info(site.site, site.info.latest)
+
+    @property
+    def info(self) -> SiteInfo | None:
+        """The site's latest site_info."""
+        return self.site.info.latest
+
+
+def async_add_site_entities(
+    entry: PowerwallFleetConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+    build: Callable[[SiteCoordinators], Iterable[Entity]],
+) -> None:
+    """Add each site's entities once its site_info is known.
+
+    Which entities a site gets depends on its components (site_info). A site
+    whose site_info is not known yet (Tesla down at start) gets them as soon as
+    it is, without a restart.
+    """
+    for site in entry.runtime_data.sites.values():
+        if site.info.latest is not None:
+            async_add_entities(build(site))
+        else:
+            _add_when_known(entry, site, async_add_entities, build)
+
+
+def _add_when_known(
+    entry: PowerwallFleetConfigEntry,
+    site: SiteCoordinators,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+    build: Callable[[SiteCoordinators], Iterable[Entity]],
+) -> None:
+    remove: Callable[[], None] | None = None
+
+    @callback
+    def _known() -> None:
+        nonlocal remove
+        if site.info.latest is None or remove is None:
+            return
+        remove()
+        remove = None
+        async_add_entities(build(site))
+
+    remove = site.info.async_add_listener(_known)
+
+    @callback
+    def _unload() -> None:
+        if remove is not None:
+            remove()
+
+    entry.async_on_unload(_unload)
