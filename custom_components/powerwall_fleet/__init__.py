@@ -34,7 +34,9 @@ from .fleet import (
 from .http import async_register_public_key_view
 from .oauth import EntryTokens, implementation_for_entry
 
-PLATFORMS: list[Platform] = []
+PLATFORMS: list[Platform] = [
+    # one per line, alphabetical
+]
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
 

@@ -464,6 +464,7 @@ def test_token_set_from_response() -> None:
     assert tokens.scope == ("openid", "x")
     assert tokens.expires_within(200, now=1000.0)
     assert not tokens.expires_within(50, now=1000.0)
+    bad: object
     for bad in (None, [], {"access_token": ""}, {"access_token": 5}):
         with pytest.raises(InvalidResponse):
             TokenSet.from_response(bad)

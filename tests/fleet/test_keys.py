@@ -53,7 +53,7 @@ def test_wrong_curve_refused(tmp_path: Path) -> None:
     """A key on another curve is not accepted as ours."""
     other = ec.generate_private_key(ec.SECP384R1())
     path = tmp_path / "key.pem"
-    path.write_bytes(keys.private_key_pem(other))  # type: ignore[arg-type]
+    path.write_bytes(keys.private_key_pem(other))
     with pytest.raises(keys.InvalidKey):
         keys.load_or_create_private_key(path)
     pem = other.public_key().public_bytes(

@@ -27,8 +27,9 @@ async def test_products_and_energy_sites(client: FleetClient) -> None:
     assert {SITE_FULL, SITE_SOLAR_ONLY, SITE_PW3, SITE_DEAD} <= ids
     by_id = {site.energy_site_id: site for site in sites}
     assert by_id[SITE_FULL].has_components
-    assert by_id[SITE_FULL].components is not None
-    assert by_id[SITE_FULL].components.battery is True
+    full_components = by_id[SITE_FULL].components
+    assert full_components is not None
+    assert full_components.battery is True
     assert not by_id[SITE_DEAD].has_components
     assert client.request_counts["products"] == 2
 
