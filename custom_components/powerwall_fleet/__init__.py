@@ -23,19 +23,25 @@ from homeassistant.helpers.typing import ConfigType
 
 from .const import CONF_BASE_URL, CONF_SITE_IDS, DOMAIN, LOGGER
 from .coordinator import SiteCoordinators, build_site_coordinators
+from .entity import site_device_info
 from .fleet import (
     FleetClient,
     FleetError,
     LoginRequired,
     MissingScopes,
     PartnerNotRegistered,
-    Product,
 )
 from .http import async_register_public_key_view
 from .oauth import EntryTokens, implementation_for_entry
+from .services import async_setup_services
 
 PLATFORMS: list[Platform] = [
     # one per line, alphabetical
+    Platform.BINARY_SENSOR,
+    Platform.NUMBER,
+    Platform.SELECT,
+    Platform.SENSOR,
+    Platform.SWITCH,
 ]
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
@@ -53,8 +59,9 @@ type PowerwallFleetConfigEntry = ConfigEntry[PowerwallFleetData]
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
-    """Serve the partner public key for owners whose domain points here."""
+    """Serve the partner public key; register the actions."""
     async_register_public_key_view(hass)
+    async_setup_services(hass)
     return True
 
 
@@ -113,7 +120,6 @@ async def async_setup_entry(
     }
     for site_id in wanted - sites.keys():
         LOGGER.warning("Energy site %s is no longer in the Tesla account", site_id)
-    _sync_devices(hass, entry, sites)
     coordinators = {
         site_id: build_site_coordinators(hass, entry, client, product)
         for site_id, product in sites.items()
@@ -122,6 +128,7 @@ async def async_setup_entry(
     # site_info first, since it decides which entities a site has.
     await asyncio.gather(*(site.info.async_refresh() for site in coordinators.values()))
     await asyncio.gather(*(site.live.async_refresh() for site in coordinators.values()))
+    _sync_devices(hass, entry, coordinators)
     entry.runtime_data = PowerwallFleetData(
         client=client, tokens=tokens, sites=coordinators
     )
@@ -137,19 +144,15 @@ async def async_unload_entry(
 
 
 def _sync_devices(
-    hass: HomeAssistant, entry: ConfigEntry, sites: dict[int, Product]
+    hass: HomeAssistant, entry: ConfigEntry, sites: dict[int, SiteCoordinators]
 ) -> None:
     """One device per site; devices of sites no longer set up go away."""
     registry = dr.async_get(hass)
     keep: set[str] = set()
-    for site_id, product in sites.items():
+    for site in sites.values():
         device = registry.async_get_or_create(
             config_entry_id=entry.entry_id,
-            identifiers={(DOMAIN, str(site_id))},
-            manufacturer="Tesla",
-            name=product.site_name or f"Energy site {site_id}",
-            model=_model(product),
-            serial_number=product.id,
+            **site_device_info(site.site, site.info.latest),
         )
         keep.add(device.id)
     for device in dr.async_entries_for_config_entry(registry, entry.entry_id):
@@ -157,14 +160,3 @@ def _sync_devices(
             registry.async_update_device(
                 device.id, remove_config_entry_id=entry.entry_id
             )
-
-
-def _model(product: Product) -> str | None:
-    components = product.components
-    if components is None:
-        return None
-    if components.battery:
-        return "Powerwall"
-    if components.solar:
-        return "Solar"
-    return None

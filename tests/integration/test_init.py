@@ -47,7 +47,10 @@ async def test_setup_registers_devices_and_unloads(
     full = devices[(DOMAIN, str(SITE_FULL))]
     assert full.manufacturer == "Tesla"
     assert full.name == "Home"
-    assert full.model == "Powerwall"
+    assert full.model == "Powerwall 2 x2"
+    assert full.sw_version == "24.44.0"
+    assert full.serial_number  # the gateway DIN
+    assert full.hw_version == "Gateway 2"
     solar = devices[(DOMAIN, str(SITE_SOLAR_ONLY))]
     assert solar.model == "Solar"
     assert solar.name == f"Energy site {SITE_SOLAR_ONLY}"

@@ -1,0 +1,85 @@
+"""Helpers for entity tests: set up an entry with chosen platforms, summarise entities."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from enum import Enum
+import time
+from typing import Any
+from unittest.mock import patch
+
+from homeassistant.const import Platform
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import entity_registry as er
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.powerwall_fleet.const import DOMAIN
+from tests.integration.conftest import entry_data
+from tests.simulator import Simulator
+from tests.simulator.scenario import USER_MAIN
+
+
+async def setup_entry(
+    hass: HomeAssistant,
+    simulator: Simulator,
+    site_ids: list[int],
+    platforms: Iterable[Platform],
+    *,
+    user: str = USER_MAIN,
+    enable_all: bool = True,
+) -> MockConfigEntry:
+    """Load an entry for ``site_ids`` with only ``platforms``; all entities enabled."""
+    data = entry_data(simulator, site_ids=site_ids)
+    if user != USER_MAIN:
+        tokens = simulator.issue_tokens(user=user)
+        data["token"] = {**tokens, "expires_at": time.time() + tokens["expires_in"]}
+    entry = MockConfigEntry(domain=DOMAIN, unique_id=user, data=data, title="Test")
+    entry.add_to_hass(hass)
+    with patch("custom_components.powerwall_fleet.PLATFORMS", list(platforms)):
+        if enable_all:
+            with patch(
+                "homeassistant.helpers.entity.Entity.entity_registry_enabled_default",
+                True,
+            ):
+                assert await hass.config_entries.async_setup(entry.entry_id)
+                await hass.async_block_till_done()
+        else:
+            assert await hass.config_entries.async_setup(entry.entry_id)
+            await hass.async_block_till_done()
+    return entry
+
+
+def summarise(hass: HomeAssistant, entry: MockConfigEntry) -> dict[str, dict[str, Any]]:
+    """A version-independent picture of every entity of the entry."""
+    registry = er.async_get(hass)
+    summary: dict[str, dict[str, Any]] = {}
+    for entity in sorted(
+        er.async_entries_for_config_entry(registry, entry.entry_id),
+        key=lambda e: e.unique_id,
+    ):
+        state = hass.states.get(entity.entity_id)
+        attributes = dict(state.attributes) if state else {}
+        attributes.pop("friendly_name", None)
+        attributes.pop("since", None)
+        summary[entity.unique_id] = {
+            "entity_id": entity.entity_id,
+            "translation_key": entity.translation_key,
+            "entity_category": _plain(entity.entity_category),
+            "original_device_class": _plain(entity.original_device_class),
+            "unit": _plain(entity.unit_of_measurement),
+            "state": state.state if state else None,
+            "attributes": {
+                str(_plain(key)): _plain(value)
+                for key, value in sorted(attributes.items(), key=lambda i: str(i[0]))
+            },
+        }
+    return summary
+
+
+def _plain(value: Any) -> Any:
+    """Enums as their values, so the picture is the same on every HA version."""
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, list | tuple):
+        return [_plain(item) for item in value]
+    return value
