@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import Platform
@@ -19,9 +20,17 @@ from homeassistant.helpers.config_entry_oauth2_flow import (
     OAuth2Session,
     async_get_config_entry_implementation,
 )
+from homeassistant.helpers.event import async_track_time_interval
 from homeassistant.helpers.typing import ConfigType
 
-from .const import CONF_BASE_URL, CONF_SITE_IDS, DOMAIN, LOGGER
+from .const import (
+    CONF_ALL_SITES,
+    CONF_BASE_URL,
+    CONF_SITE_IDS,
+    DOMAIN,
+    LOGGER,
+    SITES_CHECK_INTERVAL,
+)
 from .coordinator import SiteCoordinators, build_site_coordinators
 from .entity import site_device_info
 from .fleet import (
@@ -30,6 +39,7 @@ from .fleet import (
     LoginRequired,
     MissingScopes,
     PartnerNotRegistered,
+    Product,
 )
 from .http import async_register_public_key_view
 from .oauth import EntryTokens, implementation_for_entry
@@ -112,14 +122,7 @@ async def async_setup_entry(
             translation_placeholders={"error": type(err).__name__},
         ) from err
 
-    wanted = {int(site_id) for site_id in entry.data.get(CONF_SITE_IDS, [])}
-    sites = {
-        site_id: product
-        for product in products
-        if (site_id := product.energy_site_id) is not None and site_id in wanted
-    }
-    for site_id in wanted - sites.keys():
-        LOGGER.warning("Energy site %s is no longer in the Tesla account", site_id)
+    sites = _followed_sites(hass, entry, products)
     coordinators = {
         site_id: build_site_coordinators(hass, entry, client, product)
         for site_id, product in sites.items()
@@ -129,10 +132,33 @@ async def async_setup_entry(
     await asyncio.gather(*(site.info.async_refresh() for site in coordinators.values()))
     await asyncio.gather(*(site.live.async_refresh() for site in coordinators.values()))
     _sync_devices(hass, entry, coordinators)
+    # The energy ledgers (local files, no request): sensors keep their totals.
+    await asyncio.gather(*(site.history.async_load() for site in coordinators.values()))
     entry.runtime_data = PowerwallFleetData(
         client=client, tokens=tokens, sites=coordinators
     )
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    # Energy history polls on its own schedule, just after Tesla's buckets
+    # close; a backfill or catch-up goes on from there, one paced request at
+    # a time, without holding up the setup.
+    for site in coordinators.values():
+        site.history.async_start()
+
+    async def _check_sites(_now: datetime) -> None:
+        """Pick up sites added to or removed from the account (one request a day)."""
+        try:
+            current = await client.energy_sites()
+        except FleetError as err:
+            LOGGER.debug("Could not check the account's sites: %s", err)
+            return
+        if _followed_sites(hass, entry, current, log=False).keys() != sites.keys():
+            hass.config_entries.async_schedule_reload(entry.entry_id)
+
+    entry.async_on_unload(
+        async_track_time_interval(
+            hass, _check_sites, timedelta(seconds=SITES_CHECK_INTERVAL)
+        )
+    )
     return True
 
 
@@ -141,6 +167,44 @@ async def async_unload_entry(
 ) -> bool:
     """Unload the entry's platforms."""
     return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+
+
+def _followed_sites(
+    hass: HomeAssistant,
+    entry: ConfigEntry,
+    products: list[Product],
+    *,
+    log: bool = True,
+) -> dict[int, Product]:
+    """The account's sites this entry follows.
+
+    The chosen sites that still exist; plus new sites with components when
+    the owner chose every site (their ids are then added to the entry).
+    """
+    offered = {
+        site_id: product
+        for product in products
+        if (site_id := product.energy_site_id) is not None
+    }
+    wanted = {int(site_id) for site_id in entry.data.get(CONF_SITE_IDS, [])}
+    if entry.data.get(CONF_ALL_SITES):
+        new = {
+            site_id
+            for site_id, product in offered.items()
+            if site_id not in wanted and product.has_components
+        }
+        if new and log:
+            LOGGER.info("New energy sites in the Tesla account: %s", sorted(new))
+            wanted |= new
+            hass.config_entries.async_update_entry(
+                entry, data={**entry.data, CONF_SITE_IDS: sorted(wanted)}
+            )
+        elif new:
+            wanted |= new
+    if log:
+        for site_id in sorted(wanted - offered.keys()):
+            LOGGER.warning("Energy site %s is no longer in the Tesla account", site_id)
+    return {site_id: offered[site_id] for site_id in sorted(wanted & offered.keys())}
 
 
 def _sync_devices(

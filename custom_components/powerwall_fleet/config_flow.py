@@ -41,6 +41,7 @@ from homeassistant.helpers.selector import (
 )
 
 from .const import (
+    CONF_ALL_SITES,
     CONF_AUTHORIZE_URL,
     CONF_BASE_URL,
     CONF_CUSTOM_AUTH_URL,
@@ -531,7 +532,12 @@ class PowerwallFleetFlowHandler(
                     "scopes": err.scopes,
                 },
             )
-        data = {**self._entry_data, CONF_SITE_IDS: site_ids}
+        data = {
+            **self._entry_data,
+            CONF_SITE_IDS: site_ids,
+            # Chose every site: sites added to the account later follow.
+            CONF_ALL_SITES: set(site_ids) == set(self._sites),
+        }
         title = _title([self._sites[site_id] for site_id in site_ids])
         if self.source == SOURCE_RECONFIGURE:
             return self.async_update_reload_and_abort(

@@ -19,6 +19,9 @@ CONF_BASE_URL: Final = "base_url"
 CONF_REGION: Final = "region"
 CONF_PARTNER_DOMAIN: Final = "partner_domain"
 CONF_SITE_IDS: Final = "site_ids"
+CONF_ALL_SITES: Final = "all_sites"
+# How often the account's list of sites is checked for new or removed sites.
+SITES_CHECK_INTERVAL: Final = 24 * 3600
 
 # Form fields only
 CONF_DOMAIN_NAME: Final = "domain"
