@@ -137,3 +137,12 @@ def test_fleet_client_does_not_import_home_assistant() -> None:
         )
 
     assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize(("name", "size"), [("icon.png", 256), ("icon@2x.png", 512)])
+def test_brand_icons(name: str, size: int) -> None:
+    """HA 2026.3+ and HACS read the brand icons from the integration folder."""
+    data = (INTEGRATION_DIR / "brand" / name).read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = int.from_bytes(data[16:20]), int.from_bytes(data[20:24])
+    assert (width, height) == (size, size)
