@@ -1049,6 +1049,13 @@ async def test_time_of_use_settings(simulator: Simulator, api: Api) -> None:
             "toMinute": 30,
         }
     ]
+    # Tesla wants every day covered exactly once: move OFF_PEAK around it.
+    tariff["seasons"]["Summer"]["tou_periods"]["OFF_PEAK"]["periods"] = [
+        {"fromDayOfWeek": 0, "toDayOfWeek": 6, "fromHour": 0, "fromMinute": 0}
+        | {"toHour": 17, "toMinute": 0},
+        {"fromDayOfWeek": 0, "toDayOfWeek": 6, "fromHour": 20, "fromMinute": 30}
+        | {"toHour": 0, "toMinute": 0},
+    ]
     status, body, _ = await api.post(
         f"{site}/time_of_use_settings", {"tou_settings": {"tariff_content_v2": tariff}}
     )

@@ -14,7 +14,11 @@ from homeassistant.exceptions import (
     ConfigEntryError,
     ConfigEntryNotReady,
 )
-from homeassistant.helpers import config_validation as cv, device_registry as dr
+from homeassistant.helpers import (
+    config_validation as cv,
+    device_registry as dr,
+    issue_registry as ir,
+)
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.config_entry_oauth2_flow import (
     OAuth2Session,
@@ -44,10 +48,12 @@ from .fleet import (
 from .http import async_register_public_key_view
 from .oauth import EntryTokens, implementation_for_entry
 from .services import async_setup_services
+from .tou_services import async_setup_tou_services
 
 PLATFORMS: list[Platform] = [
     # one per line, alphabetical
     Platform.BINARY_SENSOR,
+    Platform.CALENDAR,
     Platform.NUMBER,
     Platform.SELECT,
     Platform.SENSOR,
@@ -72,6 +78,7 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     """Serve the partner public key; register the actions."""
     async_register_public_key_view(hass)
     async_setup_services(hass)
+    async_setup_tou_services(hass)
     return True
 
 
@@ -133,16 +140,16 @@ async def async_setup_entry(
     await asyncio.gather(*(site.live.async_refresh() for site in coordinators.values()))
     _sync_devices(hass, entry, coordinators)
     # The energy ledgers (local files, no request): sensors keep their totals.
+    # History polls on its own schedule, just after Tesla's buckets close; a
+    # backfill or catch-up goes on from there, one paced request at a time,
+    # without holding up the setup.
     await asyncio.gather(*(site.history.async_load() for site in coordinators.values()))
+    for site in coordinators.values():
+        site.history.async_start()
     entry.runtime_data = PowerwallFleetData(
         client=client, tokens=tokens, sites=coordinators
     )
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
-    # Energy history polls on its own schedule, just after Tesla's buckets
-    # close; a backfill or catch-up goes on from there, one paced request at
-    # a time, without holding up the setup.
-    for site in coordinators.values():
-        site.history.async_start()
 
     async def _check_sites(_now: datetime) -> None:
         """Pick up sites added to or removed from the account (one request a day)."""
@@ -167,6 +174,20 @@ async def async_unload_entry(
 ) -> bool:
     """Unload the entry's platforms."""
     return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+
+
+async def async_remove_entry(hass: HomeAssistant, entry: ConfigEntry) -> None:
+    """Close the repair issues of an entry that no longer exists."""
+    for issue_id in (
+        f"rate_limited_{entry.entry_id}",
+        f"missing_scopes_{entry.entry_id}",
+        f"partner_not_registered_{entry.entry_id}",
+        *(
+            f"site_unavailable_{site_id}"
+            for site_id in entry.data.get(CONF_SITE_IDS, [])
+        ),
+    ):
+        ir.async_delete_issue(hass, DOMAIN, issue_id)
 
 
 def _followed_sites(

@@ -8,8 +8,14 @@ from homeassistant.components.application_credentials import (
 )
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import config_entry_oauth2_flow
+from homeassistant.helpers.network import NoURLAvailableError, get_url
 
-from .const import DEFAULT_AUTHORIZE_URL, DEFAULT_TOKEN_URL, DEVELOPER_PORTAL_URL
+from .const import (
+    AUTH_CALLBACK_PATH,
+    DEFAULT_AUTHORIZE_URL,
+    DEFAULT_TOKEN_URL,
+    DEVELOPER_PORTAL_URL,
+)
 from .oauth import TeslaFleetImplementation
 
 
@@ -31,5 +37,23 @@ async def async_get_description_placeholders(hass: HomeAssistant) -> dict[str, s
     """Tell the user where to get credentials and which redirect URI to register."""
     return {
         "developer_url": DEVELOPER_PORTAL_URL,
-        "redirect_uri": config_entry_oauth2_flow.async_get_redirect_uri(hass),
+        "redirect_uri": _redirect_uri(hass),
     }
+
+
+def _redirect_uri(hass: HomeAssistant) -> str:
+    """The redirect URI, also when asked over the websocket.
+
+    Home Assistant's helper needs the HTTP request that started a flow (or the
+    My integration); the credentials dialog asks over the websocket, where
+    there is none, so fall back to this instance's own URL.
+    """
+    try:
+        return config_entry_oauth2_flow.async_get_redirect_uri(hass)
+    except RuntimeError:
+        pass
+    try:
+        base = get_url(hass, prefer_external=True)
+    except NoURLAvailableError:
+        base = "https://<your Home Assistant address>"
+    return f"{base}{AUTH_CALLBACK_PATH}"

@@ -43,6 +43,8 @@ OAUTH_SCOPES: Final = SCOPES
 # Set to 1 to offer custom Fleet-API-compatible servers (the simulator) in the
 # config flow. Never needed by owners.
 DEVELOPER_ENV: Final = "POWERWALL_FLEET_DEVELOPER"
+# Home Assistant's OAuth callback (what the redirect URI ends with).
+AUTH_CALLBACK_PATH: Final = "/auth/external/callback"
 DEVELOPER_PORTAL_URL: Final = "https://developer.tesla.com/dashboard"
 PRIVATE_KEY_FILE: Final = ".storage/powerwall_fleet.private_key.pem"
 

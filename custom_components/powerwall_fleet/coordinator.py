@@ -24,8 +24,10 @@ from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, Upda
 from homeassistant.util import dt as dt_util
 
 from .const import (
+    CONF_HISTORY_INTERVAL,
     CONF_INFO_INTERVAL,
     CONF_LIVE_INTERVAL,
+    DEFAULT_HISTORY_INTERVAL,
     DEFAULT_INFO_INTERVAL,
     DEFAULT_LIVE_INTERVAL,
     DOMAIN,
@@ -49,6 +51,7 @@ from .fleet import (
 
 if TYPE_CHECKING:
     from . import PowerwallFleetConfigEntry
+    from .history import HistoryCoordinator
 
 # One more try inside an update for these, after this pause.
 RETRY_DELAY = 2.0
@@ -119,11 +122,17 @@ class FleetCoordinator[T](DataUpdateCoordinator[T]):
 
     async def _async_update_data(self) -> T:
         now = dt_util.utcnow()
-        if (
-            self.throttled_until is not None
-            and now < self.throttled_until
-            and self.data is not None
-        ):
+        if self.throttled_until is not None and now < self.throttled_until:
+            # Still paused (a refresh was requested, or the timer fired a little
+            # early): no request; wake up again when the pause ends.
+            remaining = max((self.throttled_until - now).total_seconds(), 1.0)
+            self.update_interval = timedelta(seconds=remaining)
+            if self.data is None:
+                raise UpdateFailed(
+                    translation_domain=DOMAIN,
+                    translation_key="rate_limited",
+                    retry_after=remaining,
+                )
             return self.data
         try:
             try:
@@ -190,12 +199,16 @@ class FleetCoordinator[T](DataUpdateCoordinator[T]):
                 self.hass,
                 DOMAIN,
                 f"site_unavailable_{self.site_id}",
-                is_fixable=False,
+                is_fixable=True,
                 severity=ir.IssueSeverity.ERROR,
                 translation_key="site_unavailable",
                 translation_placeholders={
                     "site_id": str(self.site_id),
                     "title": self.config_entry.title,
+                },
+                data={
+                    "entry_id": self.config_entry.entry_id,
+                    "site_id": str(self.site_id),
                 },
             )
         elif isinstance(err, MissingScopes):
@@ -233,7 +246,15 @@ class FleetCoordinator[T](DataUpdateCoordinator[T]):
             ir.async_delete_issue(
                 self.hass, DOMAIN, f"rate_limited_{self.config_entry.entry_id}"
             )
-        ir.async_delete_issue(self.hass, DOMAIN, f"site_unavailable_{self.site_id}")
+        # A read that works proves the site, the scopes for reading and the
+        # partner registration are fine again.
+        entry_id = self.config_entry.entry_id
+        for issue_id in (
+            f"site_unavailable_{self.site_id}",
+            f"missing_scopes_{entry_id}",
+            f"partner_not_registered_{entry_id}",
+        ):
+            ir.async_delete_issue(self.hass, DOMAIN, issue_id)
 
     def health(self) -> dict[str, Any]:
         """Coordinator state for diagnostics."""
@@ -305,6 +326,7 @@ class SiteCoordinators:
     live: LiveCoordinator
     info: InfoCoordinator
     usage: SiteUsage
+    history: HistoryCoordinator
 
     @property
     def site_id(self) -> int:
@@ -342,4 +364,20 @@ def build_site_coordinators(
         interval=live_interval,
         info=info,
     )
-    return SiteCoordinators(site=site, live=live, info=info, usage=usage)
+    from .history import HistoryCoordinator  # noqa: PLC0415 - it builds on this module
+
+    history = HistoryCoordinator(
+        hass,
+        entry,
+        client=client,
+        site=site,
+        usage=usage,
+        interval=timedelta(
+            minutes=entry.options.get(CONF_HISTORY_INTERVAL, DEFAULT_HISTORY_INTERVAL)
+        ),
+        info=info,
+        live=live,
+    )
+    return SiteCoordinators(
+        site=site, live=live, info=info, usage=usage, history=history
+    )

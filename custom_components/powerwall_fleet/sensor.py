@@ -19,8 +19,10 @@ from homeassistant.helpers.typing import StateType
 
 from . import PowerwallFleetConfigEntry
 from .coordinator import FleetCoordinator, SiteCoordinators
+from .energy import energy_entities
 from .entity import PowerwallFleetEntity, async_add_site_entities
 from .fleet import LiveStatus, SiteInfo
+from .tou import tou_sensors
 
 # Reads only: the coordinators do the fetching.
 PARALLEL_UPDATES = 0
@@ -195,6 +197,8 @@ async def async_setup_entry(
             if description.exists_fn(info, site.live.latest)
         ]
         entities.append(RequestCounterSensor(site))
+        entities.extend(energy_entities(site, info))
+        entities.extend(tou_sensors(site))
         return entities
 
     async_add_site_entities(entry, async_add_entities, build)

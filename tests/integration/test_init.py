@@ -204,3 +204,40 @@ async def test_options_change_reloads(
     }
     assert config_entry.state is ConfigEntryState.LOADED
     assert simulator.count("products") == products_before + 1
+
+
+async def test_removing_entry_closes_its_issues(
+    hass: HomeAssistant, simulator: Simulator, config_entry: MockConfigEntry
+) -> None:
+    """Repair issues of a deleted entry do not linger."""
+    from homeassistant.helpers import issue_registry as ir
+
+    await _setup(hass, config_entry)
+    for issue_id in (
+        f"rate_limited_{config_entry.entry_id}",
+        f"missing_scopes_{config_entry.entry_id}",
+        f"site_unavailable_{SITE_FULL}",
+    ):
+        ir.async_create_issue(
+            hass,
+            DOMAIN,
+            issue_id,
+            is_fixable=False,
+            severity=ir.IssueSeverity.WARNING,
+            translation_key="rate_limited",
+            translation_placeholders={"title": "x"},
+        )
+    ir.async_create_issue(
+        hass,
+        DOMAIN,
+        "rate_limited_other_entry",
+        is_fixable=False,
+        severity=ir.IssueSeverity.WARNING,
+        translation_key="rate_limited",
+        translation_placeholders={"title": "y"},
+    )
+    await hass.config_entries.async_remove(config_entry.entry_id)
+    await hass.async_block_till_done()
+    registry = ir.async_get(hass)
+    remaining = {issue_id for (domain, issue_id) in registry.issues if domain == DOMAIN}
+    assert remaining == {"rate_limited_other_entry"}

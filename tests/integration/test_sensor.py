@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from freezegun.api import FrozenDateTimeFactory
 from homeassistant.const import STATE_UNAVAILABLE, Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
@@ -11,6 +12,7 @@ import pytest
 from syrupy.assertion import SnapshotAssertion
 from syrupy.extensions.json import JSONSnapshotExtension
 
+from custom_components.powerwall_fleet.history import FLOWS
 from tests.integration.entity_helpers import setup_entry, summarise
 from tests.simulator import Simulator
 from tests.simulator.scenario import (
@@ -25,9 +27,13 @@ READ_PLATFORMS = (Platform.BINARY_SENSOR, Platform.SENSOR)
 
 
 @pytest.fixture
-def midday(simulator: Simulator) -> None:
-    """20:00 UTC: early afternoon in California, late afternoon in New York."""
+def midday(simulator: Simulator, freezer: FrozenDateTimeFactory) -> None:
+    """20:00 UTC: early afternoon in California, late afternoon in New York.
+
+    Home Assistant's clock too: the time-of-use sensors follow it.
+    """
     simulator.clock.advance(8 * 3600)
+    freezer.move_to(simulator.clock.now())
 
 
 @pytest.mark.parametrize(
@@ -197,7 +203,7 @@ async def test_disabled_by_default(
         "generator_power",
         "grid_services_power",
         "grid_services_active",
-    }
+    } | {flow.key for flow in FLOWS if not flow.main}  # energy breakdowns
 
 
 async def test_site_entities_added_once_info_arrives(

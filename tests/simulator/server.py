@@ -43,6 +43,7 @@ from .site import EXPORT_RULES, MODES, SiteState, local_iso
 from .tariff import (
     legacy_read_back,
     tariff_read_back,
+    tesla_stores,
     validate_legacy_tou,
     validate_tariff,
 )
@@ -1214,7 +1215,7 @@ class Simulator:
             problems = validate_tariff(tariff)
             if problems:
                 return bad(400, invalid, "; ".join(problems))
-            site.tariff_content_v2 = copy.deepcopy(tariff)
+            site.tariff_content_v2 = tesla_stores(tariff)
         else:
             problems = validate_legacy_tou(settings)
             if problems:

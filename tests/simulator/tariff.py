@@ -187,8 +187,11 @@ def _check_seasons(where: str, seasons: Any, problems: list[str]) -> None:
 def validate_tariff(tariff: Any) -> list[str]:
     """Return the problems Tesla would complain about for a ``tariff_content_v2`` (empty = accepted).
 
-    Currently only shape checks; a later issue adds Tesla-like semantic validation
-    (coverage of each day, season gaps, prices for every period, …) here.
+    Shape first; when the shape is right, what Tesla checks: every day of each
+    season covered by exactly one period, seasons covering the year without
+    overlaps or gaps, every timed period priced and every price timed.
+    Negative prices and buy below sell are accepted (:func:`tesla_stores`
+    changes them, as Tesla does).
     """
     problems: list[str] = []
     if not isinstance(tariff, Mapping):
@@ -217,7 +220,97 @@ def validate_tariff(tariff: Any) -> list[str]:
             )
             if "seasons" in sell:
                 _check_seasons("sell_tariff.seasons", sell.get("seasons"), problems)
+    if problems:
+        return problems
+    _check_meaning("", tariff, problems)
+    if isinstance(sell, Mapping):
+        _check_meaning("sell_tariff.", {"seasons": tariff["seasons"], **sell}, problems)
     return problems
+
+
+_DAYS_OF_YEAR = [
+    (month, day)
+    for month, days in enumerate((31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31), 1)
+    for day in range(1, days + 1)
+]
+
+
+def _in_season(season: Mapping[str, Any], month: int, day: int) -> bool:
+    start = (season.get("fromMonth", 0), season.get("fromDay", 0))
+    end = (season.get("toMonth", 0), season.get("toDay", 0))
+    if start <= end:
+        return start <= (month, day) <= end
+    return (month, day) >= start or (month, day) <= end
+
+
+def _minutes(period: Mapping[str, Any]) -> tuple[list[int], set[int]]:
+    """Days (0-6) and minutes of those days a period covers (per day wrap)."""
+    first = period.get("fromDayOfWeek", 0)
+    last = period.get("toDayOfWeek", 6)
+    days = [d % 7 for d in range(first, last + 1 if last >= first else last + 8)]
+    start = period.get("fromHour", 0) * 60 + period.get("fromMinute", 0)
+    end = (period.get("toHour", 0) * 60 + period.get("toMinute", 0)) % 1440
+    if end > start:
+        minutes = set(range(start, end))
+    else:
+        minutes = set(range(start, 1440)) | set(range(end))
+    return days, minutes
+
+
+def _check_meaning(where: str, tariff: Mapping[str, Any], problems: list[str]) -> None:
+    seasons: Mapping[str, Any] = tariff["seasons"]
+    for month, day in _DAYS_OF_YEAR:
+        holders = [n for n, s in seasons.items() if _in_season(s, month, day)]
+        if len(holders) != 1:
+            problems.append(
+                f"{where}seasons: {month:02d}-{day:02d} is in {len(holders)} seasons"
+            )
+            break
+    charges = tariff.get("energy_charges") or {}
+    for name, season in seasons.items():
+        counts = [[0] * 1440 for _ in range(7)]
+        for entry in season["tou_periods"].values():
+            for period in entry["periods"]:
+                days, minutes = _minutes(period)
+                for weekday in days:
+                    for minute in minutes:
+                        counts[weekday][minute] += 1
+        for weekday, row in enumerate(counts):
+            if any(count != 1 for count in row):
+                problems.append(
+                    f"{where}seasons.{name}: day {weekday} is not covered exactly once"
+                )
+                break
+        timed = {p for p, e in season["tou_periods"].items() if e["periods"]}
+        priced = set((charges.get(name) or {}).get("rates", {}))
+        problems.extend(
+            f"{where}seasons.{name}.{p} has no price" for p in sorted(timed - priced)
+        )
+        problems.extend(
+            f"{where}energy_charges.{name}.{p} has no times"
+            for p in sorted(priced - timed)
+        )
+
+
+def tesla_stores(tariff: Mapping[str, Any]) -> dict[str, Any]:
+    """What Tesla keeps of an accepted tariff: negative prices 0, buy >= sell."""
+    result = copy.deepcopy(dict(tariff))
+    holders = [result]
+    if isinstance(result.get("sell_tariff"), dict):
+        holders.append(result["sell_tariff"])
+    for holder in holders:
+        for entry in (holder.get("energy_charges") or {}).values():
+            rates = entry.get("rates", {})
+            for period, price in rates.items():
+                rates[period] = max(price, 0)
+    if len(holders) == 2:
+        sell_charges = holders[1].get("energy_charges") or {}
+        for season, entry in (result.get("energy_charges") or {}).items():
+            sell_rates = (sell_charges.get(season) or {}).get("rates", {})
+            for period, price in entry.get("rates", {}).items():
+                if season != "ALL" and period in sell_rates:
+                    entry["rates"][period] = max(price, sell_rates[period])
+    return result
 
 
 def tariff_read_back(tariff: Mapping[str, Any]) -> dict[str, Any]:

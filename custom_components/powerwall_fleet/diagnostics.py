@@ -1,0 +1,151 @@
+"""Diagnostics: what an owner can attach to a bug report without giving away secrets.
+
+Tokens, the application's identity, the partner domain, the account's site ids
+and everything in Tesla's payloads that identifies the owner or a device
+(serial numbers, DINs, VINs, names, address, coordinates, installation date)
+are redacted. What remains is what a bug needs: the payloads' shape and
+values, how each coordinator is doing and how many requests were sent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from homeassistant.components.diagnostics import REDACTED, async_redact_data
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import issue_registry as ir
+
+from .const import CONF_PARTNER_DOMAIN, CONF_REGION, CONF_SITE_IDS, DOMAIN
+from .fleet import token_scopes
+
+if TYPE_CHECKING:
+    from . import PowerwallFleetConfigEntry
+    from .coordinator import SiteCoordinators
+
+# Config entry data: credentials and who the account is.
+ENTRY_REDACT = frozenset(
+    {
+        "access_token",
+        "refresh_token",
+        "id_token",
+        "client_id",
+        "client_secret",
+        "auth_implementation",  # named after the owner's developer application
+        CONF_PARTNER_DOMAIN,
+        CONF_SITE_IDS,
+    }
+)
+
+# Fleet API payloads (products entry, site_info, live_status): anything that
+# identifies the owner, the place or a device.
+PAYLOAD_REDACT = frozenset(
+    {
+        # ids of the site and its hardware
+        "id",
+        "energy_site_id",
+        "gateway_id",
+        "asset_site_id",
+        "site_id",
+        "device_id",
+        "warp_site_number",
+        "din",
+        "serial_number",
+        "vin",
+        "user_id",
+        # the owner and the place
+        "site_name",
+        "display_name",
+        "address",
+        "geolocation",
+        "latitude",
+        "longitude",
+        "installation_date",
+    }
+)
+
+# Issue placeholders that name the entry or the site.
+ISSUE_PLACEHOLDER_REDACT = frozenset({"title", "site_id"})
+
+
+async def async_get_config_entry_diagnostics(
+    hass: HomeAssistant, entry: PowerwallFleetConfigEntry
+) -> dict[str, Any]:
+    """Diagnostics of one config entry, secrets and identities redacted."""
+    data: dict[str, Any] = {
+        "entry": {
+            "title": REDACTED,
+            "state": entry.state.value,
+            "data": async_redact_data(dict(entry.data), ENTRY_REDACT),
+            "options": dict(entry.options),
+            "granted_scopes": _granted_scopes(entry.data.get("token")),
+        },
+        "issues": _issues(hass, entry),
+    }
+    if entry.state is not ConfigEntryState.LOADED:
+        return data
+    runtime = entry.runtime_data
+    data["client"] = {
+        "base_url": runtime.client.base_url,
+        "region": entry.data.get(CONF_REGION),
+        "request_counts": dict(sorted(runtime.client.request_counts.items())),
+    }
+    data["sites"] = [_site(runtime.sites[site_id]) for site_id in sorted(runtime.sites)]
+    return data
+
+
+def _site(site: SiteCoordinators) -> dict[str, Any]:
+    info = site.info.latest
+    live = site.live.latest
+    return {
+        "product": _redact(site.site.raw),
+        "site_info": _redact(info.raw) if info is not None else None,
+        "live_status": _redact(live.raw) if live is not None else None,
+        "coordinators": {
+            site.info.endpoint: site.info.health(),
+            site.live.endpoint: site.live.health(),
+            site.history.endpoint: site.history.health(),
+        },
+        "requests": {
+            "since": site.usage.since.isoformat(),
+            "total": site.usage.total,
+            "by_endpoint": dict(sorted(site.usage.counts.items())),
+        },
+    }
+
+
+def _redact(payload: Mapping[str, Any]) -> dict[str, Any]:
+    return async_redact_data(dict(payload), PAYLOAD_REDACT)
+
+
+def _granted_scopes(token: Any) -> list[str] | None:
+    """The scopes the access token carries (decoded, not verified)."""
+    if not isinstance(token, Mapping):
+        return None
+    access_token = token.get("access_token")
+    if not isinstance(access_token, str):
+        return None
+    return sorted(token_scopes(access_token))
+
+
+def _issues(hass: HomeAssistant, entry: PowerwallFleetConfigEntry) -> list[Any]:
+    """Open repair issues of the entry, without the ids they are named after."""
+    # Issue ids end in the entry id or, for a site's issue, the site id.
+    owners = {
+        entry.entry_id,
+        *(str(site) for site in entry.data.get(CONF_SITE_IDS, [])),
+    }
+    found: list[dict[str, Any]] = [
+        {
+            "translation_key": issue.translation_key,
+            "severity": issue.severity,
+            "is_fixable": issue.is_fixable,
+            "placeholders": async_redact_data(
+                dict(issue.translation_placeholders or {}), ISSUE_PLACEHOLDER_REDACT
+            ),
+        }
+        for (domain, issue_id), issue in ir.async_get(hass).issues.items()
+        if domain == DOMAIN and issue.active and issue_id.rsplit("_", 1)[-1] in owners
+    ]
+    return sorted(found, key=lambda item: str(item["translation_key"]))

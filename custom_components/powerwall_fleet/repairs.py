@@ -1,0 +1,124 @@
+"""Repair flows for the issues an owner can fix from the Repairs dashboard.
+
+- ``missing_scopes_<entry_id>``: sign in again (starts the entry's reauth flow).
+- ``site_unavailable_<site_id>``: remove the site from the entry; the reload
+  that follows removes its device.
+
+``rate_limited_*`` and ``partner_not_registered_*`` only explain what to do
+(lower the polling rate, reconfigure the entry) and have no fix flow.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from homeassistant.components.repairs import RepairsFlow
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import issue_registry as ir
+
+from .const import CONF_SITE_IDS, DOMAIN, LOGGER
+
+if TYPE_CHECKING:
+    # Home Assistant 2026.10 validates with probatio and aliases voluptuous to
+    # it; 2026.3 uses voluptuous itself. Type against the newer engine.
+    from homeassistant.components.repairs import RepairsFlowResult
+    import probatio as vol
+
+    from . import PowerwallFleetConfigEntry
+else:
+    import voluptuous as vol
+
+type IssueData = dict[str, str | int | float | None] | None
+
+
+class _EntryRepairFlow(RepairsFlow):
+    """A single confirm step for an issue about one config entry."""
+
+    def __init__(self, data: IssueData) -> None:
+        """Remember the issue's data (entry id, site id)."""
+        self._issue_data: dict[str, Any] = dict(data or {})
+
+    def _entry(self) -> PowerwallFleetConfigEntry | None:
+        entry_id = self._issue_data.get("entry_id")
+        if not isinstance(entry_id, str):
+            return None
+        entry: PowerwallFleetConfigEntry | None = (
+            self.hass.config_entries.async_get_entry(entry_id)
+        )
+        if entry is None or entry.domain != DOMAIN:
+            return None
+        return entry
+
+    def _placeholders(self) -> dict[str, str]:
+        """The issue's placeholders, with the entry's current title."""
+        issue = ir.async_get(self.hass).async_get_issue(DOMAIN, self.issue_id)
+        placeholders = {
+            "title": "",
+            "site_id": str(self._issue_data.get("site_id", "")),
+            **((issue and issue.translation_placeholders) or {}),
+        }
+        if (entry := self._entry()) is not None:
+            placeholders["title"] = entry.title
+        return placeholders
+
+    async def async_step_init(
+        self, user_input: dict[str, str] | None = None
+    ) -> RepairsFlowResult:
+        """Go straight to the confirmation."""
+        return await self.async_step_confirm()
+
+    async def async_step_confirm(
+        self, user_input: dict[str, str] | None = None
+    ) -> RepairsFlowResult:
+        """Ask first; fix on submit."""
+        if user_input is not None:
+            entry = self._entry()
+            if entry is not None:
+                # An entry that is gone has nothing left to fix: the issue
+                # is simply closed.
+                await self._async_fix(entry)
+            return self.async_create_entry(data={})
+        return self.async_show_form(
+            step_id="confirm",
+            data_schema=vol.Schema({}),
+            description_placeholders=self._placeholders(),
+        )
+
+    async def _async_fix(self, entry: PowerwallFleetConfigEntry) -> None:
+        """Fix the issue for ``entry`` (each flow says how)."""
+
+
+class MissingScopesRepairFlow(_EntryRepairFlow):
+    """Sign in again and approve every permission."""
+
+    async def _async_fix(self, entry: PowerwallFleetConfigEntry) -> None:
+        entry.async_start_reauth(self.hass)
+
+
+class SiteUnavailableRepairFlow(_EntryRepairFlow):
+    """Remove a site Tesla no longer answers for."""
+
+    async def _async_fix(self, entry: PowerwallFleetConfigEntry) -> None:
+        site_id = str(self._issue_data.get("site_id", ""))
+        site_ids = list(entry.data.get(CONF_SITE_IDS, []))
+        remaining = [site for site in site_ids if str(site) != site_id]
+        if remaining == site_ids:
+            return
+        LOGGER.info("Removing energy site %s from %s", site_id, entry.title)
+        self.hass.config_entries.async_update_entry(
+            entry, data={**entry.data, CONF_SITE_IDS: remaining}
+        )
+        # Setup registers devices only for the sites left; the removed
+        # site's device goes away with the reload.
+        self.hass.config_entries.async_schedule_reload(entry.entry_id)
+
+
+async def async_create_fix_flow(
+    hass: HomeAssistant, issue_id: str, data: IssueData
+) -> RepairsFlow:
+    """The fix flow for one of our fixable issues."""
+    if issue_id.startswith("missing_scopes_"):
+        return MissingScopesRepairFlow(data)
+    if issue_id.startswith("site_unavailable_"):
+        return SiteUnavailableRepairFlow(data)
+    raise ValueError(f"{issue_id} has no fix flow")

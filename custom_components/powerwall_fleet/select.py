@@ -1,0 +1,159 @@
+"""Selects: operation mode and energy export rule."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+from homeassistant.components.select import SelectEntity, SelectEntityDescription
+from homeassistant.const import EntityCategory
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ServiceValidationError
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from .commands import async_send_command
+from .const import DOMAIN
+from .coordinator import InfoCoordinator, SiteCoordinators
+from .entity import PowerwallFleetEntity, async_add_site_entities
+from .fleet import (
+    EXPORT_RULES,
+    OPERATION_MODES,
+    CommandResult,
+    Components,
+    FleetClient,
+    SiteInfo,
+)
+from .services import has_battery, site_name
+
+if TYPE_CHECKING:
+    from . import PowerwallFleetConfigEntry
+
+# Commands: one at a time per platform.
+PARALLEL_UPDATES = 1
+
+
+def _has_solar_and_battery(info: SiteInfo) -> bool:
+    return bool(info.components and info.components.solar and info.components.battery)
+
+
+async def _set_operation_mode(site: SiteCoordinators, mode: str) -> None:
+    async def _send(client: FleetClient) -> CommandResult:
+        return await client.set_operation_mode(site.site_id, mode)
+
+    await async_send_command(
+        site,
+        _send,
+        what=f"the operation mode {mode} for {site_name(site)}",
+        patch=lambda info: replace(info, default_real_mode=mode),
+        confirm=lambda info: info.default_real_mode == mode,
+    )
+
+
+async def _set_export_rule(site: SiteCoordinators, rule: str) -> None:
+    info = site.info.latest
+    if info is not None and not (info.components and info.components.solar):
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="no_export_without_solar",
+            translation_placeholders={"site": site_name(site)},
+        )
+
+    async def _send(client: FleetClient) -> CommandResult:
+        return await client.set_grid_import_export(site.site_id, export_rule=rule)
+
+    def _patch(info: SiteInfo) -> SiteInfo:
+        components = replace(
+            info.components or Components(),
+            customer_preferred_export_rule=rule,
+            non_export_configured=rule == "never",
+        )
+        return replace(info, components=components)
+
+    await async_send_command(
+        site,
+        _send,
+        what=f"the export rule {rule} for {site_name(site)}",
+        patch=_patch,
+        confirm=lambda info: bool(
+            info.components and info.components.export_rule == rule
+        ),
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class PowerwallSelectDescription(SelectEntityDescription):
+    """A choice in site_info that a command changes."""
+
+    value_fn: Callable[[SiteInfo], str | None]
+    exists_fn: Callable[[SiteInfo], bool]
+    select_fn: Callable[[SiteCoordinators, str], Awaitable[None]]
+
+
+SELECTS: tuple[PowerwallSelectDescription, ...] = (
+    PowerwallSelectDescription(
+        key="operation_mode",
+        translation_key="operation_mode",
+        options=list(OPERATION_MODES),
+        value_fn=lambda info: info.default_real_mode,
+        exists_fn=has_battery,
+        select_fn=_set_operation_mode,
+    ),
+    PowerwallSelectDescription(
+        key="export_rule",
+        translation_key="export_rule",
+        entity_category=EntityCategory.CONFIG,
+        options=list(EXPORT_RULES),
+        value_fn=lambda info: info.components.export_rule if info.components else None,
+        exists_fn=_has_solar_and_battery,
+        select_fn=_set_export_rule,
+    ),
+)
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: PowerwallFleetConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Selects for every site, as its components allow."""
+
+    def build(site: SiteCoordinators) -> list[PowerwallSelect]:
+        info = site.info.latest
+        if info is None:  # pragma: no cover - async_add_site_entities waits for it
+            return []
+        return [
+            PowerwallSelect(site, description)
+            for description in SELECTS
+            if description.exists_fn(info)
+        ]
+
+    async_add_site_entities(entry, async_add_entities, build)
+
+
+class PowerwallSelect(PowerwallFleetEntity[InfoCoordinator], SelectEntity):
+    """A choice from site_info, changed by a command."""
+
+    entity_description: PowerwallSelectDescription
+
+    def __init__(
+        self, site: SiteCoordinators, description: PowerwallSelectDescription
+    ) -> None:
+        """Read from the site's info coordinator."""
+        super().__init__(site, site.info, description)
+
+    @property
+    def current_option(self) -> str | None:
+        """The option the site reports; None when missing or not one we know."""
+        info = self.coordinator.latest
+        value = None if info is None else self.entity_description.value_fn(info)
+        return value if value in self.options else None
+
+    @property
+    def available(self) -> bool:
+        """Unavailable when the poll failed or the setting is missing."""
+        return super().available and self.current_option is not None
+
+    async def async_select_option(self, option: str) -> None:
+        """Validate, send, confirm; the state follows what the site reports."""
+        await self.entity_description.select_fn(self.site, option)

@@ -1,0 +1,156 @@
+"""Switches: storm watch and charging from the grid."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
+
+from homeassistant.components.switch import SwitchEntity, SwitchEntityDescription
+from homeassistant.const import EntityCategory
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from .commands import async_send_command
+from .coordinator import InfoCoordinator, SiteCoordinators
+from .entity import PowerwallFleetEntity, async_add_site_entities
+from .fleet import CommandResult, Components, FleetClient, SiteInfo, UserSettings
+from .services import site_name
+
+if TYPE_CHECKING:
+    from . import PowerwallFleetConfigEntry
+
+# Commands: one at a time per platform.
+PARALLEL_UPDATES = 1
+
+
+def _on_off(value: bool) -> str:
+    return "on" if value else "off"
+
+
+async def _set_storm_watch(site: SiteCoordinators, enabled: bool) -> None:
+    async def _send(client: FleetClient) -> CommandResult:
+        return await client.set_storm_mode(site.site_id, enabled)
+
+    def _patch(info: SiteInfo) -> SiteInfo:
+        settings = replace(
+            info.user_settings or UserSettings(), storm_mode_enabled=enabled
+        )
+        return replace(info, user_settings=settings)
+
+    await async_send_command(
+        site,
+        _send,
+        what=f"storm watch {_on_off(enabled)} for {site_name(site)}",
+        patch=_patch,
+        confirm=lambda info: info.storm_mode_enabled == enabled,
+    )
+
+
+async def _set_grid_charging(site: SiteCoordinators, allowed: bool) -> None:
+    async def _send(client: FleetClient) -> CommandResult:
+        return await client.set_grid_import_export(
+            site.site_id, allow_grid_charging=allowed
+        )
+
+    def _patch(info: SiteInfo) -> SiteInfo:
+        components = replace(
+            info.components or Components(),
+            disallow_charge_from_grid_with_solar_installed=not allowed,
+        )
+        return replace(info, components=components)
+
+    await async_send_command(
+        site,
+        _send,
+        what=f"grid charging {_on_off(allowed)} for {site_name(site)}",
+        patch=_patch,
+        confirm=lambda info: bool(
+            info.components and info.components.grid_charging_allowed == allowed
+        ),
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class PowerwallSwitchDescription(SwitchEntityDescription):
+    """An on/off setting of site_info that a command changes."""
+
+    value_fn: Callable[[SiteInfo], bool | None]
+    exists_fn: Callable[[SiteInfo], bool]
+    turn_fn: Callable[[SiteCoordinators, bool], Awaitable[None]]
+
+
+SWITCHES: tuple[PowerwallSwitchDescription, ...] = (
+    PowerwallSwitchDescription(
+        key="storm_watch",
+        translation_key="storm_watch",
+        value_fn=lambda info: info.storm_mode_enabled,
+        exists_fn=lambda info: bool(
+            info.components and info.components.storm_mode_capable
+        ),
+        turn_fn=_set_storm_watch,
+    ),
+    PowerwallSwitchDescription(
+        key="grid_charging",
+        translation_key="grid_charging",
+        entity_category=EntityCategory.CONFIG,
+        value_fn=lambda info: (
+            info.components.grid_charging_allowed if info.components else None
+        ),
+        exists_fn=lambda info: bool(
+            info.components and info.components.battery and info.components.solar
+        ),
+        turn_fn=_set_grid_charging,
+    ),
+)
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: PowerwallFleetConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Switches for every site, as its components allow."""
+
+    def build(site: SiteCoordinators) -> list[PowerwallSwitch]:
+        info = site.info.latest
+        if info is None:  # pragma: no cover - async_add_site_entities waits for it
+            return []
+        return [
+            PowerwallSwitch(site, description)
+            for description in SWITCHES
+            if description.exists_fn(info)
+        ]
+
+    async_add_site_entities(entry, async_add_entities, build)
+
+
+class PowerwallSwitch(PowerwallFleetEntity[InfoCoordinator], SwitchEntity):
+    """An on/off setting from site_info, changed by a command."""
+
+    entity_description: PowerwallSwitchDescription
+
+    def __init__(
+        self, site: SiteCoordinators, description: PowerwallSwitchDescription
+    ) -> None:
+        """Read from the site's info coordinator."""
+        super().__init__(site, site.info, description)
+
+    @property
+    def is_on(self) -> bool | None:
+        """The setting, or None when the payload lacks it."""
+        info = self.coordinator.latest
+        return None if info is None else self.entity_description.value_fn(info)
+
+    @property
+    def available(self) -> bool:
+        """Unavailable when the poll failed or the setting is missing."""
+        return super().available and self.is_on is not None
+
+    async def async_turn_on(self, **kwargs: Any) -> None:
+        """Turn the setting on; the state follows what the site reports."""
+        await self.entity_description.turn_fn(self.site, True)
+
+    async def async_turn_off(self, **kwargs: Any) -> None:
+        """Turn the setting off; the state follows what the site reports."""
+        await self.entity_description.turn_fn(self.site, False)

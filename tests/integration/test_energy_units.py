@@ -1,0 +1,134 @@
+"""The ledger, flows and outage summary on their own (no Home Assistant)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+from custom_components.powerwall_fleet.fleet import BackupHistory, EnergyInterval
+from custom_components.powerwall_fleet.history import (
+    FLOWS,
+    EnergyLedger,
+    summarise_outages,
+)
+
+NOW = datetime(2026, 6, 21, 12, 0, tzinfo=UTC)
+
+
+def _flow(key: str):
+    return next(flow for flow in FLOWS if flow.key == key)
+
+
+def _bucket(**values: float) -> EnergyInterval:
+    return EnergyInterval.from_dict(values)
+
+
+def test_flow_falls_back_to_its_parts_and_never_goes_negative() -> None:
+    """A missing total is the sum of its parts; negative or missing counts 0."""
+    home = _flow("home_energy_consumed")
+    assert home.energy(_bucket(total_home_usage=50)) == 50
+    assert (
+        home.energy(
+            _bucket(
+                consumer_energy_imported_from_grid=10,
+                consumer_energy_imported_from_solar=5,
+            )
+        )
+        == 15
+    )
+    assert home.energy(_bucket()) == 0
+    assert home.energy(_bucket(total_home_usage=-3)) == 0
+
+
+def test_ledger_counts_each_closed_bucket_once_and_completes_hours() -> None:
+    """Buckets at or before the cursor and open buckets are not counted."""
+    ledger = EnergyLedger()
+    start = datetime(2026, 6, 21, 10, 0, tzinfo=UTC)
+    buckets = [
+        (start + timedelta(minutes=5 * i), _bucket(grid_energy_imported=1))
+        for i in range(14)
+    ]
+    hours = ledger.add(buckets[:6], NOW)
+    assert hours == {}  # 10:00 not complete yet
+    assert ledger.open_hour == start
+    hours = ledger.add(buckets, NOW)  # the first six again: not counted twice
+    assert list(hours) == [start]
+    assert hours[start]["grid_energy_imported"] == 12
+    assert ledger.totals["grid_energy_imported"] == 14
+    # open bucket (ends after now) waits
+    late = NOW - timedelta(minutes=2)
+    assert ledger.add([(late, _bucket(grid_energy_imported=5))], NOW) == {}
+    assert ledger.totals["grid_energy_imported"] == 14
+    # a later hour completes the open one even if its last buckets never came
+    later = start + timedelta(hours=2)
+    hours = ledger.add(
+        [(later, _bucket(grid_energy_imported=2))], NOW + timedelta(hours=1)
+    )
+    eleven = start + timedelta(hours=1)
+    assert list(hours) == [eleven]
+    assert hours[eleven]["grid_energy_imported"] == 14
+    assert ledger.totals["grid_energy_imported"] == 16
+
+
+def test_ledger_survives_its_store() -> None:
+    """Saved and read back; a damaged file gives a sane ledger."""
+    ledger = EnergyLedger(
+        cursor=NOW,
+        next_day=date(2026, 6, 21),
+        first_day=date(2026, 5, 22),
+        time_zone="Europe/Berlin",
+        backfilled=True,
+        open_hour=NOW,
+        open_totals={"grid_energy_imported": 3.0},
+    )
+    ledger.totals["solar_energy_produced"] = 7.0
+    again = EnergyLedger.from_dict(ledger.as_dict())
+    assert again.as_dict() == EnergyLedger.from_dict(again.as_dict()).as_dict()
+    assert again.cursor == NOW
+    assert again.totals["solar_energy_produced"] == 7.0
+    assert again.open_totals["grid_energy_imported"] == 3.0
+
+    broken = EnergyLedger.from_dict(
+        {
+            "cursor": "2026-06-21T12:00:00",  # no offset
+            "next_day": "yesterday",
+            "first_day": 5,
+            "time_zone": 3,
+            "totals": {"solar_energy_produced": "x", "unknown": 1},
+            "open_hour": "2026-06-21T12:00:00",
+        }
+    )
+    assert broken.cursor is None
+    assert broken.next_day is None
+    assert broken.first_day is None
+    assert broken.time_zone is None
+    assert broken.open_hour is None
+    assert broken.totals["solar_energy_produced"] == 0.0
+    assert "unknown" not in broken.totals
+
+
+def test_outage_summary_tolerates_shapes() -> None:
+    """Events without timestamps or durations, old events, no events at all."""
+    history = BackupHistory.from_dict(
+        {
+            "events": [
+                {"timestamp": "2026-06-20T08:00:00-07:00", "duration": 3_600_000},
+                {"timestamp": "2026-06-01T08:00:00-07:00", "duration": 60_000},
+                {"timestamp": "2026-04-01T08:00:00-07:00", "duration": 60_000},
+                {"duration": "long"},
+            ],
+            "total_events": 4,
+        }
+    )
+    summary = summarise_outages(history, NOW)
+    assert summary.count == 3  # April is older than 30 days
+    assert summary.total_duration == timedelta(minutes=61)
+    assert summary.last_start == datetime.fromisoformat("2026-06-20T08:00:00-07:00")
+
+    only_total = summarise_outages(BackupHistory.from_dict({"total_events": 2}), NOW)
+    assert (only_total.count, only_total.total_duration, only_total.last_start) == (
+        2,
+        None,
+        None,
+    )
+    nothing = summarise_outages(BackupHistory.from_dict("unexpected"), NOW)
+    assert nothing.count is None

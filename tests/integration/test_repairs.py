@@ -1,0 +1,254 @@
+"""Repair flows: sign in again for missing scopes, remove a dead site."""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from http import HTTPStatus
+from typing import Any
+from unittest.mock import patch
+
+from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import device_registry as dr, issue_registry as ir
+from homeassistant.setup import async_setup_component
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
+
+from custom_components.powerwall_fleet.const import CONF_SITE_IDS, DOMAIN
+from custom_components.powerwall_fleet.repairs import async_create_fix_flow
+from tests.simulator import Simulator
+from tests.simulator.scenario import SITE_DEAD, SITE_FULL
+
+MISSING_SCOPES = {
+    "error": "Unauthorized missing scopes",
+    "error_description": "missing scopes: energy_device_data",
+}
+
+
+@pytest.fixture(autouse=True)
+def no_platforms() -> Generator[None]:
+    """Load no entity platforms: devices and issues are what matter here."""
+    with patch("custom_components.powerwall_fleet.PLATFORMS", []):
+        yield
+
+
+@pytest.fixture(autouse=True)
+async def repairs(hass: HomeAssistant) -> None:
+    """The Repairs dashboard's backend."""
+    assert await async_setup_component(hass, "repairs", {})
+
+
+async def _setup(
+    hass: HomeAssistant, entry: MockConfigEntry, site_ids: list[int] | None = None
+) -> None:
+    entry.add_to_hass(hass)
+    if site_ids is not None:
+        hass.config_entries.async_update_entry(
+            entry, data={**entry.data, CONF_SITE_IDS: site_ids}
+        )
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+
+
+async def _start_fix(
+    hass_client: ClientSessionGenerator, issue_id: str
+) -> tuple[Any, dict[str, Any]]:
+    client = await hass_client()
+    resp = await client.post(
+        "/api/repairs/issues/fix", json={"handler": DOMAIN, "issue_id": issue_id}
+    )
+    assert resp.status == HTTPStatus.OK, await resp.text()
+    return client, await resp.json()
+
+
+async def _confirm(client: Any, flow_id: str) -> dict[str, Any]:
+    resp = await client.post(f"/api/repairs/issues/fix/{flow_id}", json={})
+    assert resp.status == HTTPStatus.OK, await resp.text()
+    result: dict[str, Any] = await resp.json()
+    return result
+
+
+def _device_sites(hass: HomeAssistant, entry: MockConfigEntry) -> set[str]:
+    registry = dr.async_get(hass)
+    return {
+        identifier
+        for device in dr.async_entries_for_config_entry(registry, entry.entry_id)
+        for domain, identifier in device.identifiers
+        if domain == DOMAIN
+    }
+
+
+def _reauth_flows(hass: HomeAssistant, entry_id: str) -> list[Any]:
+    return [
+        flow
+        for flow in hass.config_entries.flow.async_progress()
+        if flow["handler"] == DOMAIN
+        and flow["context"]["source"] == SOURCE_REAUTH
+        and flow["context"]["entry_id"] == entry_id
+    ]
+
+
+async def test_missing_scopes_fix_starts_reauth(
+    hass: HomeAssistant,
+    hass_client: ClientSessionGenerator,
+    simulator: Simulator,
+    config_entry: MockConfigEntry,
+) -> None:
+    """Confirming asks the owner to sign in again and closes the issue."""
+    await _setup(hass, config_entry)
+    simulator.add_fault(r"/live_status$", status=403, json=MISSING_SCOPES)
+    await config_entry.runtime_data.sites[SITE_FULL].live.async_refresh()
+    issue_id = f"missing_scopes_{config_entry.entry_id}"
+    assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is not None
+    assert not _reauth_flows(hass, config_entry.entry_id)
+
+    client, result = await _start_fix(hass_client, issue_id)
+    assert result["type"] == "form"
+    assert result["step_id"] == "confirm"
+    assert result["description_placeholders"]["title"] == config_entry.title
+
+    result = await _confirm(client, result["flow_id"])
+    await hass.async_block_till_done()
+    assert result["type"] == "create_entry"
+    assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is None
+    assert len(_reauth_flows(hass, config_entry.entry_id)) == 1
+
+
+async def test_site_unavailable_fix_removes_site_and_device(
+    hass: HomeAssistant,
+    hass_client: ClientSessionGenerator,
+    simulator: Simulator,
+    config_entry: MockConfigEntry,
+) -> None:
+    """Confirming drops the dead site from the entry; its device goes on reload."""
+    await _setup(hass, config_entry, site_ids=[SITE_FULL, SITE_DEAD])
+    assert _device_sites(hass, config_entry) == {str(SITE_FULL), str(SITE_DEAD)}
+    issue_id = f"site_unavailable_{SITE_DEAD}"
+    assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is not None
+
+    client, result = await _start_fix(hass_client, issue_id)
+    assert result["type"] == "form"
+    assert result["step_id"] == "confirm"
+    assert result["description_placeholders"] == {
+        "title": config_entry.title,
+        "site_id": str(SITE_DEAD),
+    }
+    # A renamed entry shows its current title.
+    hass.config_entries.async_update_entry(config_entry, title="Renamed")
+    _, again = await _start_fix(hass_client, issue_id)
+    assert again["description_placeholders"]["title"] == "Renamed"
+    simulator.reset_counts()
+
+    result = await _confirm(client, result["flow_id"])
+    await hass.async_block_till_done()
+
+    assert result["type"] == "create_entry"
+    assert config_entry.data[CONF_SITE_IDS] == [SITE_FULL]
+    assert config_entry.state is ConfigEntryState.LOADED
+    assert set(config_entry.runtime_data.sites) == {SITE_FULL}
+    assert simulator.count("products") == 1  # reloaded
+    assert simulator.count(site_id=SITE_DEAD) == 0
+    assert _device_sites(hass, config_entry) == {str(SITE_FULL)}
+    assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is None
+
+
+async def test_site_already_removed_only_closes_issue(
+    hass: HomeAssistant,
+    hass_client: ClientSessionGenerator,
+    simulator: Simulator,
+    config_entry: MockConfigEntry,
+) -> None:
+    """The site is no longer in the entry: nothing to change, no reload."""
+    await _setup(hass, config_entry)
+    issue_id = f"site_unavailable_{SITE_DEAD}"
+    ir.async_create_issue(
+        hass,
+        DOMAIN,
+        issue_id,
+        is_fixable=True,
+        severity=ir.IssueSeverity.ERROR,
+        translation_key="site_unavailable",
+        translation_placeholders={"site_id": str(SITE_DEAD), "title": "Home"},
+        data={"entry_id": config_entry.entry_id, "site_id": str(SITE_DEAD)},
+    )
+    simulator.reset_counts()
+
+    client, result = await _start_fix(hass_client, issue_id)
+    result = await _confirm(client, result["flow_id"])
+    await hass.async_block_till_done()
+
+    assert result["type"] == "create_entry"
+    assert config_entry.data[CONF_SITE_IDS] == [SITE_FULL]
+    assert simulator.count("products") == 0
+    assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is None
+
+
+@pytest.mark.parametrize(
+    ("issue_id", "translation_key", "data"),
+    [
+        ("missing_scopes_gone", "missing_scopes", {"entry_id": "gone"}),
+        (
+            f"site_unavailable_{SITE_DEAD}",
+            "site_unavailable",
+            {"entry_id": "gone", "site_id": str(SITE_DEAD)},
+        ),
+        ("missing_scopes_nodata", "missing_scopes", None),
+    ],
+)
+async def test_fix_for_missing_entry_closes_issue(
+    hass: HomeAssistant,
+    hass_client: ClientSessionGenerator,
+    issue_id: str,
+    translation_key: str,
+    data: dict[str, str | int | float | None] | None,
+) -> None:
+    """An issue left over from a removed entry is simply closed."""
+    assert await async_setup_component(hass, DOMAIN, {})
+    ir.async_create_issue(
+        hass,
+        DOMAIN,
+        issue_id,
+        is_fixable=True,
+        severity=ir.IssueSeverity.ERROR,
+        translation_key=translation_key,
+        translation_placeholders={"site_id": "1", "title": "Old", "scopes": "x"},
+        data=data,
+    )
+    client, result = await _start_fix(hass_client, issue_id)
+    assert result["description_placeholders"]["title"] == "Old"
+    result = await _confirm(client, result["flow_id"])
+    assert result["type"] == "create_entry"
+    assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is None
+    assert not hass.config_entries.flow.async_progress()
+
+
+async def test_fix_ignores_entries_of_other_integrations(
+    hass: HomeAssistant, hass_client: ClientSessionGenerator
+) -> None:
+    """An entry id that belongs to another integration is never touched."""
+    assert await async_setup_component(hass, DOMAIN, {})
+    other = MockConfigEntry(domain="other_integration", data={CONF_SITE_IDS: [1]})
+    other.add_to_hass(hass)
+    issue_id = "site_unavailable_1"
+    ir.async_create_issue(
+        hass,
+        DOMAIN,
+        issue_id,
+        is_fixable=True,
+        severity=ir.IssueSeverity.ERROR,
+        translation_key="site_unavailable",
+        translation_placeholders={"site_id": "1", "title": "Other"},
+        data={"entry_id": other.entry_id, "site_id": "1"},
+    )
+    client, result = await _start_fix(hass_client, issue_id)
+    result = await _confirm(client, result["flow_id"])
+    assert result["type"] == "create_entry"
+    assert other.data == {CONF_SITE_IDS: [1]}
+
+
+async def test_explanatory_issues_have_no_fix_flow(hass: HomeAssistant) -> None:
+    """Rate limiting and partner registration only explain what to do."""
+    for issue_id in ("rate_limited_abc", "partner_not_registered_abc"):
+        with pytest.raises(ValueError, match="no fix flow"):
+            await async_create_fix_flow(hass, issue_id, None)

@@ -1,0 +1,315 @@
+"""Switches: storm watch and grid charging, against the simulator."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from homeassistant.config_entries import SOURCE_REAUTH
+from homeassistant.const import (
+    ATTR_ENTITY_ID,
+    SERVICE_TURN_OFF,
+    SERVICE_TURN_ON,
+    STATE_OFF,
+    STATE_ON,
+    STATE_UNAVAILABLE,
+)
+from homeassistant.core import Event, EventStateChangedData, HomeAssistant, callback
+from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers import entity_registry as er
+from homeassistant.helpers.event import async_track_state_change_event
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.powerwall_fleet import coordinator
+from custom_components.powerwall_fleet.const import CONF_SITE_IDS, DOMAIN
+from tests.simulator import Simulator
+from tests.simulator.scenario import SITE_FULL, SITE_PW3, SITE_SOLAR_ONLY, USER_MAIN
+
+SWITCH_DOMAIN = "switch"
+
+COMMAND_FAULTS = [
+    pytest.param({"status": 400}, "command_refused", id="400-refused"),
+    pytest.param(
+        {
+            "status": 403,
+            "json": {
+                "response": None,
+                "error": "Unauthorized missing scopes",
+                "error_description": "missing scopes: energy_cmds",
+            },
+        },
+        "command_missing_scope",
+        id="403-missing-scope",
+    ),
+    pytest.param(
+        {"status": 429, "headers": {"Retry-After": "42"}},
+        "command_rate_limited",
+        id="429",
+    ),
+    pytest.param({"status": 503}, "command_failed", id="503"),
+    pytest.param({"drop": True}, "command_unreachable", id="network-drop"),
+]
+
+# key, endpoint, simulator attribute, state before (full site), request body to turn it off
+SWITCHES = [
+    pytest.param(
+        "storm_watch",
+        "storm_mode",
+        "storm_mode_enabled",
+        {"enabled": False},
+        id="storm_watch",
+    ),
+    pytest.param(
+        "grid_charging",
+        "grid_import_export",
+        "grid_charging",
+        {"disallow_charge_from_grid_with_solar_installed": True},
+        id="grid_charging",
+    ),
+]
+
+
+@pytest.fixture(autouse=True)
+def no_retry_delay(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Coordinators retry a failed read at once instead of after 2 s."""
+    monkeypatch.setattr(coordinator, "RETRY_DELAY", 0)
+
+
+async def _setup(hass: HomeAssistant, entry: MockConfigEntry, *site_ids: int) -> None:
+    entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(
+        entry, data={**entry.data, CONF_SITE_IDS: list(site_ids or (SITE_FULL,))}
+    )
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+
+
+def _entity_id(hass: HomeAssistant, site_id: int, key: str) -> str | None:
+    return er.async_get(hass).async_get_entity_id(
+        SWITCH_DOMAIN, DOMAIN, f"{site_id}_{key}"
+    )
+
+
+def _state(hass: HomeAssistant, entity_id: str) -> str:
+    state = hass.states.get(entity_id)
+    assert state is not None
+    return state.state
+
+
+async def _turn(hass: HomeAssistant, entity_id: str, on: bool) -> None:
+    await hass.services.async_call(
+        SWITCH_DOMAIN,
+        SERVICE_TURN_ON if on else SERVICE_TURN_OFF,
+        {ATTR_ENTITY_ID: entity_id},
+        blocking=True,
+    )
+
+
+def _bodies(simulator: Simulator, endpoint: str) -> list[Any]:
+    return [r.json_body for r in simulator.requests if r.endpoint == endpoint]
+
+
+def _record_states(hass: HomeAssistant, entity_id: str) -> list[str]:
+    seen: list[str] = []
+
+    @callback
+    def _changed(event: Event[EventStateChangedData]) -> None:
+        new = event.data["new_state"]
+        if new is not None:
+            seen.append(new.state)
+
+    async_track_state_change_event(hass, [entity_id], _changed)
+    return seen
+
+
+def _reauth_started(hass: HomeAssistant) -> bool:
+    return any(
+        flow["handler"] == DOMAIN and flow["context"]["source"] == SOURCE_REAUTH
+        for flow in hass.config_entries.flow.async_progress()
+    )
+
+
+async def test_switches_only_where_the_site_has_them(
+    hass: HomeAssistant, simulator: Simulator, config_entry: MockConfigEntry
+) -> None:
+    """Storm watch where capable, grid charging with battery and solar."""
+    await _setup(hass, config_entry, SITE_FULL, SITE_PW3, SITE_SOLAR_ONLY)
+    storm = _entity_id(hass, SITE_FULL, "storm_watch")
+    grid = _entity_id(hass, SITE_FULL, "grid_charging")
+    assert storm == "switch.home_storm_watch"
+    assert grid == "switch.home_grid_charging"
+    assert _state(hass, storm) == STATE_ON
+    assert _state(hass, grid) == STATE_ON
+    registry = er.async_get(hass)
+    grid_entry = registry.async_get(grid)
+    assert grid_entry is not None
+    assert grid_entry.entity_category == "config"
+
+    pw3_storm = _entity_id(hass, SITE_PW3, "storm_watch")
+    assert pw3_storm is not None
+    assert _state(hass, pw3_storm) == STATE_OFF
+    assert _entity_id(hass, SITE_PW3, "grid_charging") is not None
+
+    assert _entity_id(hass, SITE_SOLAR_ONLY, "storm_watch") is None
+    assert _entity_id(hass, SITE_SOLAR_ONLY, "grid_charging") is None
+
+
+@pytest.mark.parametrize(("key", "endpoint", "attr", "off_body"), SWITCHES)
+async def test_turn_off_and_on(
+    hass: HomeAssistant,
+    simulator: Simulator,
+    config_entry: MockConfigEntry,
+    key: str,
+    endpoint: str,
+    attr: str,
+    off_body: dict[str, Any],
+) -> None:
+    """Each turn is sent, shown at once and confirmed by re-reading the site."""
+    await _setup(hass, config_entry)
+    entity_id = _entity_id(hass, SITE_FULL, key)
+    assert entity_id is not None
+    seen = _record_states(hass, entity_id)
+    info_reads = simulator.count("site_info", site_id=SITE_FULL)
+    live_reads = simulator.count("live_status", site_id=SITE_FULL)
+
+    await _turn(hass, entity_id, False)
+
+    assert _bodies(simulator, endpoint) == [off_body]
+    assert getattr(simulator.site(SITE_FULL), attr) is False
+    assert seen == [STATE_OFF]
+    assert simulator.count("site_info", site_id=SITE_FULL) == info_reads + 1
+    assert simulator.count("live_status", site_id=SITE_FULL) == live_reads + 1
+
+    await _turn(hass, entity_id, True)
+
+    on_body = {name: not value for name, value in off_body.items()}
+    assert _bodies(simulator, endpoint) == [off_body, on_body]
+    assert getattr(simulator.site(SITE_FULL), attr) is True
+    assert seen == [STATE_OFF, STATE_ON]
+
+
+@pytest.mark.parametrize(("fault", "error_key"), COMMAND_FAULTS)
+@pytest.mark.parametrize(("key", "endpoint", "attr", "off_body"), SWITCHES)
+async def test_command_failure_changes_nothing(
+    hass: HomeAssistant,
+    simulator: Simulator,
+    config_entry: MockConfigEntry,
+    fault: dict[str, Any],
+    error_key: str,
+    key: str,
+    endpoint: str,
+    attr: str,
+    off_body: dict[str, Any],
+) -> None:
+    """Tesla's refusals and outages raise the translated error; the state stays."""
+    await _setup(hass, config_entry)
+    entity_id = _entity_id(hass, SITE_FULL, key)
+    assert entity_id is not None
+    seen = _record_states(hass, entity_id)
+    info_reads = simulator.count("site_info", site_id=SITE_FULL)
+    simulator.add_fault(rf"/{endpoint}$", method="POST", **fault)
+
+    with pytest.raises(HomeAssistantError) as err:
+        await _turn(hass, entity_id, False)
+
+    assert err.value.translation_domain == DOMAIN
+    assert err.value.translation_key == error_key
+    placeholders = err.value.translation_placeholders or {}
+    assert placeholders["what"].endswith(" off for Home")
+    assert _state(hass, entity_id) == STATE_ON
+    assert seen == []
+    assert getattr(simulator.site(SITE_FULL), attr) is True
+    assert simulator.count("site_info", site_id=SITE_FULL) == info_reads + 1
+
+
+@pytest.mark.parametrize(("key", "endpoint", "attr", "off_body"), SWITCHES)
+async def test_login_required_starts_reauth(
+    hass: HomeAssistant,
+    simulator: Simulator,
+    config_entry: MockConfigEntry,
+    key: str,
+    endpoint: str,
+    attr: str,
+    off_body: dict[str, Any],
+) -> None:
+    """A command whose login Tesla no longer accepts asks the owner to sign in."""
+    await _setup(hass, config_entry)
+    entity_id = _entity_id(hass, SITE_FULL, key)
+    assert entity_id is not None
+    simulator.revoke_user(USER_MAIN)
+
+    with pytest.raises(HomeAssistantError) as err:
+        await _turn(hass, entity_id, False)
+    await hass.async_block_till_done()
+
+    assert err.value.translation_key == "reauth_required"
+    assert _reauth_started(hass)
+    assert getattr(simulator.site(SITE_FULL), attr) is True
+
+
+@pytest.mark.parametrize(("key", "endpoint", "attr", "off_body"), SWITCHES)
+async def test_site_reports_another_value(
+    hass: HomeAssistant,
+    simulator: Simulator,
+    config_entry: MockConfigEntry,
+    caplog: pytest.LogCaptureFixture,
+    key: str,
+    endpoint: str,
+    attr: str,
+    off_body: dict[str, Any],
+) -> None:
+    """Tesla accepted, but the re-read disagrees: show the site's value, warn."""
+    await _setup(hass, config_entry)
+    entity_id = _entity_id(hass, SITE_FULL, key)
+    assert entity_id is not None
+    seen = _record_states(hass, entity_id)
+    # The site keeps reporting "on".
+    still_on = (
+        {"user_settings.storm_mode_enabled": True}
+        if key == "storm_watch"
+        else {"components.disallow_charge_from_grid_with_solar_installed": False}
+    )
+    simulator.override_fields(SITE_FULL, "site_info", set=still_on)
+
+    await _turn(hass, entity_id, False)
+
+    assert getattr(simulator.site(SITE_FULL), attr) is False
+    assert seen == [STATE_OFF, STATE_ON]
+    assert _state(hass, entity_id) == STATE_ON
+    assert "the site still reports the previous setting" in caplog.text
+
+
+async def test_unavailable_when_value_missing_or_read_failed(
+    hass: HomeAssistant, simulator: Simulator, config_entry: MockConfigEntry
+) -> None:
+    """A missing field or a failed poll makes the switch unavailable."""
+    await _setup(hass, config_entry)
+    info = config_entry.runtime_data.sites[SITE_FULL].info
+    storm = _entity_id(hass, SITE_FULL, "storm_watch")
+    grid = _entity_id(hass, SITE_FULL, "grid_charging")
+    assert storm is not None
+    assert grid is not None
+
+    simulator.override_fields(SITE_FULL, "site_info", remove=["user_settings"])
+    await info.async_refresh()
+    await hass.async_block_till_done()
+    assert _state(hass, storm) == STATE_UNAVAILABLE
+    # A missing "disallow" flag means charging from the grid is allowed.
+    assert _state(hass, grid) == STATE_ON
+
+    simulator.clear_overrides()
+    simulator.override_fields(SITE_FULL, "site_info", remove=["components"])
+    await info.async_refresh()
+    await hass.async_block_till_done()
+    assert _state(hass, grid) == STATE_UNAVAILABLE
+
+    simulator.clear_overrides()
+    simulator.add_fault(r"/site_info$", status=503, times=2)
+    await info.async_refresh()
+    await hass.async_block_till_done()
+    assert _state(hass, storm) == STATE_UNAVAILABLE
+
+    await info.async_refresh()
+    await hass.async_block_till_done()
+    assert _state(hass, storm) == STATE_ON
+    assert _state(hass, grid) == STATE_ON
