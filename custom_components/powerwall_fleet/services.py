@@ -59,7 +59,7 @@ SET_BACKUP_RESERVE_SCHEMA = vol.Schema(
 )
 REFRESH_SCHEMA = vol.Schema(_TARGET_FIELDS)
 
-type _Target = tuple[PowerwallFleetConfigEntry, SiteCoordinators, bool]
+type Target = tuple[PowerwallFleetConfigEntry, SiteCoordinators, bool]
 
 
 # ------------------------------------------- shared with the control entities
@@ -167,13 +167,17 @@ def _loaded_entry(
     return cast("PowerwallFleetConfigEntry", entry)
 
 
-def _targets(hass: HomeAssistant, call: ServiceCall) -> list[_Target]:
-    """The targeted sites: (entry, site, targeted as a device) each once."""
+def resolve_targets(hass: HomeAssistant, call: ServiceCall) -> list[Target]:
+    """The targeted sites: (entry, site, targeted as a device) each once.
+
+    Shared by every action that targets devices and/or config entries; refuses
+    (ServiceValidationError) before any request.
+    """
     device_ids: list[str] = call.data.get(ATTR_DEVICE_ID, [])
     entry_ids: list[str] = call.data.get(ATTR_CONFIG_ENTRY_ID, [])
     if not device_ids and not entry_ids:
         raise _error("no_target")
-    targets: dict[int, _Target] = {}
+    targets: dict[int, Target] = {}
     registry = dr.async_get(hass)
     for device_id in device_ids:
         device = registry.async_get(device_id)
@@ -214,8 +218,8 @@ async def _async_set_backup_reserve(hass: HomeAssistant, call: ServiceCall) -> N
     current: bool = call.data.get(ATTR_CURRENT, False)
     if (percent is None) is not current:
         raise _error("percent_or_current")
-    sites: list[_Target] = []
-    for entry, site, explicit in _targets(hass, call):
+    sites: list[Target] = []
+    for entry, site, explicit in resolve_targets(hass, call):
         info = site.info.latest
         if info is not None and not has_battery(info):
             if explicit:
@@ -270,7 +274,7 @@ def _entry_titles(hass: HomeAssistant, call: ServiceCall) -> list[str]:
 
 async def _async_refresh(hass: HomeAssistant, call: ServiceCall) -> None:
     """Re-read live_status and site_info of the targeted sites now."""
-    sites = [site for _, site, _ in _targets(hass, call)]
+    sites = [site for _, site, _ in resolve_targets(hass, call)]
     now = dt_util.utcnow()
     last = hass.data.setdefault(_LAST_REFRESH, {})
     for site in sites:

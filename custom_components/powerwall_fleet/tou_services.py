@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, cast
 
-from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import ATTR_CONFIG_ENTRY_ID, ATTR_DEVICE_ID
 from homeassistant.core import (
     HomeAssistant,
@@ -42,12 +41,12 @@ from .fleet.tariff import (
     tariff_from_legacy,
     tariff_from_simple,
 )
+from .services import resolve_targets
 from .tou import site_zone
 
 if TYPE_CHECKING:
     import probatio as vol
 
-    from . import PowerwallFleetConfigEntry
     from .coordinator import SiteCoordinators
 else:
     import voluptuous as vol
@@ -118,43 +117,7 @@ def _invalid(problems: list[Problem]) -> ServiceValidationError:
 
 def _sites(hass: HomeAssistant, call: ServiceCall) -> list[SiteCoordinators]:
     """The targeted sites, each once; refused before any request."""
-    device_ids: list[str] = call.data.get(ATTR_DEVICE_ID, [])
-    entry_ids: list[str] = call.data.get(ATTR_CONFIG_ENTRY_ID, [])
-    if not device_ids and not entry_ids:
-        raise _error("no_target")
-    sites: dict[int, SiteCoordinators] = {}
-    registry = dr.async_get(hass)
-    for device_id in device_ids:
-        device = registry.async_get(device_id)
-        site_id = next(
-            (v for d, v in (device.identifiers if device else ()) if d == DOMAIN),
-            None,
-        )
-        site = None
-        for entry_id in device.config_entries if device else ():
-            entry = hass.config_entries.async_get_entry(entry_id)
-            if entry is not None and entry.domain == DOMAIN and site_id:
-                site = _loaded(hass, entry_id, device_id).runtime_data.sites.get(
-                    int(site_id)
-                )
-        if site is None:
-            raise _error("not_our_target", target=device_id)
-        sites[site.site_id] = site
-    for entry_id in entry_ids:
-        for site in _loaded(hass, entry_id, entry_id).runtime_data.sites.values():
-            sites.setdefault(site.site_id, site)
-    return list(sites.values())
-
-
-def _loaded(
-    hass: HomeAssistant, entry_id: str, target: str
-) -> PowerwallFleetConfigEntry:
-    entry = hass.config_entries.async_get_entry(entry_id)
-    if entry is None or entry.domain != DOMAIN:
-        raise _error("not_our_target", target=target)
-    if entry.state is not ConfigEntryState.LOADED:
-        raise _error("entry_not_loaded", title=entry.title)
-    return cast("PowerwallFleetConfigEntry", entry)
+    return [site for _, site, _ in resolve_targets(hass, call)]
 
 
 def _name(site: SiteCoordinators) -> str:
