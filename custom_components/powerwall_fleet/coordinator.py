@@ -243,9 +243,10 @@ class FleetCoordinator[T](DataUpdateCoordinator[T]):
             self.throttled_since = None
             self.throttled_until = None
             self.update_interval = self.interval
-            ir.async_delete_issue(
-                self.hass, DOMAIN, f"rate_limited_{self.config_entry.entry_id}"
-            )
+            if not self._entry_still_throttled():
+                ir.async_delete_issue(
+                    self.hass, DOMAIN, f"rate_limited_{self.config_entry.entry_id}"
+                )
         # A read that works proves the site, the scopes for reading and the
         # partner registration are fine again.
         entry_id = self.config_entry.entry_id
@@ -255,6 +256,20 @@ class FleetCoordinator[T](DataUpdateCoordinator[T]):
             f"partner_not_registered_{entry_id}",
         ):
             ir.async_delete_issue(self.hass, DOMAIN, issue_id)
+
+    def _entry_still_throttled(self) -> bool:
+        """Whether another coordinator of the entry is still rate limited.
+
+        The repair issue is per entry; it goes only when all are through.
+        """
+        data = getattr(self.config_entry, "runtime_data", None)
+        if data is None:
+            return False
+        return any(
+            coordinator is not self and coordinator.throttled_since is not None
+            for site in data.sites.values()
+            for coordinator in (site.live, site.info, site.history)
+        )
 
     def health(self) -> dict[str, Any]:
         """Coordinator state for diagnostics."""

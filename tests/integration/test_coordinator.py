@@ -526,11 +526,17 @@ async def test_rate_limited_for_over_an_hour_raises_issue(
     assert issue.severity is ir.IssueSeverity.WARNING
     assert issue.translation_key == "rate_limited"
 
+    # While another coordinator of the entry is still throttled, the issue stays.
+    info = config_entry.runtime_data.sites[SITE_FULL].info
+    info.throttled_since = live.throttled_since
     simulator.clear_faults()
     await _tick(hass, freezer, 601)
     assert simulator.count("live_status") == 8
-    assert _issue(hass, issue_id) is None
     assert live.update_interval == timedelta(seconds=30)
+    assert _issue(hass, issue_id) is not None
+    await info.async_refresh()  # the last throttled one gets through
+    assert info.throttled_since is None
+    assert _issue(hass, issue_id) is None
 
 
 # ------------------------------------------------------------------ 421
