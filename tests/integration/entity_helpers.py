@@ -8,15 +8,20 @@ import time
 from typing import Any
 from unittest.mock import patch
 
+from homeassistant.config_entries import SOURCE_REAUTH
 from homeassistant.const import Platform
-from homeassistant.core import HomeAssistant
+from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.helpers import entity_registry as er
+from homeassistant.helpers.event import (
+    EventStateChangedData,
+    async_track_state_change_event,
+)
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.powerwall_fleet.const import DOMAIN
+from custom_components.powerwall_fleet.const import CONF_SITE_IDS, DOMAIN
 from tests.integration.conftest import entry_data
 from tests.simulator import Simulator
-from tests.simulator.scenario import USER_MAIN
+from tests.simulator.scenario import SITE_FULL, USER_MAIN
 
 
 async def setup_entry(
@@ -83,3 +88,50 @@ def _plain(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [_plain(item) for item in value]
     return value
+
+
+async def setup_sites(
+    hass: HomeAssistant, entry: MockConfigEntry, *site_ids: int
+) -> MockConfigEntry:
+    """Load ``entry`` for ``site_ids`` (default: the full site), all platforms."""
+    entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(
+        entry, data={**entry.data, CONF_SITE_IDS: list(site_ids or (SITE_FULL,))}
+    )
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    return entry
+
+
+def request_bodies(
+    simulator: Simulator, endpoint: str, site_id: int | None = None
+) -> list[Any]:
+    """The JSON bodies the simulator received for ``endpoint`` (of one site)."""
+    return [
+        record.json_body
+        for record in simulator.requests
+        if record.endpoint == endpoint
+        and (site_id is None or record.site_id == site_id)
+    ]
+
+
+def record_states(hass: HomeAssistant, entity_id: str) -> list[str]:
+    """Every state ``entity_id`` takes from now on (a live list)."""
+    seen: list[str] = []
+
+    @callback
+    def _changed(event: Event[EventStateChangedData]) -> None:
+        new = event.data["new_state"]
+        if new is not None:
+            seen.append(new.state)
+
+    async_track_state_change_event(hass, [entity_id], _changed)
+    return seen
+
+
+def reauth_started(hass: HomeAssistant) -> bool:
+    """Whether a reauth flow of this integration is in progress."""
+    return any(
+        flow["handler"] == DOMAIN and flow["context"]["source"] == SOURCE_REAUTH
+        for flow in hass.config_entries.flow.async_progress()
+    )

@@ -4,17 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from homeassistant.config_entries import SOURCE_REAUTH
 from homeassistant.const import ATTR_ENTITY_ID, STATE_UNAVAILABLE
-from homeassistant.core import Event, EventStateChangedData, HomeAssistant, callback
+from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import entity_registry as er
-from homeassistant.helpers.event import async_track_state_change_event
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.powerwall_fleet import coordinator
-from custom_components.powerwall_fleet.const import CONF_SITE_IDS, DOMAIN
+from custom_components.powerwall_fleet.const import DOMAIN
+from tests.integration.entity_helpers import (
+    reauth_started,
+    record_states,
+    request_bodies,
+    setup_sites,
+)
 from tests.simulator import Simulator
 from tests.simulator.scenario import SITE_FULL, SITE_PW3, SITE_SOLAR_ONLY, USER_MAIN
 
@@ -54,18 +58,6 @@ def no_retry_delay(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(coordinator, "RETRY_DELAY", 0)
 
 
-async def _setup(
-    hass: HomeAssistant, entry: MockConfigEntry, *site_ids: int
-) -> MockConfigEntry:
-    entry.add_to_hass(hass)
-    hass.config_entries.async_update_entry(
-        entry, data={**entry.data, CONF_SITE_IDS: list(site_ids or (SITE_FULL,))}
-    )
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
-    return entry
-
-
 def _entity_id(hass: HomeAssistant, site_id: int, key: str) -> str | None:
     return er.async_get(hass).async_get_entity_id(
         NUMBER_DOMAIN, DOMAIN, f"{site_id}_{key}"
@@ -90,35 +82,11 @@ async def _set(hass: HomeAssistant, entity_id: str, value: float) -> None:
     )
 
 
-def _bodies(simulator: Simulator, endpoint: str) -> list[Any]:
-    return [r.json_body for r in simulator.requests if r.endpoint == endpoint]
-
-
-def _record_states(hass: HomeAssistant, entity_id: str) -> list[str]:
-    seen: list[str] = []
-
-    @callback
-    def _changed(event: Event[EventStateChangedData]) -> None:
-        new = event.data["new_state"]
-        if new is not None:
-            seen.append(new.state)
-
-    async_track_state_change_event(hass, [entity_id], _changed)
-    return seen
-
-
-def _reauth_started(hass: HomeAssistant) -> bool:
-    return any(
-        flow["handler"] == DOMAIN and flow["context"]["source"] == SOURCE_REAUTH
-        for flow in hass.config_entries.flow.async_progress()
-    )
-
-
 async def test_numbers_only_where_the_site_has_them(
     hass: HomeAssistant, simulator: Simulator, config_entry: MockConfigEntry
 ) -> None:
     """Full site: both; Powerwall 3 without EV reserve support: reserve only; solar only: none."""
-    await _setup(hass, config_entry, SITE_FULL, SITE_PW3, SITE_SOLAR_ONLY)
+    await setup_sites(hass, config_entry, SITE_FULL, SITE_PW3, SITE_SOLAR_ONLY)
     reserve = _entity_id(hass, SITE_FULL, "backup_reserve")
     ev_reserve = _entity_id(hass, SITE_FULL, "off_grid_vehicle_charging_reserve")
     assert reserve == "number.home_backup_reserve"
@@ -149,16 +117,16 @@ async def test_set_backup_reserve(
     hass: HomeAssistant, simulator: Simulator, config_entry: MockConfigEntry
 ) -> None:
     """The reserve is sent, shown at once and confirmed by re-reading the site."""
-    await _setup(hass, config_entry)
+    await setup_sites(hass, config_entry)
     entity_id = _entity_id(hass, SITE_FULL, "backup_reserve")
     assert entity_id is not None
-    seen = _record_states(hass, entity_id)
+    seen = record_states(hass, entity_id)
     info_reads = simulator.count("site_info", site_id=SITE_FULL)
     live_reads = simulator.count("live_status", site_id=SITE_FULL)
 
     await _set(hass, entity_id, 45)
 
-    assert _bodies(simulator, "backup") == [{"backup_reserve_percent": 45}]
+    assert request_bodies(simulator, "backup") == [{"backup_reserve_percent": 45}]
     assert simulator.site(SITE_FULL).reserve == 45
     assert seen == ["45"]
     assert _value(hass, entity_id) == 45
@@ -172,11 +140,11 @@ async def test_reserve_rounded_to_whole_percent(
     hass: HomeAssistant, simulator: Simulator, config_entry: MockConfigEntry
 ) -> None:
     """A script's 33.5 becomes 34 (half up); Tesla takes whole percent only."""
-    await _setup(hass, config_entry)
+    await setup_sites(hass, config_entry)
     entity_id = _entity_id(hass, SITE_FULL, "backup_reserve")
     assert entity_id is not None
     await _set(hass, entity_id, 33.5)
-    assert _bodies(simulator, "backup") == [{"backup_reserve_percent": 34}]
+    assert request_bodies(simulator, "backup") == [{"backup_reserve_percent": 34}]
     assert _value(hass, entity_id) == 34
 
 
@@ -188,7 +156,7 @@ async def test_reserve_81_to_99_needs_backup_mode(
     percent: int,
 ) -> None:
     """Outside backup-only mode 81-99 % is refused before any request."""
-    await _setup(hass, config_entry)
+    await setup_sites(hass, config_entry)
     entity_id = _entity_id(hass, SITE_FULL, "backup_reserve")
     assert entity_id is not None
     before = simulator.count()
@@ -206,7 +174,7 @@ async def test_reserve_81_to_99_in_backup_mode_and_100_anywhere(
     hass: HomeAssistant, simulator: Simulator, config_entry: MockConfigEntry
 ) -> None:
     """100 % is fine in any mode; 81-99 % once the site is in backup-only mode."""
-    await _setup(hass, config_entry)
+    await setup_sites(hass, config_entry)
     entity_id = _entity_id(hass, SITE_FULL, "backup_reserve")
     assert entity_id is not None
     await _set(hass, entity_id, 100)
@@ -224,7 +192,7 @@ async def test_reserve_outside_range_refused_by_home_assistant(
     hass: HomeAssistant, simulator: Simulator, config_entry: MockConfigEntry
 ) -> None:
     """The entity's 0-100 range: nothing is sent for 101 or -1."""
-    await _setup(hass, config_entry)
+    await setup_sites(hass, config_entry)
     entity_id = _entity_id(hass, SITE_FULL, "backup_reserve")
     assert entity_id is not None
     before = simulator.count()
@@ -257,11 +225,11 @@ async def test_command_failure_changes_nothing(
     attr: str,
 ) -> None:
     """Tesla's refusals and outages raise the translated error; the state stays."""
-    await _setup(hass, config_entry)
+    await setup_sites(hass, config_entry)
     entity_id = _entity_id(hass, SITE_FULL, key_name)
     assert entity_id is not None
     before = _value(hass, entity_id)
-    seen = _record_states(hass, entity_id)
+    seen = record_states(hass, entity_id)
     info_reads = simulator.count("site_info", site_id=SITE_FULL)
     simulator.add_fault(rf"/{endpoint}$", method="POST", **fault)
 
@@ -283,14 +251,14 @@ async def test_command_failure_changes_nothing(
     assert getattr(simulator.site(SITE_FULL), attr) == before
     # The site was re-read after the failure too.
     assert simulator.count("site_info", site_id=SITE_FULL) == info_reads + 1
-    assert not _reauth_started(hass)
+    assert not reauth_started(hass)
 
 
 async def test_login_required_starts_reauth(
     hass: HomeAssistant, simulator: Simulator, config_entry: MockConfigEntry
 ) -> None:
     """A command whose login Tesla no longer accepts asks the owner to sign in."""
-    await _setup(hass, config_entry)
+    await setup_sites(hass, config_entry)
     entity_id = _entity_id(hass, SITE_FULL, "backup_reserve")
     assert entity_id is not None
     simulator.revoke_user(USER_MAIN)
@@ -300,9 +268,9 @@ async def test_login_required_starts_reauth(
     await hass.async_block_till_done()
 
     assert err.value.translation_key == "reauth_required"
-    assert _reauth_started(hass)
+    assert reauth_started(hass)
     assert simulator.site(SITE_FULL).reserve == 20
-    assert _bodies(simulator, "backup") == [{"backup_reserve_percent": 40}]
+    assert request_bodies(simulator, "backup") == [{"backup_reserve_percent": 40}]
 
 
 async def test_site_reports_another_value(
@@ -312,10 +280,10 @@ async def test_site_reports_another_value(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     """Tesla accepted, but the re-read disagrees: show the site's value, warn."""
-    await _setup(hass, config_entry)
+    await setup_sites(hass, config_entry)
     entity_id = _entity_id(hass, SITE_FULL, "backup_reserve")
     assert entity_id is not None
-    seen = _record_states(hass, entity_id)
+    seen = record_states(hass, entity_id)
     simulator.override_fields(
         SITE_FULL, "site_info", set={"backup_reserve_percent": 20}
     )
@@ -336,14 +304,14 @@ async def test_set_off_grid_vehicle_charging_reserve(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     """The EV reserve is sent with its own field and confirmed."""
-    await _setup(hass, config_entry)
+    await setup_sites(hass, config_entry)
     entity_id = _entity_id(hass, SITE_FULL, "off_grid_vehicle_charging_reserve")
     assert entity_id is not None
     info_reads = simulator.count("site_info", site_id=SITE_FULL)
 
     await _set(hass, entity_id, 35)
 
-    assert _bodies(simulator, "off_grid_vehicle_charging_reserve") == [
+    assert request_bodies(simulator, "off_grid_vehicle_charging_reserve") == [
         {"off_grid_vehicle_charging_reserve_percent": 35}
     ]
     assert simulator.site(SITE_FULL).off_grid_vehicle_charging_reserve_percent == 35
@@ -365,7 +333,7 @@ async def test_unavailable_when_value_missing_or_read_failed(
     hass: HomeAssistant, simulator: Simulator, config_entry: MockConfigEntry
 ) -> None:
     """A payload without the field, or a failed poll, makes the number unavailable."""
-    await _setup(hass, config_entry)
+    await setup_sites(hass, config_entry)
     entry = config_entry
     info = entry.runtime_data.sites[SITE_FULL].info
     reserve = _entity_id(hass, SITE_FULL, "backup_reserve")

@@ -9,17 +9,21 @@ from homeassistant.components.select import (
     DOMAIN as SELECT_DOMAIN,
     SERVICE_SELECT_OPTION,
 )
-from homeassistant.config_entries import SOURCE_REAUTH
 from homeassistant.const import ATTR_ENTITY_ID, STATE_UNAVAILABLE
-from homeassistant.core import Event, EventStateChangedData, HomeAssistant, callback
+from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import entity_registry as er
-from homeassistant.helpers.event import async_track_state_change_event
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.powerwall_fleet import coordinator
-from custom_components.powerwall_fleet.const import CONF_SITE_IDS, DOMAIN
+from custom_components.powerwall_fleet.const import DOMAIN
+from tests.integration.entity_helpers import (
+    reauth_started,
+    record_states,
+    request_bodies,
+    setup_sites,
+)
 from tests.simulator import Simulator
 from tests.simulator.scenario import SITE_FULL, SITE_PW3, SITE_SOLAR_ONLY, USER_MAIN
 
@@ -73,15 +77,6 @@ def no_retry_delay(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(coordinator, "RETRY_DELAY", 0)
 
 
-async def _setup(hass: HomeAssistant, entry: MockConfigEntry, *site_ids: int) -> None:
-    entry.add_to_hass(hass)
-    hass.config_entries.async_update_entry(
-        entry, data={**entry.data, CONF_SITE_IDS: list(site_ids or (SITE_FULL,))}
-    )
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
-
-
 def _entity_id(hass: HomeAssistant, site_id: int, key: str) -> str | None:
     return er.async_get(hass).async_get_entity_id(
         SELECT_DOMAIN, DOMAIN, f"{site_id}_{key}"
@@ -103,35 +98,11 @@ async def _select(hass: HomeAssistant, entity_id: str, option: str) -> None:
     )
 
 
-def _bodies(simulator: Simulator, endpoint: str) -> list[Any]:
-    return [r.json_body for r in simulator.requests if r.endpoint == endpoint]
-
-
-def _record_states(hass: HomeAssistant, entity_id: str) -> list[str]:
-    seen: list[str] = []
-
-    @callback
-    def _changed(event: Event[EventStateChangedData]) -> None:
-        new = event.data["new_state"]
-        if new is not None:
-            seen.append(new.state)
-
-    async_track_state_change_event(hass, [entity_id], _changed)
-    return seen
-
-
-def _reauth_started(hass: HomeAssistant) -> bool:
-    return any(
-        flow["handler"] == DOMAIN and flow["context"]["source"] == SOURCE_REAUTH
-        for flow in hass.config_entries.flow.async_progress()
-    )
-
-
 async def test_selects_only_where_the_site_has_them(
     hass: HomeAssistant, simulator: Simulator, config_entry: MockConfigEntry
 ) -> None:
     """Battery sites get the mode; solar + battery the export rule; solar only neither."""
-    await _setup(hass, config_entry, SITE_FULL, SITE_PW3, SITE_SOLAR_ONLY)
+    await setup_sites(hass, config_entry, SITE_FULL, SITE_PW3, SITE_SOLAR_ONLY)
     mode = _entity_id(hass, SITE_FULL, "operation_mode")
     rule = _entity_id(hass, SITE_FULL, "export_rule")
     assert mode == "select.home_operation_mode"
@@ -171,11 +142,11 @@ async def test_select_option(
     after: str,
 ) -> None:
     """The choice is sent, shown at once and confirmed by re-reading the site."""
-    await _setup(hass, config_entry)
+    await setup_sites(hass, config_entry)
     entity_id = _entity_id(hass, SITE_FULL, key)
     assert entity_id is not None
     assert _state(hass, entity_id) == before
-    seen = _record_states(hass, entity_id)
+    seen = record_states(hass, entity_id)
     info_reads = simulator.count("site_info", site_id=SITE_FULL)
     live_reads = simulator.count("live_status", site_id=SITE_FULL)
 
@@ -186,7 +157,7 @@ async def test_select_option(
         if key == "operation_mode"
         else "customer_preferred_export_rule"
     )
-    assert _bodies(simulator, endpoint) == [{body_key: after}]
+    assert request_bodies(simulator, endpoint) == [{body_key: after}]
     assert getattr(simulator.site(SITE_FULL), attr) == after
     assert seen == [after]
     assert simulator.count("site_info", site_id=SITE_FULL) == info_reads + 1
@@ -197,7 +168,7 @@ async def test_export_never_and_back(
     hass: HomeAssistant, simulator: Simulator, config_entry: MockConfigEntry
 ) -> None:
     """The rule "never" is shown from the re-read and undone again."""
-    await _setup(hass, config_entry)
+    await setup_sites(hass, config_entry)
     entity_id = _entity_id(hass, SITE_FULL, "export_rule")
     assert entity_id is not None
     await _select(hass, entity_id, "never")
@@ -211,7 +182,7 @@ async def test_unknown_option_refused_before_sending(
     hass: HomeAssistant, simulator: Simulator, config_entry: MockConfigEntry
 ) -> None:
     """Home Assistant refuses an option the select does not offer."""
-    await _setup(hass, config_entry)
+    await setup_sites(hass, config_entry)
     entity_id = _entity_id(hass, SITE_FULL, "operation_mode")
     assert entity_id is not None
     before = simulator.count()
@@ -224,7 +195,7 @@ async def test_export_rule_refused_once_the_site_lost_its_solar(
     hass: HomeAssistant, simulator: Simulator, config_entry: MockConfigEntry
 ) -> None:
     """An export rule needs solar: refused before any request."""
-    await _setup(hass, config_entry)
+    await setup_sites(hass, config_entry)
     entity_id = _entity_id(hass, SITE_FULL, "export_rule")
     assert entity_id is not None
     simulator.override_fields(SITE_FULL, "site_info", set={"components.solar": False})
@@ -256,10 +227,10 @@ async def test_command_failure_changes_nothing(
     after: str,
 ) -> None:
     """Tesla's refusals and outages raise the translated error; the state stays."""
-    await _setup(hass, config_entry)
+    await setup_sites(hass, config_entry)
     entity_id = _entity_id(hass, SITE_FULL, key)
     assert entity_id is not None
-    seen = _record_states(hass, entity_id)
+    seen = record_states(hass, entity_id)
     info_reads = simulator.count("site_info", site_id=SITE_FULL)
     simulator.add_fault(rf"/{endpoint}$", method="POST", **fault)
 
@@ -288,7 +259,7 @@ async def test_login_required_starts_reauth(
     after: str,
 ) -> None:
     """A command whose login Tesla no longer accepts asks the owner to sign in."""
-    await _setup(hass, config_entry)
+    await setup_sites(hass, config_entry)
     entity_id = _entity_id(hass, SITE_FULL, key)
     assert entity_id is not None
     simulator.revoke_user(USER_MAIN)
@@ -298,7 +269,7 @@ async def test_login_required_starts_reauth(
     await hass.async_block_till_done()
 
     assert err.value.translation_key == "reauth_required"
-    assert _reauth_started(hass)
+    assert reauth_started(hass)
     assert getattr(simulator.site(SITE_FULL), attr) == before
 
 
@@ -315,10 +286,10 @@ async def test_site_reports_another_value(
     after: str,
 ) -> None:
     """Tesla accepted, but the re-read disagrees: show the site's value, warn."""
-    await _setup(hass, config_entry)
+    await setup_sites(hass, config_entry)
     entity_id = _entity_id(hass, SITE_FULL, key)
     assert entity_id is not None
-    seen = _record_states(hass, entity_id)
+    seen = record_states(hass, entity_id)
     field = (
         "default_real_mode"
         if key == "operation_mode"
@@ -338,7 +309,7 @@ async def test_unavailable_when_value_missing_or_unknown(
     hass: HomeAssistant, simulator: Simulator, config_entry: MockConfigEntry
 ) -> None:
     """A missing field or a value we do not know makes the select unavailable."""
-    await _setup(hass, config_entry)
+    await setup_sites(hass, config_entry)
     info = config_entry.runtime_data.sites[SITE_FULL].info
     mode = _entity_id(hass, SITE_FULL, "operation_mode")
     rule = _entity_id(hass, SITE_FULL, "export_rule")

@@ -19,8 +19,9 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components import powerwall_fleet as integration_dir
 from custom_components.powerwall_fleet import coordinator
-from custom_components.powerwall_fleet.const import CONF_SITE_IDS, DOMAIN
+from custom_components.powerwall_fleet.const import DOMAIN
 from tests.integration.conftest import entry_data
+from tests.integration.entity_helpers import request_bodies, setup_sites
 from tests.simulator import Simulator
 from tests.simulator.scenario import (
     DEFAULT_SCOPES,
@@ -37,15 +38,6 @@ def no_retry_delay(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(coordinator, "RETRY_DELAY", 0)
 
 
-async def _setup(hass: HomeAssistant, entry: MockConfigEntry, *site_ids: int) -> None:
-    entry.add_to_hass(hass)
-    hass.config_entries.async_update_entry(
-        entry, data={**entry.data, CONF_SITE_IDS: list(site_ids or (SITE_FULL,))}
-    )
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
-
-
 def _device_id(hass: HomeAssistant, site_id: int) -> str:
     registry = dr.async_get(hass)
     for entry in hass.config_entries.async_entries(DOMAIN):
@@ -57,14 +49,6 @@ def _device_id(hass: HomeAssistant, site_id: int) -> str:
 
 async def _call(hass: HomeAssistant, service: str, **data: Any) -> None:
     await hass.services.async_call(DOMAIN, service, data, blocking=True)
-
-
-def _bodies(simulator: Simulator, endpoint: str, site_id: int) -> list[Any]:
-    return [
-        r.json_body
-        for r in simulator.requests
-        if r.endpoint == endpoint and r.site_id == site_id
-    ]
 
 
 def _reserve_state(hass: HomeAssistant, site_id: int) -> str:
@@ -98,7 +82,7 @@ async def test_storm_automation_raise_and_restore(
     hass: HomeAssistant, simulator: Simulator, config_entry: MockConfigEntry
 ) -> None:
     """Raise the reserve of a device before a storm, restore it after."""
-    await _setup(hass, config_entry)
+    await setup_sites(hass, config_entry)
     device_id = _device_id(hass, SITE_FULL)
     info_reads = simulator.count("site_info", site_id=SITE_FULL)
 
@@ -110,7 +94,7 @@ async def test_storm_automation_raise_and_restore(
     await _call(hass, "set_backup_reserve", device_id=[device_id], percent=0)
     assert simulator.site(SITE_FULL).reserve == 0
     assert _reserve_state(hass, SITE_FULL) == "0"
-    assert _bodies(simulator, "backup", SITE_FULL) == [
+    assert request_bodies(simulator, "backup", SITE_FULL) == [
         {"backup_reserve_percent": 100},
         {"backup_reserve_percent": 0},
     ]
@@ -120,7 +104,7 @@ async def test_target_entry_sets_every_battery_site(
     hass: HomeAssistant, simulator: Simulator, config_entry: MockConfigEntry
 ) -> None:
     """An entry target covers its battery sites; a solar-only site is left out."""
-    await _setup(hass, config_entry, SITE_FULL, SITE_PW3, SITE_SOLAR_ONLY)
+    await setup_sites(hass, config_entry, SITE_FULL, SITE_PW3, SITE_SOLAR_ONLY)
 
     await _call(
         hass,
@@ -132,16 +116,20 @@ async def test_target_entry_sets_every_battery_site(
 
     assert simulator.site(SITE_FULL).reserve == 35
     assert simulator.site(SITE_PW3).reserve == 35
-    assert _bodies(simulator, "backup", SITE_FULL) == [{"backup_reserve_percent": 35}]
-    assert _bodies(simulator, "backup", SITE_PW3) == [{"backup_reserve_percent": 35}]
-    assert _bodies(simulator, "backup", SITE_SOLAR_ONLY) == []
+    assert request_bodies(simulator, "backup", SITE_FULL) == [
+        {"backup_reserve_percent": 35}
+    ]
+    assert request_bodies(simulator, "backup", SITE_PW3) == [
+        {"backup_reserve_percent": 35}
+    ]
+    assert request_bodies(simulator, "backup", SITE_SOLAR_ONLY) == []
 
 
 async def test_current_charge_level(
     hass: HomeAssistant, simulator: Simulator, config_entry: MockConfigEntry
 ) -> None:
     """current: the battery's present level, rounded (what the CLI's 'current' did)."""
-    await _setup(hass, config_entry)
+    await setup_sites(hass, config_entry)
     simulator.site(SITE_FULL).soc = 47.6
     site = config_entry.runtime_data.sites[SITE_FULL]
     await site.live.async_refresh()
@@ -156,7 +144,7 @@ async def test_current_charge_level(
 
     assert expected in (47, 48)
     assert simulator.site(SITE_FULL).reserve == expected
-    assert _bodies(simulator, "backup", SITE_FULL) == [
+    assert request_bodies(simulator, "backup", SITE_FULL) == [
         {"backup_reserve_percent": expected}
     ]
 
@@ -165,7 +153,7 @@ async def test_current_level_unknown(
     hass: HomeAssistant, simulator: Simulator, config_entry: MockConfigEntry
 ) -> None:
     """No level (missing field or failed poll): refused before any request."""
-    await _setup(hass, config_entry)
+    await setup_sites(hass, config_entry)
     site = config_entry.runtime_data.sites[SITE_FULL]
     device_id = _device_id(hass, SITE_FULL)
 
@@ -204,7 +192,7 @@ async def test_percent_or_current(
     data: dict[str, Any],
 ) -> None:
     """Exactly one of percent and current."""
-    await _setup(hass, config_entry)
+    await setup_sites(hass, config_entry)
     before = simulator.count()
     with pytest.raises(ServiceValidationError) as err:
         await _call(
@@ -218,7 +206,7 @@ async def test_percent_with_current_false(
     hass: HomeAssistant, simulator: Simulator, config_entry: MockConfigEntry
 ) -> None:
     """current: false next to a percentage is just the percentage."""
-    await _setup(hass, config_entry)
+    await setup_sites(hass, config_entry)
     await _call(
         hass,
         "set_backup_reserve",
@@ -248,7 +236,7 @@ async def test_invalid_percent_refused_before_sending(
     placeholders: dict[str, str],
 ) -> None:
     """The same validation as the number entity, before any request."""
-    await _setup(hass, config_entry, SITE_FULL, SITE_PW3)
+    await setup_sites(hass, config_entry, SITE_FULL, SITE_PW3)
     before = simulator.count()
     with pytest.raises(ServiceValidationError) as err:
         await _call(
@@ -266,7 +254,7 @@ async def test_one_site_invalid_sends_nothing(
     hass: HomeAssistant, simulator: Simulator, config_entry: MockConfigEntry
 ) -> None:
     """90 % is fine for a site in backup mode but not for the other: nothing sent."""
-    await _setup(hass, config_entry, SITE_FULL, SITE_PW3)
+    await setup_sites(hass, config_entry, SITE_FULL, SITE_PW3)
     simulator.site(SITE_PW3).mode = "backup"
     await config_entry.runtime_data.sites[SITE_PW3].info.async_refresh()
     before = simulator.count()
@@ -286,7 +274,7 @@ async def test_solar_only_site(
     hass: HomeAssistant, simulator: Simulator, config_entry: MockConfigEntry
 ) -> None:
     """A solar-only site has no reserve: refused as a device and as an entry's only site."""
-    await _setup(hass, config_entry, SITE_SOLAR_ONLY)
+    await setup_sites(hass, config_entry, SITE_SOLAR_ONLY)
     before = simulator.count()
     with pytest.raises(ServiceValidationError) as err:
         await _call(
@@ -318,7 +306,7 @@ async def test_failure_on_one_site_still_sets_the_others(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     """One site refusing does not keep the other from its reserve; the error is raised."""
-    await _setup(hass, config_entry, SITE_FULL, SITE_PW3)
+    await setup_sites(hass, config_entry, SITE_FULL, SITE_PW3)
     simulator.add_fault(rf"/{SITE_FULL}/backup$", method="POST", status=503)
 
     with pytest.raises(HomeAssistantError) as err:
@@ -359,7 +347,7 @@ async def test_targets_that_are_not_ours(
     service: str,
 ) -> None:
     """Foreign or unknown devices and entries, no target at all: refused."""
-    await _setup(hass, config_entry)
+    await setup_sites(hass, config_entry)
     data = {"percent": 50} if service == "set_backup_reserve" else {}
     other = MockConfigEntry(domain="other_integration", title="Other")
     other.add_to_hass(hass)
@@ -408,7 +396,7 @@ async def test_unloaded_entry(
     service: str,
 ) -> None:
     """An entry that is not loaded (or its device) cannot be targeted."""
-    await _setup(hass, config_entry)
+    await setup_sites(hass, config_entry)
     device_id = _device_id(hass, SITE_FULL)
     assert await hass.config_entries.async_unload(config_entry.entry_id)
     await hass.async_block_till_done()
@@ -435,7 +423,7 @@ async def test_refresh_rate_limited_per_site(
     freezer: FrozenDateTimeFactory,
 ) -> None:
     """A refresh reads both endpoints now; again within 60 s is refused."""
-    await _setup(hass, config_entry, SITE_FULL, SITE_PW3)
+    await setup_sites(hass, config_entry, SITE_FULL, SITE_PW3)
     device_id = _device_id(hass, SITE_FULL)
     simulator.reset_counts()
 
@@ -464,7 +452,7 @@ async def test_refresh_shows_changes_made_elsewhere(
     hass: HomeAssistant, simulator: Simulator, config_entry: MockConfigEntry
 ) -> None:
     """A change made in the Tesla app shows after a refresh, not 15 minutes later."""
-    await _setup(hass, config_entry)
+    await setup_sites(hass, config_entry)
     simulator.site(SITE_FULL).reserve = 70
     await _call(hass, "refresh", config_entry_id=config_entry.entry_id)
     assert _reserve_state(hass, SITE_FULL) == "70"
@@ -477,7 +465,7 @@ async def test_refresh_failure_is_reported(
     freezer: FrozenDateTimeFactory,
 ) -> None:
     """A refresh that Tesla does not answer raises a translated error."""
-    await _setup(hass, config_entry)
+    await setup_sites(hass, config_entry)
     simulator.add_fault(r"/live_status$", status=503, times=2)
     with pytest.raises(HomeAssistantError) as err:
         await _call(hass, "refresh", config_entry_id=config_entry.entry_id)
@@ -513,7 +501,7 @@ async def test_no_command_scope_every_control_refuses(
             token={**tokens, "expires_at": time.time() + tokens["expires_in"]},
         ),
     )
-    await _setup(hass, entry)
+    await setup_sites(hass, entry)
     registry = er.async_get(hass)
 
     def entity(platform: str, key: str) -> str:
@@ -571,7 +559,7 @@ async def test_action_descriptions(
     hass: HomeAssistant, simulator: Simulator, config_entry: MockConfigEntry
 ) -> None:
     """services.yaml loads, its selectors are valid and every field is translated."""
-    await _setup(hass, config_entry)
+    await setup_sites(hass, config_entry)
     descriptions = await async_get_all_descriptions(hass)
     ours = {
         name: description

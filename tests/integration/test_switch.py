@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from homeassistant.config_entries import SOURCE_REAUTH
 from homeassistant.const import (
     ATTR_ENTITY_ID,
     SERVICE_TURN_OFF,
@@ -13,15 +12,20 @@ from homeassistant.const import (
     STATE_ON,
     STATE_UNAVAILABLE,
 )
-from homeassistant.core import Event, EventStateChangedData, HomeAssistant, callback
+from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import entity_registry as er
-from homeassistant.helpers.event import async_track_state_change_event
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.powerwall_fleet import coordinator
-from custom_components.powerwall_fleet.const import CONF_SITE_IDS, DOMAIN
+from custom_components.powerwall_fleet.const import DOMAIN
+from tests.integration.entity_helpers import (
+    reauth_started,
+    record_states,
+    request_bodies,
+    setup_sites,
+)
 from tests.simulator import Simulator
 from tests.simulator.scenario import SITE_FULL, SITE_PW3, SITE_SOLAR_ONLY, USER_MAIN
 
@@ -75,15 +79,6 @@ def no_retry_delay(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(coordinator, "RETRY_DELAY", 0)
 
 
-async def _setup(hass: HomeAssistant, entry: MockConfigEntry, *site_ids: int) -> None:
-    entry.add_to_hass(hass)
-    hass.config_entries.async_update_entry(
-        entry, data={**entry.data, CONF_SITE_IDS: list(site_ids or (SITE_FULL,))}
-    )
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
-
-
 def _entity_id(hass: HomeAssistant, site_id: int, key: str) -> str | None:
     return er.async_get(hass).async_get_entity_id(
         SWITCH_DOMAIN, DOMAIN, f"{site_id}_{key}"
@@ -105,35 +100,11 @@ async def _turn(hass: HomeAssistant, entity_id: str, on: bool) -> None:
     )
 
 
-def _bodies(simulator: Simulator, endpoint: str) -> list[Any]:
-    return [r.json_body for r in simulator.requests if r.endpoint == endpoint]
-
-
-def _record_states(hass: HomeAssistant, entity_id: str) -> list[str]:
-    seen: list[str] = []
-
-    @callback
-    def _changed(event: Event[EventStateChangedData]) -> None:
-        new = event.data["new_state"]
-        if new is not None:
-            seen.append(new.state)
-
-    async_track_state_change_event(hass, [entity_id], _changed)
-    return seen
-
-
-def _reauth_started(hass: HomeAssistant) -> bool:
-    return any(
-        flow["handler"] == DOMAIN and flow["context"]["source"] == SOURCE_REAUTH
-        for flow in hass.config_entries.flow.async_progress()
-    )
-
-
 async def test_switches_only_where_the_site_has_them(
     hass: HomeAssistant, simulator: Simulator, config_entry: MockConfigEntry
 ) -> None:
     """Storm watch where capable, grid charging with battery and solar."""
-    await _setup(hass, config_entry, SITE_FULL, SITE_PW3, SITE_SOLAR_ONLY)
+    await setup_sites(hass, config_entry, SITE_FULL, SITE_PW3, SITE_SOLAR_ONLY)
     storm = _entity_id(hass, SITE_FULL, "storm_watch")
     grid = _entity_id(hass, SITE_FULL, "grid_charging")
     assert storm == "switch.home_storm_watch"
@@ -165,16 +136,16 @@ async def test_turn_off_and_on(
     off_body: dict[str, Any],
 ) -> None:
     """Each turn is sent, shown at once and confirmed by re-reading the site."""
-    await _setup(hass, config_entry)
+    await setup_sites(hass, config_entry)
     entity_id = _entity_id(hass, SITE_FULL, key)
     assert entity_id is not None
-    seen = _record_states(hass, entity_id)
+    seen = record_states(hass, entity_id)
     info_reads = simulator.count("site_info", site_id=SITE_FULL)
     live_reads = simulator.count("live_status", site_id=SITE_FULL)
 
     await _turn(hass, entity_id, False)
 
-    assert _bodies(simulator, endpoint) == [off_body]
+    assert request_bodies(simulator, endpoint) == [off_body]
     assert getattr(simulator.site(SITE_FULL), attr) is False
     assert seen == [STATE_OFF]
     assert simulator.count("site_info", site_id=SITE_FULL) == info_reads + 1
@@ -183,7 +154,7 @@ async def test_turn_off_and_on(
     await _turn(hass, entity_id, True)
 
     on_body = {name: not value for name, value in off_body.items()}
-    assert _bodies(simulator, endpoint) == [off_body, on_body]
+    assert request_bodies(simulator, endpoint) == [off_body, on_body]
     assert getattr(simulator.site(SITE_FULL), attr) is True
     assert seen == [STATE_OFF, STATE_ON]
 
@@ -202,10 +173,10 @@ async def test_command_failure_changes_nothing(
     off_body: dict[str, Any],
 ) -> None:
     """Tesla's refusals and outages raise the translated error; the state stays."""
-    await _setup(hass, config_entry)
+    await setup_sites(hass, config_entry)
     entity_id = _entity_id(hass, SITE_FULL, key)
     assert entity_id is not None
-    seen = _record_states(hass, entity_id)
+    seen = record_states(hass, entity_id)
     info_reads = simulator.count("site_info", site_id=SITE_FULL)
     simulator.add_fault(rf"/{endpoint}$", method="POST", **fault)
 
@@ -233,7 +204,7 @@ async def test_login_required_starts_reauth(
     off_body: dict[str, Any],
 ) -> None:
     """A command whose login Tesla no longer accepts asks the owner to sign in."""
-    await _setup(hass, config_entry)
+    await setup_sites(hass, config_entry)
     entity_id = _entity_id(hass, SITE_FULL, key)
     assert entity_id is not None
     simulator.revoke_user(USER_MAIN)
@@ -243,7 +214,7 @@ async def test_login_required_starts_reauth(
     await hass.async_block_till_done()
 
     assert err.value.translation_key == "reauth_required"
-    assert _reauth_started(hass)
+    assert reauth_started(hass)
     assert getattr(simulator.site(SITE_FULL), attr) is True
 
 
@@ -259,10 +230,10 @@ async def test_site_reports_another_value(
     off_body: dict[str, Any],
 ) -> None:
     """Tesla accepted, but the re-read disagrees: show the site's value, warn."""
-    await _setup(hass, config_entry)
+    await setup_sites(hass, config_entry)
     entity_id = _entity_id(hass, SITE_FULL, key)
     assert entity_id is not None
-    seen = _record_states(hass, entity_id)
+    seen = record_states(hass, entity_id)
     # The site keeps reporting "on".
     still_on = (
         {"user_settings.storm_mode_enabled": True}
@@ -283,7 +254,7 @@ async def test_unavailable_when_value_missing_or_read_failed(
     hass: HomeAssistant, simulator: Simulator, config_entry: MockConfigEntry
 ) -> None:
     """A missing field or a failed poll makes the switch unavailable."""
-    await _setup(hass, config_entry)
+    await setup_sites(hass, config_entry)
     info = config_entry.runtime_data.sites[SITE_FULL].info
     storm = _entity_id(hass, SITE_FULL, "storm_watch")
     grid = _entity_id(hass, SITE_FULL, "grid_charging")

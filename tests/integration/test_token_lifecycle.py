@@ -11,12 +11,13 @@ from __future__ import annotations
 import asyncio
 import time
 
-from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
+from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.powerwall_fleet.const import DOMAIN
 from tests.integration.conftest import entry_data
+from tests.integration.entity_helpers import reauth_started
 from tests.simulator import Simulator
 from tests.simulator.scenario import SITE_FULL, USER_MAIN
 
@@ -29,13 +30,6 @@ def _expire(hass: HomeAssistant, entry: MockConfigEntry) -> None:
             **entry.data,
             "token": {**entry.data["token"], "expires_at": time.time() - 1},
         },
-    )
-
-
-def _reauth_started(hass: HomeAssistant) -> bool:
-    return any(
-        flow["handler"] == DOMAIN and flow["context"]["source"] == SOURCE_REAUTH
-        for flow in hass.config_entries.flow.async_progress()
     )
 
 
@@ -70,7 +64,7 @@ async def test_proactive_refresh_saves_rotation_and_survives_restart(
         original_refresh,
         rotated,
     )
-    assert not _reauth_started(hass)
+    assert not reauth_started(hass)
 
 
 async def test_valid_token_is_not_refreshed(
@@ -134,7 +128,7 @@ async def test_login_required_starts_reauth(
     assert not await hass.config_entries.async_setup(config_entry.entry_id)
     await hass.async_block_till_done()
     assert config_entry.state is ConfigEntryState.SETUP_ERROR
-    assert _reauth_started(hass)
+    assert reauth_started(hass)
 
 
 async def test_transient_refresh_failures_never_cost_a_login(
@@ -155,7 +149,7 @@ async def test_transient_refresh_failures_never_cost_a_login(
         assert not await hass.config_entries.async_setup(config_entry.entry_id)
         await hass.async_block_till_done()
         assert config_entry.state is ConfigEntryState.SETUP_RETRY, fault
-        assert not _reauth_started(hass), fault
+        assert not reauth_started(hass), fault
         await hass.config_entries.async_unload(config_entry.entry_id)
         await hass.async_block_till_done()
 
