@@ -19,6 +19,7 @@ from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from custom_components.powerwall_fleet import coordinator
 from custom_components.powerwall_fleet.const import (
     CONF_AUTHORIZE_URL,
     CONF_BASE_URL,
@@ -161,3 +162,9 @@ def _form_action(page: str) -> str:
     parser = _FormParser()
     parser.feed(page)
     return parser.action
+
+
+@pytest.fixture
+def no_retry_delay(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Coordinators retry a failed read at once instead of after 2 s."""
+    monkeypatch.setattr(coordinator, "RETRY_DELAY", 0)

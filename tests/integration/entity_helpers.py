@@ -16,6 +16,7 @@ from homeassistant.helpers.event import (
     EventStateChangedData,
     async_track_state_change_event,
 )
+import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.powerwall_fleet.const import CONF_SITE_IDS, DOMAIN
@@ -135,3 +136,36 @@ def reauth_started(hass: HomeAssistant) -> bool:
         flow["handler"] == DOMAIN and flow["context"]["source"] == SOURCE_REAUTH
         for flow in hass.config_entries.flow.async_progress()
     )
+
+
+# Ways a command can fail at Tesla, and the translation key the owner sees.
+COMMAND_FAULTS = [
+    pytest.param({"status": 400}, "command_refused", id="400-refused"),
+    pytest.param(
+        {
+            "status": 403,
+            "json": {
+                "response": None,
+                "error": "Unauthorized missing scopes",
+                "error_description": "missing scopes: energy_cmds",
+            },
+        },
+        "command_missing_scope",
+        id="403-missing-scope",
+    ),
+    pytest.param(
+        {"status": 429, "headers": {"Retry-After": "42"}},
+        "command_rate_limited",
+        id="429",
+    ),
+    pytest.param({"status": 503}, "command_failed", id="503"),
+    pytest.param({"status": 408}, "command_unreachable", id="408-offline"),
+    pytest.param({"drop": True}, "command_unreachable", id="network-drop"),
+]
+
+
+def state_of(hass: HomeAssistant, entity_id: str) -> str:
+    """The current state of ``entity_id`` (which must exist)."""
+    state = hass.states.get(entity_id)
+    assert state is not None
+    return state.state

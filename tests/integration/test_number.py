@@ -11,9 +11,9 @@ from homeassistant.helpers import entity_registry as er
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.powerwall_fleet import coordinator
 from custom_components.powerwall_fleet.const import DOMAIN
 from tests.integration.entity_helpers import (
+    COMMAND_FAULTS,
     reauth_started,
     record_states,
     request_bodies,
@@ -22,42 +22,15 @@ from tests.integration.entity_helpers import (
 from tests.simulator import Simulator
 from tests.simulator.scenario import SITE_FULL, SITE_PW3, SITE_SOLAR_ONLY, USER_MAIN
 
+pytestmark = pytest.mark.usefixtures("no_retry_delay")
+
+
 NUMBER_DOMAIN = "number"
 SERVICE_SET_VALUE = "set_value"
 ATTR_VALUE = "value"
 
+
 # (fault arguments, translation key of the error the control raises)
-COMMAND_FAULTS = [
-    pytest.param({"status": 400}, "command_refused", id="400-refused"),
-    pytest.param(
-        {
-            "status": 403,
-            "json": {
-                "response": None,
-                "error": "Unauthorized missing scopes",
-                "error_description": "missing scopes: energy_cmds",
-            },
-        },
-        "command_missing_scope",
-        id="403-missing-scope",
-    ),
-    pytest.param(
-        {"status": 429, "headers": {"Retry-After": "42"}},
-        "command_rate_limited",
-        id="429",
-    ),
-    pytest.param({"status": 503}, "command_failed", id="503"),
-    pytest.param({"status": 408}, "command_unreachable", id="408-offline"),
-    pytest.param({"drop": True}, "command_unreachable", id="network-drop"),
-]
-
-
-@pytest.fixture(autouse=True)
-def no_retry_delay(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Coordinators retry a failed read at once instead of after 2 s."""
-    monkeypatch.setattr(coordinator, "RETRY_DELAY", 0)
-
-
 def _entity_id(hass: HomeAssistant, site_id: int, key: str) -> str | None:
     return er.async_get(hass).async_get_entity_id(
         NUMBER_DOMAIN, DOMAIN, f"{site_id}_{key}"

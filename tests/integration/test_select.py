@@ -16,41 +16,22 @@ from homeassistant.helpers import entity_registry as er
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.powerwall_fleet import coordinator
 from custom_components.powerwall_fleet.const import DOMAIN
 from tests.integration.entity_helpers import (
+    COMMAND_FAULTS,
     reauth_started,
     record_states,
     request_bodies,
     setup_sites,
+    state_of,
 )
 from tests.simulator import Simulator
 from tests.simulator.scenario import SITE_FULL, SITE_PW3, SITE_SOLAR_ONLY, USER_MAIN
 
-COMMAND_FAULTS = [
-    pytest.param({"status": 400}, "command_refused", id="400-refused"),
-    pytest.param(
-        {
-            "status": 403,
-            "json": {
-                "response": None,
-                "error": "Unauthorized missing scopes",
-                "error_description": "missing scopes: energy_cmds",
-            },
-        },
-        "command_missing_scope",
-        id="403-missing-scope",
-    ),
-    pytest.param(
-        {"status": 429, "headers": {"Retry-After": "42"}},
-        "command_rate_limited",
-        id="429",
-    ),
-    pytest.param({"status": 503}, "command_failed", id="503"),
-    pytest.param({"drop": True}, "command_unreachable", id="network-drop"),
-]
-
 # key, endpoint, simulator attribute, value before, value to choose
+pytestmark = pytest.mark.usefixtures("no_retry_delay")
+
+
 SELECTS = [
     pytest.param(
         "operation_mode",
@@ -71,22 +52,10 @@ SELECTS = [
 ]
 
 
-@pytest.fixture(autouse=True)
-def no_retry_delay(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Coordinators retry a failed read at once instead of after 2 s."""
-    monkeypatch.setattr(coordinator, "RETRY_DELAY", 0)
-
-
 def _entity_id(hass: HomeAssistant, site_id: int, key: str) -> str | None:
     return er.async_get(hass).async_get_entity_id(
         SELECT_DOMAIN, DOMAIN, f"{site_id}_{key}"
     )
-
-
-def _state(hass: HomeAssistant, entity_id: str) -> str:
-    state = hass.states.get(entity_id)
-    assert state is not None
-    return state.state
 
 
 async def _select(hass: HomeAssistant, entity_id: str, option: str) -> None:
@@ -107,8 +76,8 @@ async def test_selects_only_where_the_site_has_them(
     rule = _entity_id(hass, SITE_FULL, "export_rule")
     assert mode == "select.home_operation_mode"
     assert rule == "select.home_energy_exports"
-    assert _state(hass, mode) == "self_consumption"
-    assert _state(hass, rule) == "pv_only"
+    assert state_of(hass, mode) == "self_consumption"
+    assert state_of(hass, rule) == "pv_only"
     state = hass.states.get(mode)
     assert state is not None
     assert state.attributes["options"] == ["self_consumption", "autonomous", "backup"]
@@ -123,8 +92,8 @@ async def test_selects_only_where_the_site_has_them(
     pw3_rule = _entity_id(hass, SITE_PW3, "export_rule")
     assert pw3_mode is not None
     assert pw3_rule is not None
-    assert _state(hass, pw3_mode) == "autonomous"
-    assert _state(hass, pw3_rule) == "battery_ok"
+    assert state_of(hass, pw3_mode) == "autonomous"
+    assert state_of(hass, pw3_rule) == "battery_ok"
 
     assert _entity_id(hass, SITE_SOLAR_ONLY, "operation_mode") is None
     assert _entity_id(hass, SITE_SOLAR_ONLY, "export_rule") is None
@@ -145,7 +114,7 @@ async def test_select_option(
     await setup_sites(hass, config_entry)
     entity_id = _entity_id(hass, SITE_FULL, key)
     assert entity_id is not None
-    assert _state(hass, entity_id) == before
+    assert state_of(hass, entity_id) == before
     seen = record_states(hass, entity_id)
     info_reads = simulator.count("site_info", site_id=SITE_FULL)
     live_reads = simulator.count("live_status", site_id=SITE_FULL)
@@ -173,9 +142,9 @@ async def test_export_never_and_back(
     assert entity_id is not None
     await _select(hass, entity_id, "never")
     assert simulator.site(SITE_FULL).export_rule == "never"
-    assert _state(hass, entity_id) == "never"
+    assert state_of(hass, entity_id) == "never"
     await _select(hass, entity_id, "pv_only")
-    assert _state(hass, entity_id) == "pv_only"
+    assert state_of(hass, entity_id) == "pv_only"
 
 
 async def test_unknown_option_refused_before_sending(
@@ -241,7 +210,7 @@ async def test_command_failure_changes_nothing(
     assert err.value.translation_key == error_key
     placeholders = err.value.translation_placeholders or {}
     assert after in placeholders["what"]
-    assert _state(hass, entity_id) == before
+    assert state_of(hass, entity_id) == before
     assert seen == []
     assert getattr(simulator.site(SITE_FULL), attr) == before
     assert simulator.count("site_info", site_id=SITE_FULL) == info_reads + 1
@@ -301,7 +270,7 @@ async def test_site_reports_another_value(
 
     assert getattr(simulator.site(SITE_FULL), attr) == after
     assert seen == [after, before]
-    assert _state(hass, entity_id) == before
+    assert state_of(hass, entity_id) == before
     assert "the site still reports the previous setting" in caplog.text
 
 
@@ -327,16 +296,16 @@ async def test_unavailable_when_value_missing_or_unknown(
     )
     await info.async_refresh()
     await hass.async_block_till_done()
-    assert _state(hass, mode) == STATE_UNAVAILABLE
-    assert _state(hass, rule) == STATE_UNAVAILABLE
+    assert state_of(hass, mode) == STATE_UNAVAILABLE
+    assert state_of(hass, rule) == STATE_UNAVAILABLE
 
     simulator.clear_overrides()
     simulator.add_fault(r"/site_info$", status=503, times=2)
     await info.async_refresh()
     await hass.async_block_till_done()
-    assert _state(hass, mode) == STATE_UNAVAILABLE
+    assert state_of(hass, mode) == STATE_UNAVAILABLE
 
     await info.async_refresh()
     await hass.async_block_till_done()
-    assert _state(hass, mode) == "self_consumption"
-    assert _state(hass, rule) == "pv_only"
+    assert state_of(hass, mode) == "self_consumption"
+    assert state_of(hass, rule) == "pv_only"

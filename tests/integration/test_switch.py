@@ -18,41 +18,22 @@ from homeassistant.helpers import entity_registry as er
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.powerwall_fleet import coordinator
 from custom_components.powerwall_fleet.const import DOMAIN
 from tests.integration.entity_helpers import (
+    COMMAND_FAULTS,
     reauth_started,
     record_states,
     request_bodies,
     setup_sites,
+    state_of,
 )
 from tests.simulator import Simulator
 from tests.simulator.scenario import SITE_FULL, SITE_PW3, SITE_SOLAR_ONLY, USER_MAIN
 
-SWITCH_DOMAIN = "switch"
+pytestmark = pytest.mark.usefixtures("no_retry_delay")
 
-COMMAND_FAULTS = [
-    pytest.param({"status": 400}, "command_refused", id="400-refused"),
-    pytest.param(
-        {
-            "status": 403,
-            "json": {
-                "response": None,
-                "error": "Unauthorized missing scopes",
-                "error_description": "missing scopes: energy_cmds",
-            },
-        },
-        "command_missing_scope",
-        id="403-missing-scope",
-    ),
-    pytest.param(
-        {"status": 429, "headers": {"Retry-After": "42"}},
-        "command_rate_limited",
-        id="429",
-    ),
-    pytest.param({"status": 503}, "command_failed", id="503"),
-    pytest.param({"drop": True}, "command_unreachable", id="network-drop"),
-]
+
+SWITCH_DOMAIN = "switch"
 
 # key, endpoint, simulator attribute, state before (full site), request body to turn it off
 SWITCHES = [
@@ -73,22 +54,10 @@ SWITCHES = [
 ]
 
 
-@pytest.fixture(autouse=True)
-def no_retry_delay(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Coordinators retry a failed read at once instead of after 2 s."""
-    monkeypatch.setattr(coordinator, "RETRY_DELAY", 0)
-
-
 def _entity_id(hass: HomeAssistant, site_id: int, key: str) -> str | None:
     return er.async_get(hass).async_get_entity_id(
         SWITCH_DOMAIN, DOMAIN, f"{site_id}_{key}"
     )
-
-
-def _state(hass: HomeAssistant, entity_id: str) -> str:
-    state = hass.states.get(entity_id)
-    assert state is not None
-    return state.state
 
 
 async def _turn(hass: HomeAssistant, entity_id: str, on: bool) -> None:
@@ -109,8 +78,8 @@ async def test_switches_only_where_the_site_has_them(
     grid = _entity_id(hass, SITE_FULL, "grid_charging")
     assert storm == "switch.home_storm_watch"
     assert grid == "switch.home_grid_charging"
-    assert _state(hass, storm) == STATE_ON
-    assert _state(hass, grid) == STATE_ON
+    assert state_of(hass, storm) == STATE_ON
+    assert state_of(hass, grid) == STATE_ON
     registry = er.async_get(hass)
     grid_entry = registry.async_get(grid)
     assert grid_entry is not None
@@ -118,7 +87,7 @@ async def test_switches_only_where_the_site_has_them(
 
     pw3_storm = _entity_id(hass, SITE_PW3, "storm_watch")
     assert pw3_storm is not None
-    assert _state(hass, pw3_storm) == STATE_OFF
+    assert state_of(hass, pw3_storm) == STATE_OFF
     assert _entity_id(hass, SITE_PW3, "grid_charging") is not None
 
     assert _entity_id(hass, SITE_SOLAR_ONLY, "storm_watch") is None
@@ -187,7 +156,7 @@ async def test_command_failure_changes_nothing(
     assert err.value.translation_key == error_key
     placeholders = err.value.translation_placeholders or {}
     assert placeholders["what"].endswith(" off for Home")
-    assert _state(hass, entity_id) == STATE_ON
+    assert state_of(hass, entity_id) == STATE_ON
     assert seen == []
     assert getattr(simulator.site(SITE_FULL), attr) is True
     assert simulator.count("site_info", site_id=SITE_FULL) == info_reads + 1
@@ -246,7 +215,7 @@ async def test_site_reports_another_value(
 
     assert getattr(simulator.site(SITE_FULL), attr) is False
     assert seen == [STATE_OFF, STATE_ON]
-    assert _state(hass, entity_id) == STATE_ON
+    assert state_of(hass, entity_id) == STATE_ON
     assert "the site still reports the previous setting" in caplog.text
 
 
@@ -264,23 +233,23 @@ async def test_unavailable_when_value_missing_or_read_failed(
     simulator.override_fields(SITE_FULL, "site_info", remove=["user_settings"])
     await info.async_refresh()
     await hass.async_block_till_done()
-    assert _state(hass, storm) == STATE_UNAVAILABLE
+    assert state_of(hass, storm) == STATE_UNAVAILABLE
     # A missing "disallow" flag means charging from the grid is allowed.
-    assert _state(hass, grid) == STATE_ON
+    assert state_of(hass, grid) == STATE_ON
 
     simulator.clear_overrides()
     simulator.override_fields(SITE_FULL, "site_info", remove=["components"])
     await info.async_refresh()
     await hass.async_block_till_done()
-    assert _state(hass, grid) == STATE_UNAVAILABLE
+    assert state_of(hass, grid) == STATE_UNAVAILABLE
 
     simulator.clear_overrides()
     simulator.add_fault(r"/site_info$", status=503, times=2)
     await info.async_refresh()
     await hass.async_block_till_done()
-    assert _state(hass, storm) == STATE_UNAVAILABLE
+    assert state_of(hass, storm) == STATE_UNAVAILABLE
 
     await info.async_refresh()
     await hass.async_block_till_done()
-    assert _state(hass, storm) == STATE_ON
-    assert _state(hass, grid) == STATE_ON
+    assert state_of(hass, storm) == STATE_ON
+    assert state_of(hass, grid) == STATE_ON
