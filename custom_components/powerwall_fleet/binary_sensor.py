@@ -20,6 +20,7 @@ from . import PowerwallFleetConfigEntry
 from .coordinator import LiveCoordinator, SiteCoordinators
 from .entity import PowerwallFleetEntity, async_add_site_entities
 from .fleet import LiveStatus, SiteInfo
+from .site import has_battery, has_grid
 
 # Reads only: the coordinators do the fetching.
 PARALLEL_UPDATES = 0
@@ -44,9 +45,7 @@ BINARY_SENSORS: tuple[PowerwallBinarySensorDescription, ...] = (
         translation_key="grid_status",
         device_class=BinarySensorDeviceClass.POWER,
         value_fn=_grid_up,
-        exists_fn=lambda info: bool(
-            info.components and info.components.grid and info.components.battery
-        ),
+        exists_fn=lambda info: has_grid(info) and has_battery(info),
     ),
     PowerwallBinarySensorDescription(
         key="storm_mode_active",
@@ -61,7 +60,7 @@ BINARY_SENSORS: tuple[PowerwallBinarySensorDescription, ...] = (
         translation_key="backup_capable",
         entity_category=EntityCategory.DIAGNOSTIC,
         value_fn=lambda live: live.backup_capable,
-        exists_fn=lambda info: bool(info.components and info.components.battery),
+        exists_fn=has_battery,
     ),
     PowerwallBinarySensorDescription(
         key="grid_services_active",
@@ -69,7 +68,7 @@ BINARY_SENSORS: tuple[PowerwallBinarySensorDescription, ...] = (
         entity_category=EntityCategory.DIAGNOSTIC,
         entity_registry_enabled_default=False,
         value_fn=lambda live: live.grid_services_active,
-        exists_fn=lambda info: bool(info.components and info.components.battery),
+        exists_fn=has_battery,
     ),
 )
 

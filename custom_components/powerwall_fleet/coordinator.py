@@ -48,6 +48,7 @@ from .fleet import (
     SiteInfo,
     site_is_unavailable,
 )
+from .site import site_name
 
 if TYPE_CHECKING:
     from . import PowerwallFleetConfigEntry
@@ -347,6 +348,11 @@ class SiteCoordinators:
     def site_id(self) -> int:
         """The energy site id."""
         return self.live.site_id
+
+    @property
+    def name(self) -> str:
+        """The site's name, as its device shows it."""
+        return site_name(self.site, self.info.latest)
 
     async def async_after_command(self) -> None:
         """Re-read the site right after a command (confirm it applied)."""

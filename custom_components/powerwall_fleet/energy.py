@@ -24,7 +24,8 @@ from homeassistant.const import UnitOfEnergy, UnitOfTime
 from .coordinator import SiteCoordinators
 from .entity import PowerwallFleetEntity
 from .fleet import SiteInfo
-from .history import FLOWS, EnergyFlow, HistoryCoordinator, OutageSummary, site_has
+from .site import has_battery, has_component, has_grid
+from .history import FLOWS, EnergyFlow, HistoryCoordinator, OutageSummary
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -89,9 +90,9 @@ def energy_entities(site: SiteCoordinators, info: SiteInfo) -> list[SensorEntity
     entities: list[SensorEntity] = [
         EnergySensor(site, history, description)
         for description in ENERGY_SENSORS
-        if all(site_has(info, part) for part in description.flow.components)
+        if all(has_component(info, part) for part in description.flow.components)
     ]
-    if site_has(info, "battery") and site_has(info, "grid"):
+    if has_battery(info) and has_grid(info):
         entities.extend(
             OutageSensor(site, history, description) for description in OUTAGE_SENSORS
         )

@@ -14,6 +14,7 @@ from homeassistant.helpers.update_coordinator import CoordinatorEntity
 from .const import DOMAIN
 from .coordinator import FleetCoordinator, SiteCoordinators
 from .fleet import Product, SiteInfo
+from .site import model_name, site_name
 
 if TYPE_CHECKING:
     from . import PowerwallFleetConfigEntry
@@ -24,14 +25,11 @@ MANUFACTURER = "Tesla"
 def site_device_info(site: Product, info: SiteInfo | None) -> DeviceInfo:
     """Complete device info for a site, from products and site_info."""
     site_id = site.energy_site_id
-    name = (
-        (info.site_name if info else None) or site.site_name or f"Energy site {site_id}"
-    )
     device = DeviceInfo(
         identifiers={(DOMAIN, str(site_id))},
         manufacturer=MANUFACTURER,
-        name=name,
-        model=_model(site, info),
+        name=site_name(site, info),
+        model=model_name(site, info),
         configuration_url="https://www.tesla.com/teslaaccount",
     )
     if info is not None:
@@ -56,24 +54,6 @@ def _gateway_din(info: SiteInfo) -> str | None:
             if gateway.din:
                 return gateway.din
     return info.id
-
-
-def _model(site: Product, info: SiteInfo | None) -> str | None:
-    components = info.components if info else None
-    if components and components.batteries:
-        parts = sorted({b.part_name for b in components.batteries if b.part_name})
-        if parts:
-            count = len(components.batteries)
-            label = " + ".join(parts)
-            return f"{label} x{count}" if count > 1 else label
-    product_components = components or site.components
-    if product_components is None:
-        return None
-    if product_components.battery:
-        return "Powerwall"
-    if product_components.solar:
-        return "Solar"
-    return None
 
 
 class PowerwallFleetEntity[C: FleetCoordinator[Any]](CoordinatorEntity[C]):

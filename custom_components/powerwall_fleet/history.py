@@ -27,8 +27,16 @@ from homeassistant.util import dt as dt_util
 
 from .const import CONF_HISTORY_INTERVAL, DEFAULT_HISTORY_INTERVAL, DOMAIN, LOGGER
 from .coordinator import FleetCoordinator, InfoCoordinator, LiveCoordinator
-from .fleet import BackupHistory, EnergyHistory, EnergyInterval, FleetError, SiteInfo
+from .fleet import (
+    BackupHistory,
+    EnergyHistory,
+    EnergyInterval,
+    FleetError,
+    Product,
+    SiteInfo,
+)
 from .fleet.models import parse_timestamp
+from .site import Component, site_name, site_zone
 from .statistics import async_import_hours
 
 STORAGE_VERSION = 1
@@ -46,7 +54,6 @@ OUTAGE_WINDOW = timedelta(days=30)
 # Option: backfill from the installation date instead of the last 30 days.
 CONF_BACKFILL_FROM_INSTALLATION = "backfill_from_installation"
 
-type Component = Literal["grid", "solar", "battery", "home", "grid_services"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -195,18 +202,6 @@ FLOWS: tuple[EnergyFlow, ...] = (
     ),
 )
 FLOW_NAMES: dict[str, str] = {flow.key: flow.name for flow in FLOWS}
-
-
-def site_has(info: SiteInfo, component: Component) -> bool:
-    """Whether the site has what a flow needs."""
-    parts = info.components
-    if component == "home":
-        return True
-    if parts is None:
-        return False
-    if component == "grid_services":
-        return bool(parts.battery and parts.grid)
-    return bool(getattr(parts, component))
 
 
 def _totals(raw: Any) -> dict[str, float]:
@@ -362,8 +357,7 @@ class HistoryCoordinator(FleetCoordinator[EnergyLedger]):
     ) -> None:
         """Also know site_info (time zone, installation date) and live status."""
         super().__init__(*args, **kwargs)
-        product = kwargs["site"]
-        self.fallback_name: str = product.site_name or f"Energy site {self.site_id}"
+        self.product: Product = kwargs["site"]
         self.info = info
         self.live = live
         self.ledger = EnergyLedger()
@@ -409,14 +403,6 @@ class HistoryCoordinator(FleetCoordinator[EnergyLedger]):
 
     # ------------------------------------------------------------ polling
 
-    def time_zone(self, info: SiteInfo | None) -> tuple[str, tzinfo]:
-        """The site's zone, else Home Assistant's."""
-        name = info.installation_time_zone if info else None
-        zone = dt_util.get_time_zone(name) if name else None
-        if name and zone is not None:
-            return name, zone
-        name = self.hass.config.time_zone
-        return name, dt_util.get_time_zone(name) or UTC
 
     async def _counted_fetch(self) -> EnergyLedger:
         # One update may send several requests: each is counted where sent.
@@ -448,7 +434,8 @@ class HistoryCoordinator(FleetCoordinator[EnergyLedger]):
         info = self.info.latest
         if info is None:
             return self.ledger  # zone and installation date not known yet
-        name, zone = self.time_zone(info)
+        zone = site_zone(info)
+        name = str(zone)
         now = dt_util.utcnow()
         ledger = self.ledger
         today = now.astimezone(zone).date()
@@ -472,7 +459,7 @@ class HistoryCoordinator(FleetCoordinator[EnergyLedger]):
             # first value is the whole backfill, no pile-up in one hour.
             ledger.backfilled = True
         async_import_hours(
-            self.hass, self.site_id, self._site_name(info), FLOW_NAMES, hours
+            self.hass, self.site_id, site_name(self.product, info), FLOW_NAMES, hours
         )
         await self.store.async_save(ledger.as_dict())
         if not self._hurry:
@@ -534,8 +521,6 @@ class HistoryCoordinator(FleetCoordinator[EnergyLedger]):
             buckets.append((start.astimezone(UTC), bucket))
         return buckets
 
-    def _site_name(self, info: SiteInfo) -> str:
-        return info.site_name or self.fallback_name
 
     async def _maybe_fetch_outages(
         self, name: str, zone: tzinfo, now: datetime

@@ -23,10 +23,9 @@ from .commands import async_send_command
 from .coordinator import InfoCoordinator, SiteCoordinators
 from .entity import PowerwallFleetEntity, async_add_site_entities
 from .fleet import CommandResult, FleetClient, SiteInfo
+from .site import has_battery
 from .services import (
     async_set_backup_reserve,
-    has_battery,
-    site_name,
     validate_backup_reserve,
     whole_percent,
 )
@@ -47,7 +46,7 @@ async def _set_off_grid_reserve(site: SiteCoordinators, percent: int) -> None:
         _send,
         what=(
             f"the off-grid vehicle charging reserve of {percent} % "
-            f"for {site_name(site)}"
+            f"for {site.name}"
         ),
         patch=lambda info: replace(
             info, off_grid_vehicle_charging_reserve_percent=percent

@@ -24,7 +24,7 @@ from .fleet import (
     FleetClient,
     SiteInfo,
 )
-from .services import has_battery, site_name
+from .site import has_battery, has_solar
 
 if TYPE_CHECKING:
     from . import PowerwallFleetConfigEntry
@@ -34,7 +34,7 @@ PARALLEL_UPDATES = 1
 
 
 def _has_solar_and_battery(info: SiteInfo) -> bool:
-    return bool(info.components and info.components.solar and info.components.battery)
+    return has_solar(info) and has_battery(info)
 
 
 async def _set_operation_mode(site: SiteCoordinators, mode: str) -> None:
@@ -44,7 +44,7 @@ async def _set_operation_mode(site: SiteCoordinators, mode: str) -> None:
     await async_send_command(
         site,
         _send,
-        what=f"the operation mode {mode} for {site_name(site)}",
+        what=f"the operation mode {mode} for {site.name}",
         patch=lambda info: replace(info, default_real_mode=mode),
         confirm=lambda info: info.default_real_mode == mode,
     )
@@ -52,11 +52,11 @@ async def _set_operation_mode(site: SiteCoordinators, mode: str) -> None:
 
 async def _set_export_rule(site: SiteCoordinators, rule: str) -> None:
     info = site.info.latest
-    if info is not None and not (info.components and info.components.solar):
+    if info is not None and not has_solar(info):
         raise ServiceValidationError(
             translation_domain=DOMAIN,
             translation_key="no_export_without_solar",
-            translation_placeholders={"site": site_name(site)},
+            translation_placeholders={"site": site.name},
         )
 
     async def _send(client: FleetClient) -> CommandResult:
@@ -73,7 +73,7 @@ async def _set_export_rule(site: SiteCoordinators, rule: str) -> None:
     await async_send_command(
         site,
         _send,
-        what=f"the export rule {rule} for {site_name(site)}",
+        what=f"the export rule {rule} for {site.name}",
         patch=_patch,
         confirm=lambda info: bool(
             info.components and info.components.export_rule == rule

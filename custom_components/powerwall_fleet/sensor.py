@@ -22,6 +22,7 @@ from .coordinator import FleetCoordinator, SiteCoordinators
 from .energy import energy_entities
 from .entity import PowerwallFleetEntity, async_add_site_entities
 from .fleet import LiveStatus, SiteInfo
+from .site import has_battery, has_grid, has_solar
 from .tou import tou_sensors
 
 # Reads only: the coordinators do the fetching.
@@ -37,15 +38,15 @@ ISLAND_STATES = [
 
 
 def _has_battery(info: SiteInfo, live: LiveStatus | None) -> bool:
-    return bool(info.components and info.components.battery)
+    return has_battery(info)
 
 
 def _has_solar(info: SiteInfo, live: LiveStatus | None) -> bool:
-    return bool(info.components and info.components.solar)
+    return has_solar(info)
 
 
 def _has_grid(info: SiteInfo, live: LiveStatus | None) -> bool:
-    return bool(info.components and info.components.grid)
+    return has_grid(info)
 
 
 def _always(info: SiteInfo, live: LiveStatus | None) -> bool:

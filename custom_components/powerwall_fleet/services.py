@@ -23,7 +23,7 @@ from homeassistant.util.hass_dict import HassKey
 
 from .commands import async_send_command, check_command_scope
 from .const import DOMAIN, LOGGER
-from .entity import site_device_info
+from .site import has_battery
 from .fleet import CommandResult, FleetClient, SiteInfo
 
 if TYPE_CHECKING:
@@ -68,18 +68,6 @@ type Target = tuple[PowerwallFleetConfigEntry, SiteCoordinators, bool]
 MAX_RESERVE_OUTSIDE_BACKUP = 80
 
 
-def site_name(site: SiteCoordinators) -> str:
-    """The site's name as its device shows it."""
-    return site_device_info(site.site, site.info.latest).get("name") or str(
-        site.site_id
-    )
-
-
-def has_battery(info: SiteInfo) -> bool:
-    """Whether site_info lists a battery."""
-    return bool(info.components and info.components.battery)
-
-
 def whole_percent(value: float) -> int:
     """``value`` rounded half up to a whole percent, refused outside 0-100."""
     if not 0 <= value <= 100:
@@ -118,7 +106,7 @@ async def async_set_backup_reserve(site: SiteCoordinators, percent: int) -> None
     await async_send_command(
         site,
         _send,
-        what=f"the backup reserve of {percent} % for {site_name(site)}",
+        what=f"the backup reserve of {percent} % for {site.name}",
         patch=lambda info: replace(info, backup_reserve_percent=percent),
         confirm=lambda info: info.backup_reserve_percent == percent,
     )
@@ -223,7 +211,7 @@ async def _async_set_backup_reserve(hass: HomeAssistant, call: ServiceCall) -> N
         info = site.info.latest
         if info is not None and not has_battery(info):
             if explicit:
-                raise _error("no_battery", site=site_name(site))
+                raise _error("no_battery", site=site.name)
             continue  # an entry's solar-only site has no reserve to set
         sites.append((entry, site, explicit))
     if not sites:
@@ -256,7 +244,7 @@ def _charge_level(site: SiteCoordinators) -> float:
     live = site.live.latest
     level = live.percentage_charged if live is not None else None
     if level is None or not site.live.last_update_success:
-        raise _error("no_battery_level", site=site_name(site))
+        raise _error("no_battery_level", site=site.name)
     return float(math.floor(level + 0.5))
 
 
@@ -282,7 +270,7 @@ async def _async_refresh(hass: HomeAssistant, call: ServiceCall) -> None:
         if previous is not None and now - previous < REFRESH_INTERVAL:
             raise _error(
                 "refresh_too_soon",
-                site=site_name(site),
+                site=site.name,
                 seconds=str(round(REFRESH_INTERVAL.total_seconds())),
             )
     for site in sites:

@@ -15,7 +15,7 @@ from .commands import async_send_command
 from .coordinator import InfoCoordinator, SiteCoordinators
 from .entity import PowerwallFleetEntity, async_add_site_entities
 from .fleet import CommandResult, Components, FleetClient, SiteInfo, UserSettings
-from .services import site_name
+from .site import has_battery, has_solar
 
 if TYPE_CHECKING:
     from . import PowerwallFleetConfigEntry
@@ -41,7 +41,7 @@ async def _set_storm_watch(site: SiteCoordinators, enabled: bool) -> None:
     await async_send_command(
         site,
         _send,
-        what=f"storm watch {_on_off(enabled)} for {site_name(site)}",
+        what=f"storm watch {_on_off(enabled)} for {site.name}",
         patch=_patch,
         confirm=lambda info: info.storm_mode_enabled == enabled,
     )
@@ -63,7 +63,7 @@ async def _set_grid_charging(site: SiteCoordinators, allowed: bool) -> None:
     await async_send_command(
         site,
         _send,
-        what=f"grid charging {_on_off(allowed)} for {site_name(site)}",
+        what=f"grid charging {_on_off(allowed)} for {site.name}",
         patch=_patch,
         confirm=lambda info: bool(
             info.components and info.components.grid_charging_allowed == allowed
@@ -97,9 +97,7 @@ SWITCHES: tuple[PowerwallSwitchDescription, ...] = (
         value_fn=lambda info: (
             info.components.grid_charging_allowed if info.components else None
         ),
-        exists_fn=lambda info: bool(
-            info.components and info.components.battery and info.components.solar
-        ),
+        exists_fn=lambda info: has_battery(info) and has_solar(info),
         turn_fn=_set_grid_charging,
     ),
 )

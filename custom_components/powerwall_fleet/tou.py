@@ -25,6 +25,7 @@ from homeassistant.util import dt as dt_util
 from .coordinator import InfoCoordinator, SiteCoordinators
 from .entity import PowerwallFleetEntity
 from .fleet import SiteInfo
+from .site import site_zone
 from .fleet.tariff import (
     PricePoint,
     Tariff,
@@ -44,13 +45,6 @@ def has_tariff(info: SiteInfo) -> bool:
         and info.components.tou_capable
         and info.tariff_content_v2 is not None
     )
-
-
-def site_zone(info: SiteInfo | None) -> tzinfo:
-    """The zone the tariff is read in: the site's, else Home Assistant's."""
-    name = info.time_zone if info is not None else None
-    zone = dt_util.get_time_zone(name) if name else None
-    return zone or dt_util.get_default_time_zone()
 
 
 class TariffTracker:

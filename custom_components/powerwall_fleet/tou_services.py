@@ -27,7 +27,6 @@ from homeassistant.util import dt as dt_util
 
 from .commands import async_send_command, check_command_scope
 from .const import DOMAIN, LOGGER
-from .entity import site_device_info
 from .fleet import CommandResult, FleetClient
 from .fleet.tariff import (
     Problem,
@@ -42,7 +41,7 @@ from .fleet.tariff import (
     tariff_from_simple,
 )
 from .services import resolve_targets
-from .tou import site_zone
+from .site import site_zone
 
 if TYPE_CHECKING:
     import probatio as vol
@@ -120,12 +119,6 @@ def _sites(hass: HomeAssistant, call: ServiceCall) -> list[SiteCoordinators]:
     return [site for _, site, _ in resolve_targets(hass, call)]
 
 
-def _name(site: SiteCoordinators) -> str:
-    return site_device_info(site.site, site.info.latest).get("name") or str(
-        site.site_id
-    )
-
-
 def _device_id(hass: HomeAssistant, site: SiteCoordinators) -> str | None:
     identifier = (DOMAIN, str(site.site_id))
     registry = dr.async_get(hass)
@@ -168,7 +161,7 @@ async def _async_set_time_of_use(
     for site in sites:
         info = site.info.latest
         if info is not None and not (info.components and info.components.tou_capable):
-            raise _error("not_tou_capable", site=_name(site))
+            raise _error("not_tou_capable", site=site.name)
     for site in sites:
         check_command_scope(site.info.config_entry)
     for warning in warnings:
@@ -185,7 +178,7 @@ async def _async_set_time_of_use(
         await async_send_command(
             site,
             _send,
-            what=f"the time-of-use tariff for {_name(site)}",
+            what=f"the time-of-use tariff for {site.name}",
             confirm=lambda info: not _held_differences(tariff, info.tariff_content_v2),
         )
         held = site.info.latest.tariff_content_v2 if site.info.latest else None
@@ -194,7 +187,7 @@ async def _async_set_time_of_use(
             {
                 "site_id": site.site_id,
                 "device_id": _device_id(hass, site),
-                "name": _name(site),
+                "name": site.name,
                 "confirmed": site.info.last_update_success and not found,
                 "differences": found,
             }
@@ -221,7 +214,7 @@ def _get_time_of_use(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
         result: dict[str, Any] = {
             "site_id": site.site_id,
             "device_id": _device_id(hass, site),
-            "name": _name(site),
+            "name": site.name,
             "time_zone": str(site_zone(info)),
             "tariff": dict(raw) if raw is not None else None,
         }

@@ -1,0 +1,89 @@
+"""Site facts: what an energy site is called, where its clock is, what it has.
+
+One helper per fact, read from ``site_info`` (preferred) and the products
+entry, so every entity, action, coordinator and statistic agrees: the site's
+name, its time zone, whether it has a battery, solar or a grid connection, and
+the model name its device shows. Pure functions of the models: no requests,
+no state, nothing from the coordinators or platforms.
+"""
+
+from __future__ import annotations
+
+from datetime import tzinfo
+from typing import Literal
+
+from homeassistant.util import dt as dt_util
+
+from .fleet import Product, SiteInfo
+
+type Component = Literal["battery", "solar", "grid", "home", "grid_services"]
+
+
+def site_name(product: Product, info: SiteInfo | None) -> str:
+    """The site's name: site_info's, else the products entry's, else its id."""
+    return (
+        (info.site_name if info else None)
+        or product.site_name
+        or f"Energy site {product.energy_site_id}"
+    )
+
+
+def site_zone(info: SiteInfo | None) -> tzinfo:
+    """The site's time zone, else Home Assistant's."""
+    name = info.time_zone if info is not None else None
+    zone = dt_util.get_time_zone(name) if name else None
+    return zone or dt_util.get_default_time_zone()
+
+
+def site_zone_name(info: SiteInfo | None) -> str:
+    """The IANA name of :func:`site_zone` (what Tesla's history endpoints take)."""
+    return str(site_zone(info))
+
+
+def has_battery(info: SiteInfo | None) -> bool:
+    """Whether site_info lists a battery."""
+    return bool(info and info.components and info.components.battery)
+
+
+def has_solar(info: SiteInfo | None) -> bool:
+    """Whether site_info lists solar."""
+    return bool(info and info.components and info.components.solar)
+
+
+def has_grid(info: SiteInfo | None) -> bool:
+    """Whether site_info lists a grid connection."""
+    return bool(info and info.components and info.components.grid)
+
+
+def has_component(info: SiteInfo | None, component: Component) -> bool:
+    """Whether the site has ``component`` (every site has a home; grid services need a battery and a grid)."""
+    match component:
+        case "home":
+            return True
+        case "battery":
+            return has_battery(info)
+        case "solar":
+            return has_solar(info)
+        case "grid":
+            return has_grid(info)
+        case "grid_services":
+            return has_battery(info) and has_grid(info)
+
+
+def model_name(product: Product, info: SiteInfo | None) -> str | None:
+    """The device model: the battery part names and count, else Powerwall or Solar."""
+    components = info.components if info else None
+    if components and components.batteries:
+        parts = sorted({b.part_name for b in components.batteries if b.part_name})
+        if parts:
+            count = len(components.batteries)
+            label = " + ".join(parts)
+            return f"{label} x{count}" if count > 1 else label
+    product_components = components or product.components
+    if product_components is None:
+        return None
+    if product_components.battery:
+        return "Powerwall"
+    if product_components.solar:
+        return "Solar"
+    return None

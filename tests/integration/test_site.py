@@ -1,0 +1,97 @@
+"""Site facts: one helper each for name, time zone, components and model."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+import pytest
+from homeassistant.util import dt as dt_util
+
+from custom_components.powerwall_fleet.fleet import Product, SiteInfo
+from custom_components.powerwall_fleet.site import (
+    has_battery,
+    has_component,
+    has_grid,
+    has_solar,
+    model_name,
+    site_name,
+    site_zone,
+    site_zone_name,
+)
+
+PRODUCT = Product.from_dict(
+    {"energy_site_id": 42, "site_name": "Garage", "components": {"solar": True}}
+)
+
+
+def _info(**raw: object) -> SiteInfo:
+    return SiteInfo.from_dict(raw)
+
+
+def test_site_name_prefers_site_info_then_products_then_id() -> None:
+    assert site_name(PRODUCT, _info(site_name="Home")) == "Home"
+    assert site_name(PRODUCT, _info()) == "Garage"
+    assert site_name(PRODUCT, None) == "Garage"
+    assert site_name(Product.from_dict({"energy_site_id": 7}), None) == "Energy site 7"
+
+
+def test_site_zone_is_the_sites_else_home_assistants() -> None:
+    original = dt_util.get_default_time_zone()
+    dt_util.set_default_time_zone(ZoneInfo("America/Denver"))
+    try:
+        sydney = _info(installation_time_zone="Australia/Sydney")
+        assert site_zone(sydney) == ZoneInfo("Australia/Sydney")
+        assert site_zone_name(sydney) == "Australia/Sydney"
+        assert site_zone_name(None) == "America/Denver"
+        assert site_zone_name(_info(installation_time_zone="")) == "America/Denver"
+        assert site_zone_name(_info(installation_time_zone="Not/AZone")) == (
+            "America/Denver"
+        )
+    finally:
+        dt_util.set_default_time_zone(original)
+
+
+@pytest.mark.parametrize(
+    ("components", "battery", "solar", "grid"),
+    [
+        ({"battery": True, "solar": True, "grid": True}, True, True, True),
+        ({"solar": True, "grid": True}, False, True, True),
+        ({"battery": True}, True, False, False),
+        ({"battery": "yes", "solar": 1}, False, False, False),
+        (None, False, False, False),
+    ],
+)
+def test_components(
+    components: dict[str, object] | None, battery: bool, solar: bool, grid: bool
+) -> None:
+    info = _info(components=components) if components is not None else _info()
+    assert (has_battery(info), has_solar(info), has_grid(info)) == (
+        battery,
+        solar,
+        grid,
+    )
+    assert has_component(info, "battery") is battery
+    assert has_component(info, "solar") is solar
+    assert has_component(info, "grid") is grid
+    assert has_component(info, "home") is True
+    assert has_component(info, "grid_services") is (battery and grid)
+    assert not has_battery(None)
+
+
+def test_model_name() -> None:
+    two = _info(
+        components={
+            "battery": True,
+            "batteries": [{"part_name": "Powerwall 3"}, {"part_name": "Powerwall 3"}],
+        }
+    )
+    assert model_name(PRODUCT, two) == "Powerwall 3 x2"
+    mixed = _info(
+        components={
+            "batteries": [{"part_name": "Powerwall 2"}, {"part_name": "Powerwall 3"}]
+        }
+    )
+    assert model_name(PRODUCT, mixed) == "Powerwall 2 + Powerwall 3 x2"
+    assert model_name(PRODUCT, _info(components={"battery": True})) == "Powerwall"
+    assert model_name(PRODUCT, None) == "Solar"
+    assert model_name(Product.from_dict({"energy_site_id": 1}), None) is None
