@@ -24,8 +24,8 @@ from homeassistant.const import UnitOfEnergy, UnitOfTime
 from .coordinator import SiteCoordinators
 from .entity import PowerwallFleetEntity
 from .fleet import SiteInfo
-from .site import has_battery, has_component, has_grid
 from .history import FLOWS, EnergyFlow, HistoryCoordinator, OutageSummary
+from .site import has_battery, has_component, has_grid
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
-from typing import Any, Literal
+from typing import Any
 
 from homeassistant.core import callback
 from homeassistant.helpers.storage import Store
@@ -53,7 +53,6 @@ BACKFILL_DAYS = 30
 OUTAGE_WINDOW = timedelta(days=30)
 # Option: backfill from the installation date instead of the last 30 days.
 CONF_BACKFILL_FROM_INSTALLATION = "backfill_from_installation"
-
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -403,7 +402,6 @@ class HistoryCoordinator(FleetCoordinator[EnergyLedger]):
 
     # ------------------------------------------------------------ polling
 
-
     async def _counted_fetch(self) -> EnergyLedger:
         # One update may send several requests: each is counted where sent.
         return await self._fetch()
@@ -520,7 +518,6 @@ class HistoryCoordinator(FleetCoordinator[EnergyLedger]):
                 start = start.replace(tzinfo=zone)
             buckets.append((start.astimezone(UTC), bucket))
         return buckets
-
 
     async def _maybe_fetch_outages(
         self, name: str, zone: tzinfo, now: datetime

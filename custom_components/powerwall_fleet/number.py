@@ -23,12 +23,8 @@ from .commands import async_send_command
 from .coordinator import InfoCoordinator, SiteCoordinators
 from .entity import PowerwallFleetEntity, async_add_site_entities
 from .fleet import CommandResult, FleetClient, SiteInfo
+from .services import async_set_backup_reserve, validate_backup_reserve, whole_percent
 from .site import has_battery
-from .services import (
-    async_set_backup_reserve,
-    validate_backup_reserve,
-    whole_percent,
-)
 
 if TYPE_CHECKING:
     from . import PowerwallFleetConfigEntry
@@ -44,10 +40,7 @@ async def _set_off_grid_reserve(site: SiteCoordinators, percent: int) -> None:
     await async_send_command(
         site,
         _send,
-        what=(
-            f"the off-grid vehicle charging reserve of {percent} % "
-            f"for {site.name}"
-        ),
+        what=(f"the off-grid vehicle charging reserve of {percent} % for {site.name}"),
         patch=lambda info: replace(
             info, off_grid_vehicle_charging_reserve_percent=percent
         ),

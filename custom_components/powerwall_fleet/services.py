@@ -23,8 +23,8 @@ from homeassistant.util.hass_dict import HassKey
 
 from .commands import async_send_command, check_command_scope
 from .const import DOMAIN, LOGGER
+from .fleet import CommandResult, FleetClient
 from .site import has_battery
-from .fleet import CommandResult, FleetClient, SiteInfo
 
 if TYPE_CHECKING:
     # Home Assistant 2026.10 validates with probatio and aliases voluptuous to

@@ -25,7 +25,6 @@ from homeassistant.util import dt as dt_util
 from .coordinator import InfoCoordinator, SiteCoordinators
 from .entity import PowerwallFleetEntity
 from .fleet import SiteInfo
-from .site import site_zone
 from .fleet.tariff import (
     PricePoint,
     Tariff,
@@ -34,6 +33,7 @@ from .fleet.tariff import (
     parse_tariff,
     resolve,
 )
+from .site import site_zone
 
 PERIOD_STATES = ["on_peak", "partial_peak", "off_peak", "super_off_peak"]
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
-import pytest
 from homeassistant.util import dt as dt_util
+import pytest
 
 from custom_components.powerwall_fleet.fleet import Product, SiteInfo
 from custom_components.powerwall_fleet.site import (
@@ -29,6 +29,7 @@ def _info(**raw: object) -> SiteInfo:
 
 
 def test_site_name_prefers_site_info_then_products_then_id() -> None:
+    """site_info's name wins, then the products entry's, then the id."""
     assert site_name(PRODUCT, _info(site_name="Home")) == "Home"
     assert site_name(PRODUCT, _info()) == "Garage"
     assert site_name(PRODUCT, None) == "Garage"
@@ -36,6 +37,7 @@ def test_site_name_prefers_site_info_then_products_then_id() -> None:
 
 
 def test_site_zone_is_the_sites_else_home_assistants() -> None:
+    """A missing or unknown zone falls back to Home Assistant's."""
     original = dt_util.get_default_time_zone()
     dt_util.set_default_time_zone(ZoneInfo("America/Denver"))
     try:
@@ -64,6 +66,7 @@ def test_site_zone_is_the_sites_else_home_assistants() -> None:
 def test_components(
     components: dict[str, object] | None, battery: bool, solar: bool, grid: bool
 ) -> None:
+    """Only real booleans count; grid services need a battery and a grid."""
     info = _info(components=components) if components is not None else _info()
     assert (has_battery(info), has_solar(info), has_grid(info)) == (
         battery,
@@ -79,6 +82,7 @@ def test_components(
 
 
 def test_model_name() -> None:
+    """Battery part names and count, else what the site has."""
     two = _info(
         components={
             "battery": True,
