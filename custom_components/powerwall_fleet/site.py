@@ -3,18 +3,28 @@
 One helper per fact, read from ``site_info`` (preferred) and the products
 entry, so every entity, action, coordinator and statistic agrees: the site's
 name, its time zone, whether it has a battery, solar or a grid connection, and
-the model name its device shows. Pure functions of the models: no requests,
-no state, nothing from the coordinators or platforms.
+the model name its device shows. Functions of the models only: no requests,
+nothing from the coordinators or platforms (the one cache remembers which
+zone names were already checked, so a bad one is warned about once).
 """
 
 from __future__ import annotations
 
 from datetime import tzinfo
+from functools import lru_cache
+import re
 from typing import Literal
 
 from homeassistant.util import dt as dt_util
 
+from .const import LOGGER
 from .fleet import Product, SiteInfo
+
+# What an IANA zone name can look like ("America/Argentina/Buenos_Aires",
+# "Etc/GMT+10"): no absolute paths, no "..", no NUL, nothing long. zoneinfo
+# itself raises ValueError/OSError on many such names instead of "not found".
+_ZONE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_+\-]*(/[A-Za-z0-9_+\-]+)*")
+_ZONE_NAME_MAX = 64
 
 type Component = Literal["battery", "solar", "grid", "home", "grid_services"]
 
@@ -29,10 +39,27 @@ def site_name(product: Product, info: SiteInfo | None) -> str:
 
 
 def site_zone(info: SiteInfo | None) -> tzinfo:
-    """The site's time zone, else Home Assistant's."""
+    """The site's time zone, else Home Assistant's (every reader of the site's zone uses this)."""
     name = info.time_zone if info is not None else None
-    zone = dt_util.get_time_zone(name) if name else None
+    zone = _valid_zone(name) if name else None
     return zone or dt_util.get_default_time_zone()
+
+
+@lru_cache(maxsize=32)
+def _valid_zone(name: str) -> tzinfo | None:
+    """The zone called ``name``, or None (warned once per name) when it is not one."""
+    zone: tzinfo | None = None
+    if len(name) <= _ZONE_NAME_MAX and _ZONE_NAME.fullmatch(name):
+        try:
+            zone = dt_util.get_time_zone(name)
+        except (ValueError, OSError):
+            zone = None
+    if zone is None:
+        LOGGER.warning(
+            "The site reports an unknown time zone %r; using Home Assistant's",
+            name[:_ZONE_NAME_MAX],
+        )
+    return zone
 
 
 def site_zone_name(info: SiteInfo | None) -> str:
