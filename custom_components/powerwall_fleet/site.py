@@ -52,7 +52,7 @@ def _valid_zone(name: str) -> tzinfo | None:
     if len(name) <= _ZONE_NAME_MAX and _ZONE_NAME.fullmatch(name):
         try:
             zone = dt_util.get_time_zone(name)
-        except (ValueError, OSError):
+        except ValueError, OSError:
             zone = None
     if zone is None:
         LOGGER.warning(

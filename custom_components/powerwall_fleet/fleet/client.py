@@ -135,15 +135,16 @@ class FleetClient:
         Tesla answers nothing for an ``end`` of exactly local midnight: ask up to
         23:59:59 of the day wanted.
         """
-        params = _history_params("energy", period, end, time_zone, start)
-        response = await self._request(
-            "GET",
-            "calendar_history",
-            f"{_site_path(site_id)}/calendar_history",
-            "object",
-            params=params,
+        return EnergyHistory.from_dict(
+            await self._calendar_history(
+                site_id,
+                "energy",
+                period=period,
+                end=end,
+                time_zone=time_zone,
+                start=start,
+            )
         )
-        return EnergyHistory.from_dict(response)
 
     async def backup_history(
         self,
@@ -155,15 +156,35 @@ class FleetClient:
         start: datetime | None = None,
     ) -> BackupHistory:
         """Grid outages (``calendar_history kind=backup``)."""
-        params = _history_params("backup", period, end, time_zone, start)
-        response = await self._request(
+        return BackupHistory.from_dict(
+            await self._calendar_history(
+                site_id,
+                "backup",
+                period=period,
+                end=end,
+                time_zone=time_zone,
+                start=start,
+            )
+        )
+
+    async def _calendar_history(
+        self,
+        site_id: SiteId,
+        kind: str,
+        *,
+        period: str,
+        end: datetime,
+        time_zone: str,
+        start: datetime | None,
+    ) -> Any:
+        """One ``calendar_history`` read of ``kind`` (energy or backup)."""
+        return await self._request(
             "GET",
             "calendar_history",
             f"{_site_path(site_id)}/calendar_history",
             "object",
-            params=params,
+            params=_history_params(kind, period, end, time_zone, start),
         )
-        return BackupHistory.from_dict(response)
 
     async def charge_history(
         self,
