@@ -25,7 +25,6 @@ from urllib.parse import urlencode
 import aiohttp
 
 from .errors import (
-    CannotConnect,
     FleetError,
     InvalidClient,
     InvalidRequest,
@@ -35,7 +34,7 @@ from .errors import (
     ServerError,
     error_from_response,
 )
-from .json_request import DEFAULT_TIMEOUT, json_or_none
+from .json_request import DEFAULT_TIMEOUT, fetch, json_or_none
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -224,22 +223,15 @@ async def token_request(
     timeout: float,
 ) -> TokenSet:
     """POST ``form`` to the token endpoint; ``secrets`` never reach an error."""
-    try:
-        async with session.post(
-            token_url,
-            data=dict(form),
-            headers={"Accept": "application/json"},
-            timeout=aiohttp.ClientTimeout(total=timeout),
-        ) as resp:
-            status = resp.status
-            headers = dict(resp.headers)
-            raw = await resp.read()
-    except TimeoutError as err:
-        raise CannotConnect("Timed out talking to the token endpoint") from err
-    except aiohttp.ClientError as err:
-        raise CannotConnect(
-            f"Cannot reach the token endpoint: {type(err).__name__}"
-        ) from err
+    status, headers, raw = await fetch(
+        session,
+        "POST",
+        token_url,
+        what="the token endpoint",
+        timeout=timeout,
+        headers={"Accept": "application/json"},
+        data=form,
+    )
     body = json_or_none(raw)
     if status >= 400:
         raise _token_error(status, body, headers, secrets)
