@@ -42,8 +42,8 @@ from custom_components.powerwall_fleet.const import (
 )
 from custom_components.powerwall_fleet.fleet import (
     WrongRegion,
-    auth as fleet_auth,
     keys,
+    partner as fleet_partner,
 )
 from custom_components.powerwall_fleet.http import async_register_public_key_view
 from custom_components.powerwall_fleet.keys_store import async_get_private_key
@@ -1595,7 +1595,7 @@ def _flow_source_keys() -> dict[str, set[str]]:
                 found["error"] |= strings(ret.value)
                 found["abort"] |= strings(ret.value)
     # The domain check's own keys land in errors["domain"] (err.error).
-    normalize = ast.parse(inspect.getsource(fleet_auth.normalize_domain))
+    normalize = ast.parse(inspect.getsource(fleet_partner.normalize_domain))
     domain_errors = {
         value
         for node in ast.walk(normalize)

@@ -6,22 +6,14 @@ an ``aiohttp.ClientSession`` and a coroutine returning a valid access token.
 
 from .auth import (
     AUTHORIZE_URL,
-    PUBLIC_KEY_PATH,
-    REGION_BASE_URLS,
     SCOPES,
     TOKEN_URL,
     TokenManager,
     TokenSet,
     build_authorize_url,
     decode_jwt_claims,
-    discover_region,
     exchange_code,
-    normalize_domain,
-    partner_public_key,
-    partner_token,
     refresh_tokens,
-    region_from_token,
-    register_partner,
     token_scopes,
     token_subject,
 )
@@ -71,6 +63,14 @@ from .models import (
     UserSettings,
     WallConnector,
 )
+from .partner import (
+    PUBLIC_KEY_PATH,
+    normalize_domain,
+    partner_public_key,
+    partner_token,
+    register_partner,
+)
+from .region import REGION_BASE_URLS, discover_region, region_from_token
 
 __all__ = [
     "AUTHORIZE_URL",

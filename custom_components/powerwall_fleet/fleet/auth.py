@@ -1,4 +1,10 @@
-"""OAuth and partner-registration helpers for the Fleet API.
+"""OAuth user tokens for the Fleet API.
+
+Owns the authorize URL, the token endpoint (code exchange, refresh with
+rotation, and the form post that the partner token reuses), token sets, what
+an access token's claims say (scopes, subject) and :class:`TokenManager`.
+Partner matters live in ``partner.py``, region discovery in ``region.py``.
+It imports nothing from Home Assistant.
 
 Nothing here logs or raises with a token, client secret or key in the text.
 Token sets hide their secrets from ``repr``.
@@ -12,7 +18,6 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 import json
 import logging
-import re
 import time
 from typing import Any, Final
 from urllib.parse import urlencode
@@ -20,38 +25,25 @@ from urllib.parse import urlencode
 import aiohttp
 
 from .errors import (
-    CannotConnect,
     FleetError,
-    InvalidArgument,
     InvalidClient,
     InvalidRequest,
     InvalidResponse,
     LoginRequired,
-    NotFound,
     RateLimited,
     ServerError,
     error_from_response,
 )
-from .models import PartnerAccount, Region
+from .json_request import DEFAULT_TIMEOUT, fetch, json_or_none
 
 _LOGGER = logging.getLogger(__name__)
 
 AUTHORIZE_URL: Final = "https://auth.tesla.com/oauth2/v3/authorize"
 AUTHORIZE_URL_CN: Final = "https://auth.tesla.cn/oauth2/v3/authorize"
 TOKEN_URL: Final = "https://fleet-auth.prd.vn.cloud.tesla.com/oauth2/v3/token"  # noqa: S105
-REGION_BASE_URLS: Final[Mapping[str, str]] = {
-    "na": "https://fleet-api.prd.na.vn.cloud.tesla.com",
-    "eu": "https://fleet-api.prd.eu.vn.cloud.tesla.com",
-    "cn": "https://fleet-api.prd.cn.vn.cloud.tesla.cn",
-}
 SCOPES: Final = ("openid", "offline_access", "energy_device_data", "energy_cmds")
-PARTNER_SCOPES: Final = ("openid", "energy_device_data", "energy_cmds")
-PUBLIC_KEY_PATH: Final = "/.well-known/appspecific/com.tesla.3p.public-key.pem"
-DEFAULT_TIMEOUT: Final = 30.0
 # Refresh this long before the access token's expiry.
 REFRESH_MARGIN: Final = 300.0
-
-_DOMAIN_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -171,7 +163,7 @@ async def exchange_code(
     timeout: float = DEFAULT_TIMEOUT,
 ) -> TokenSet:
     """Trade an authorization code for tokens."""
-    return await _token_request(
+    return await token_request(
         session,
         token_url,
         {
@@ -210,7 +202,7 @@ async def refresh_tokens(
     }
     if client_secret:
         form["client_secret"] = client_secret
-    tokens = await _token_request(
+    tokens = await token_request(
         session,
         token_url,
         form,
@@ -222,33 +214,7 @@ async def refresh_tokens(
     return tokens
 
 
-async def partner_token(
-    session: aiohttp.ClientSession,
-    *,
-    client_id: str,
-    client_secret: str,
-    audience: str,
-    scopes: Sequence[str] = PARTNER_SCOPES,
-    token_url: str = TOKEN_URL,
-    timeout: float = DEFAULT_TIMEOUT,
-) -> TokenSet:
-    """Client-credentials token for partner endpoints (lives ~8 h, free)."""
-    return await _token_request(
-        session,
-        token_url,
-        {
-            "grant_type": "client_credentials",
-            "client_id": client_id,
-            "client_secret": client_secret,
-            "audience": audience,
-            "scope": " ".join(scopes),
-        },
-        secrets=(client_secret,),
-        timeout=timeout,
-    )
-
-
-async def _token_request(
+async def token_request(
     session: aiohttp.ClientSession,
     token_url: str,
     form: Mapping[str, str],
@@ -256,23 +222,17 @@ async def _token_request(
     secrets: Sequence[str],
     timeout: float,
 ) -> TokenSet:
-    try:
-        async with session.post(
-            token_url,
-            data=dict(form),
-            headers={"Accept": "application/json"},
-            timeout=aiohttp.ClientTimeout(total=timeout),
-        ) as resp:
-            status = resp.status
-            headers = dict(resp.headers)
-            raw = await resp.read()
-    except TimeoutError as err:
-        raise CannotConnect("Timed out talking to the token endpoint") from err
-    except aiohttp.ClientError as err:
-        raise CannotConnect(
-            f"Cannot reach the token endpoint: {type(err).__name__}"
-        ) from err
-    body = _json_or_none(raw)
+    """POST ``form`` to the token endpoint; ``secrets`` never reach an error."""
+    status, headers, raw = await fetch(
+        session,
+        "POST",
+        token_url,
+        what="the token endpoint",
+        timeout=timeout,
+        headers={"Accept": "application/json"},
+        data=form,
+    )
+    body = json_or_none(raw)
     if status >= 400:
         raise _token_error(status, body, headers, secrets)
     return TokenSet.from_response(body)
@@ -300,140 +260,7 @@ def _token_error(
     return InvalidRequest(**kwargs)
 
 
-# -------------------------------------------------------- partner accounts
-
-
-def normalize_domain(domain: str) -> str:
-    """Validate a partner domain as Tesla wants it: lowercase host, no scheme.
-
-    Strips a scheme, path and trailing dot; raises :class:`InvalidArgument`
-    (``error`` says why: ``invalid_domain`` or ``domain_contains_tesla``).
-    """
-    if not isinstance(domain, str):
-        raise InvalidArgument("The domain must be text", error="invalid_domain")
-    host = domain.strip().lower()
-    host = re.sub(r"^[a-z][a-z0-9+.-]*://", "", host)
-    host = host.split("/", 1)[0].rstrip(".")
-    if ":" in host or "@" in host:
-        raise InvalidArgument(
-            "The domain must be a host name without port or user",
-            error="invalid_domain",
-        )
-    labels = host.split(".")
-    if (
-        len(host) > 253
-        or len(labels) < 2
-        or not all(_DOMAIN_LABEL.match(label) for label in labels)
-    ):
-        raise InvalidArgument(
-            f"{domain!r} is not a valid domain name", error="invalid_domain"
-        )
-    if "tesla" in host:
-        raise InvalidArgument(
-            "Tesla refuses partner domains that contain 'tesla'",
-            error="domain_contains_tesla",
-        )
-    return host
-
-
-def public_key_url(domain: str) -> str:
-    """Where Tesla downloads the partner public key from."""
-    return f"https://{normalize_domain(domain)}{PUBLIC_KEY_PATH}"
-
-
-async def register_partner(
-    session: aiohttp.ClientSession,
-    *,
-    partner_token: str,
-    base_url: str,
-    domain: str,
-    timeout: float = DEFAULT_TIMEOUT,
-) -> PartnerAccount:
-    """Register the application's domain (and so its public key) in a region."""
-    host = normalize_domain(domain)
-    body = await _partner_request(
-        session,
-        "POST",
-        f"{base_url.rstrip('/')}/api/1/partner_accounts",
-        partner_token,
-        timeout=timeout,
-        json_body={"domain": host},
-    )
-    response = body.get("response") if isinstance(body, Mapping) else None
-    return PartnerAccount.from_dict(response)
-
-
-async def partner_public_key(
-    session: aiohttp.ClientSession,
-    *,
-    partner_token: str,
-    base_url: str,
-    domain: str,
-    timeout: float = DEFAULT_TIMEOUT,
-) -> str | None:
-    """Hex of the public key Tesla holds for ``domain`` in a region, or None."""
-    host = normalize_domain(domain)
-    try:
-        body = await _partner_request(
-            session,
-            "GET",
-            f"{base_url.rstrip('/')}/api/1/partner_accounts/public_key",
-            partner_token,
-            timeout=timeout,
-            params={"domain": host},
-        )
-    except NotFound:
-        return None
-    response = body.get("response") if isinstance(body, Mapping) else None
-    if not isinstance(response, Mapping):
-        raise InvalidResponse("The public_key answer has no response object")
-    key = response.get("public_key")
-    if key is None or key == "":
-        return None
-    if not isinstance(key, str):
-        raise InvalidResponse("The public_key answer is not text")
-    return key.lower()
-
-
-async def _partner_request(
-    session: aiohttp.ClientSession,
-    method: str,
-    url: str,
-    token: str,
-    *,
-    timeout: float,
-    json_body: Mapping[str, Any] | None = None,
-    params: Mapping[str, str] | None = None,
-) -> Any:
-    try:
-        async with session.request(
-            method,
-            url,
-            headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
-            json=json_body,
-            params=params,
-            timeout=aiohttp.ClientTimeout(total=timeout),
-        ) as resp:
-            status = resp.status
-            headers = dict(resp.headers)
-            raw = await resp.read()
-    except TimeoutError as err:
-        raise CannotConnect("Timed out talking to the Fleet API") from err
-    except aiohttp.ClientError as err:
-        raise CannotConnect(
-            f"Cannot reach the Fleet API: {type(err).__name__}"
-        ) from err
-    body = _json_or_none(raw)
-    if status >= 400:
-        raise error_from_response(status, body, headers, secrets=(token,))
-    if not isinstance(body, Mapping):
-        raise InvalidResponse(
-            "The Fleet API did not answer a JSON object", status=status
-        )
-    return body
-
-
-# ------------------------------------------------------------------ region
+# ------------------------------------------------------------ token claims
 
 
 def decode_jwt_claims(token: str) -> dict[str, Any]:
@@ -461,44 +288,6 @@ def token_subject(token: str) -> str | None:
     """The account id (``sub``) an access token belongs to."""
     sub = decode_jwt_claims(token).get("sub")
     return sub if isinstance(sub, str) and sub else None
-
-
-def region_from_token(token: str) -> str | None:
-    """Region hint from the token's ``ou_code`` (``na``/``eu``/``cn``)."""
-    code = decode_jwt_claims(token).get("ou_code")
-    if isinstance(code, str) and code.lower() in REGION_BASE_URLS:
-        return code.lower()
-    return None
-
-
-async def discover_region(
-    session: aiohttp.ClientSession,
-    *,
-    access_token: str,
-    base_url: str | None = None,
-    timeout: float = DEFAULT_TIMEOUT,
-) -> Region:
-    """Ask ``users/region`` which region and base URL the account uses.
-
-    ``base_url`` defaults to the region named in the token (``ou_code``), else
-    North America; ``users/region`` answers from any region.
-    """
-    if base_url is None:
-        base_url = REGION_BASE_URLS[region_from_token(access_token) or "na"]
-    body = await _partner_request(
-        session,
-        "GET",
-        f"{base_url.rstrip('/')}/api/1/users/region",
-        access_token,
-        timeout=timeout,
-    )
-    response = body.get("response")
-    if not isinstance(response, Mapping):
-        raise InvalidResponse("users/region answered without a response object")
-    region = Region.from_dict(response)
-    if not region.fleet_api_base_url:
-        raise InvalidResponse("users/region answered without a base URL")
-    return region
 
 
 # ----------------------------------------------------------- token manager
@@ -582,12 +371,3 @@ class TokenManager:
             self._tokens = new
             _LOGGER.debug("Access token refreshed")
             return new.access_token
-
-
-def _json_or_none(raw: bytes) -> Any:
-    if not raw.strip():
-        return None
-    try:
-        return json.loads(raw)
-    except ValueError:
-        return raw.decode("utf-8", "replace")
