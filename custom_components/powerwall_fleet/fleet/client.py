@@ -23,6 +23,7 @@ from .errors import (
     WrongRegion,
     error_from_response,
 )
+from .json_request import DEFAULT_TIMEOUT
 from .models import (
     BackupHistory,
     ChargeHistory,
@@ -36,7 +37,6 @@ from .models import (
 
 _LOGGER = logging.getLogger(__name__)
 
-DEFAULT_TIMEOUT: Final = 30.0
 OPERATION_MODES: Final = ("self_consumption", "autonomous", "backup")
 EXPORT_RULES: Final = ("battery_ok", "pv_only", "never")
 HISTORY_PERIODS: Final = ("day", "week", "month", "year", "lifetime")
