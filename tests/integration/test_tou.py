@@ -445,7 +445,7 @@ async def test_set_time_of_use_not_held(
 ) -> None:
     """Accepted but not what the site reports: the response says so, a warning is logged."""
     with patch(
-        "tests.simulator.server.tesla_stores",
+        "tests.simulator.write_routes.tesla_stores",
         side_effect=lambda tariff: {**tariff, "currency": "XXX"},
     ):
         response: Any = await hass.services.async_call(

@@ -9,10 +9,12 @@ Quick start::
         sim.add_fault("live_status", status=429, headers={"Retry-After": "60"})
 
 Model and quirks: ``server.py`` (HTTP surface, check order, faults, accounting),
-``site.py`` (physics and exact energy history), ``auth.py`` (OAuth), ``partner.py``
-(partner registration), ``tariff.py`` (TOU validation hook).  Note that aiohttp's client
-retries an idempotent request once after a dropped connection: a ``drop=True`` fault on a
-GET needs ``times=2`` to reach an aiohttp caller.
+``state.py`` (what the simulator knows and the test-facing API), the ``*_routes.py``
+modules (OAuth, partner, site reads, site commands, ``/_sim`` control), ``payloads.py``
+(read answers), ``site.py`` (physics and exact energy history), ``auth.py`` (OAuth),
+``partner.py`` (partner registration), ``tariff.py`` (TOU validation hook).  Note that
+aiohttp's client retries an idempotent request once after a dropped connection: a
+``drop=True`` fault on a GET needs ``times=2`` to reach an aiohttp caller.
 """
 
 from .clock import SimClock

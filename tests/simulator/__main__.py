@@ -17,7 +17,8 @@ import sys
 from .clock import SimClock
 from .partner import PUBLIC_KEY_PATH, check_loopback_origin
 from .scenario import CLIENT_ID, CLIENT_SECRET, PARTNER_DOMAIN
-from .server import REGIONS, Simulator
+from .server import Simulator
+from .state import REGIONS
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 import itertools
 import time
@@ -106,13 +105,6 @@ def local(
 ) -> datetime:
     """Aware local datetime."""
     return datetime(year, month, day, hour, minute, second, tzinfo=zone)
-
-
-@pytest.fixture
-async def http(socket_enabled: None) -> AsyncIterator[aiohttp.ClientSession]:
-    """A plain client session."""
-    async with aiohttp.ClientSession() as session:
-        yield session
 
 
 async def history(

@@ -1,0 +1,1 @@
+"""Tests of the Fleet API simulator (tests/simulator)."""
