@@ -26,7 +26,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
-from custom_components.powerwall_fleet import config_flow
+from custom_components.powerwall_fleet import config_flow, partner, server
 from custom_components.powerwall_fleet.const import (
     CONF_AUTHORIZE_URL,
     CONF_BASE_URL,
@@ -45,8 +45,10 @@ from custom_components.powerwall_fleet.fleet import (
     auth as fleet_auth,
     keys,
 )
-from custom_components.powerwall_fleet.http import async_register_public_key_view
-from custom_components.powerwall_fleet.keys_store import async_get_private_key
+from custom_components.powerwall_fleet.partner import (
+    async_get_private_key,
+    async_register_public_key_view,
+)
 from tests.integration.conftest import CREDENTIAL_ID, Approve, entry_data
 from tests.simulator import Simulator
 from tests.simulator.scenario import (
@@ -462,14 +464,12 @@ async def test_server_step_invalid_url_then_corrected(
 @pytest.fixture
 def tesla_is_simulated(monkeypatch: pytest.MonkeyPatch, simulator: Simulator) -> None:
     """Tesla's URLs, as the flow uses them, point at the simulator (never at Tesla)."""
-    monkeypatch.setattr(
-        config_flow,
-        "REGION_BASE_URLS",
-        {"na": simulator.base_url("na"), "eu": simulator.base_url("eu")},
-    )
-    monkeypatch.setattr(config_flow, "DEFAULT_AUTHORIZE_URL", simulator.authorize_url)
-    monkeypatch.setattr(config_flow, "DEFAULT_TOKEN_URL", simulator.token_url)
-    monkeypatch.setattr(config_flow, "PARTNER_REGIONS", ("na", "eu"))
+    regions = {"na": simulator.base_url("na"), "eu": simulator.base_url("eu")}
+    monkeypatch.setattr(server, "REGION_BASE_URLS", regions)
+    monkeypatch.setattr(partner, "REGION_BASE_URLS", regions)
+    monkeypatch.setattr(server, "DEFAULT_AUTHORIZE_URL", simulator.authorize_url)
+    monkeypatch.setattr(server, "DEFAULT_TOKEN_URL", simulator.token_url)
+    monkeypatch.setattr(partner, "PARTNER_REGIONS", ("na", "eu"))
 
 
 @pytest.mark.usefixtures("tesla_is_simulated")
@@ -518,7 +518,7 @@ async def test_tesla_server(
 
 
 @pytest.mark.parametrize(
-    ("reported", "server", "trusted"),
+    ("reported", "kind", "trusted"),
     [
         (None, SERVER_TESLA, True),
         ("https://fleet-api.prd.eu.vn.cloud.tesla.com/", SERVER_TESLA, True),
@@ -532,20 +532,20 @@ async def test_tesla_server(
         ("https://fleet-api.prd.eu.vn.cloud.tesla.com", SERVER_CUSTOM, False),
     ],
 )
-def test_region_url_trust(reported: str | None, server: str, trusted: bool) -> None:
+def test_region_url_trust(reported: str | None, kind: str, trusted: bool) -> None:
     """Only the chosen server's own hosts may receive the account's token."""
     current = (
         "https://fleet-api.prd.na.vn.cloud.tesla.com"
-        if server == SERVER_TESLA
+        if kind == SERVER_TESLA
         else "http://127.0.0.1:8787/na"
     )
-    config = {CONF_SERVER: server, CONF_BASE_URL: current}
+    config = {CONF_SERVER: kind, CONF_BASE_URL: current}
     if trusted:
         expected = reported.rstrip("/") if reported else current
-        assert config_flow._trusted_base(config, reported) == expected
+        assert server.trusted_base(config, reported) == expected
     else:
         with pytest.raises(WrongRegion) as err:
-            config_flow._trusted_base(config, reported)
+            server.trusted_base(config, reported)
         assert err.value.base_url == reported
 
 
@@ -878,7 +878,7 @@ async def test_partner_form_without_any_url(
         raise NoURLAvailableError
 
     result = await _start(hass)
-    monkeypatch.setattr(config_flow, "get_url", no_url)
+    monkeypatch.setattr(partner, "get_url", no_url)
     result = await _choose_custom(hass, simulator, result)
     assert _defaults(result) == {"domain": ""}
     placeholders = _placeholders(result)
@@ -1550,8 +1550,15 @@ async def test_reconfigure_forgets_sites_gone_from_account(
 
 
 def _flow_source_keys() -> dict[str, set[str]]:
-    """Step ids, error keys and abort reasons config_flow.py can produce."""
-    tree = ast.parse(inspect.getsource(config_flow))
+    """Step ids, error keys and abort reasons config_flow.py (and partner.py) can produce."""
+    tree = ast.Module(
+        body=[
+            node
+            for module in (config_flow, partner)
+            for node in ast.parse(inspect.getsource(module)).body
+        ],
+        type_ignores=[],
+    )
     found: dict[str, set[str]] = {
         "config_step": set(),
         "options_step": set(),
@@ -1580,6 +1587,14 @@ def _flow_source_keys() -> dict[str, set[str]]:
                     isinstance(target.value, ast.Name) and target.value.id == "errors"
                 ):
                     found["error"] |= strings(node.value)
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id == "InvalidDomain"
+            and node.args
+        ):
+            # Shown on the domain field.
+            found["error"] |= strings(node.args[0])
         elif (
             isinstance(node, ast.Call)
             and isinstance(node.func, ast.Name)
