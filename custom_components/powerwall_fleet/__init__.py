@@ -45,8 +45,8 @@ from .fleet import (
     PartnerNotRegistered,
     Product,
 )
-from .http import async_register_public_key_view
 from .oauth import EntryTokens, implementation_for_entry
+from .partner import async_register_public_key_view
 from .services import async_setup_services
 from .tou_services import async_setup_tou_services
 

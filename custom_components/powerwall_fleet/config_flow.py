@@ -1,20 +1,24 @@
-"""Config flow for Tesla Powerwall (Fleet API).
+"""Config flow: the steps the owner sees, reauth, reconfigure and the options.
 
 Steps: application credentials (Home Assistant's picker) → server (developer
 mode only: Tesla or a custom Fleet-API-compatible server) → partner
 registration (skipped when Tesla already holds our key) → Tesla sign-in →
-energy sites. Reauth and reconfigure reuse the same steps.
+energy sites. Reauth and reconfigure reuse the same steps; the options are the
+poll intervals, shown with the requests they cost.
+
+Owns the forms, the order of the steps and what each answer becomes in the
+config entry. How the partner is registered lives in partner.py, what a server
+is in server.py; this module talks to Tesla only to read the signed-in
+account's region and sites. No token or secret reaches a form, an abort or a
+log line.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 import logging
-import os
 from typing import TYPE_CHECKING, Any, cast
-from urllib.parse import urlsplit
 
-from cryptography.hazmat.primitives.asymmetric import ec
 from homeassistant.config_entries import (
     SOURCE_REAUTH,
     SOURCE_RECONFIGURE,
@@ -26,7 +30,6 @@ from homeassistant.config_entries import (
 from homeassistant.core import callback
 from homeassistant.helpers import config_entry_oauth2_flow
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
-from homeassistant.helpers.network import NoURLAvailableError, get_url
 from homeassistant.helpers.selector import (
     NumberSelector,
     NumberSelectorConfig,
@@ -56,12 +59,9 @@ from .const import (
     CONF_SITE_IDS,
     CONF_SITES,
     CONF_TOKEN_URL,
-    DEFAULT_AUTHORIZE_URL,
     DEFAULT_HISTORY_INTERVAL,
     DEFAULT_INFO_INTERVAL,
     DEFAULT_LIVE_INTERVAL,
-    DEFAULT_TOKEN_URL,
-    DEVELOPER_ENV,
     DOMAIN,
     MAX_HISTORY_INTERVAL,
     MAX_INFO_INTERVAL,
@@ -70,19 +70,14 @@ from .const import (
     MIN_INFO_INTERVAL,
     MIN_LIVE_INTERVAL,
     OAUTH_SCOPES,
-    PARTNER_REGIONS,
     SERVER_CUSTOM,
     SERVER_TESLA,
     requests_per_day,
 )
 from .fleet import (
-    PUBLIC_KEY_PATH,
-    REGION_BASE_URLS,
     CannotConnect,
     FleetClient,
     FleetError,
-    InvalidArgument,
-    InvalidClient,
     LoginRequired,
     MissingScopes,
     PartnerNotRegistered,
@@ -90,18 +85,30 @@ from .fleet import (
     RateLimited,
     WrongRegion,
     discover_region,
-    keys,
-    normalize_domain,
-    partner_public_key,
-    partner_token,
-    register_partner,
     site_is_unavailable,
     token_scopes,
     token_subject,
 )
-from .http import async_register_public_key_view
-from .keys_store import async_get_private_key
 from .oauth import TeslaFleetImplementation
+from .partner import (
+    PartnerRegistration,
+    PartnerSetupError,
+    async_get_private_key,
+    async_register_public_key_view,
+    clean_domain,
+    error_detail,
+    key_placeholders,
+    suggested_domain,
+)
+from .server import (
+    custom_server,
+    developer_mode,
+    is_http_url,
+    server_from_entry,
+    tesla_server,
+    trusted_base,
+)
+from .site import site_name
 
 if TYPE_CHECKING:
     # Home Assistant 2026.10 validates with probatio and aliases voluptuous to
@@ -111,16 +118,6 @@ else:
     import voluptuous as vol
 
 _LOGGER = logging.getLogger(__name__)
-
-
-class PartnerSetupError(Exception):
-    """Partner registration failed; ``reason`` is a translation key."""
-
-    def __init__(self, reason: str, detail: str = "") -> None:
-        """Remember the reason and Tesla's words (never secrets)."""
-        super().__init__(reason)
-        self.reason = reason
-        self.detail = detail
 
 
 class PowerwallFleetFlowHandler(
@@ -137,8 +134,7 @@ class PowerwallFleetFlowHandler(
         self._server: dict[str, str] | None = None
         self._partner_domain: str | None = None
         self._partner_ready = False
-        self._partner_token: str | None = None
-        self._registered_bases: set[str] = set()
+        self._registration: PartnerRegistration | None = None
         self._entry_data: dict[str, Any] = {}
         self._sites: dict[int, Product] = {}
 
@@ -175,14 +171,14 @@ class PowerwallFleetFlowHandler(
                     self._partner_domain = self._entry().data.get(CONF_PARTNER_DOMAIN)
                 if self.source == SOURCE_REAUTH:
                     # Same account, same server: only the login changes.
-                    self._server = _server_from_entry(self._entry().data)
+                    self._server = server_from_entry(self._entry().data)
                     self._partner_ready = True
                 elif developer_mode():
                     return await self.async_step_server()
                 elif self.source == SOURCE_RECONFIGURE:
-                    self._server = _server_from_entry(self._entry().data)
+                    self._server = server_from_entry(self._entry().data)
                 else:
-                    self._server = _tesla_server()
+                    self._server = tesla_server()
             if not self._partner_ready:
                 return await self.async_step_partner()
             self.flow_impl = self._impl.for_server(
@@ -201,21 +197,16 @@ class PowerwallFleetFlowHandler(
         errors: dict[str, str] = {}
         if user_input is not None:
             if user_input[CONF_SERVER] == SERVER_TESLA:
-                self._server = _tesla_server()
+                self._server = tesla_server()
                 return await self.async_step_auth()
             base = user_input.get(CONF_CUSTOM_BASE_URL, "").strip().rstrip("/")
             auth = user_input.get(CONF_CUSTOM_AUTH_URL, "").strip().rstrip("/")
-            if not _is_http_url(base):
+            if not is_http_url(base):
                 errors[CONF_CUSTOM_BASE_URL] = "invalid_url"
-            if not _is_http_url(auth):
+            if not is_http_url(auth):
                 errors[CONF_CUSTOM_AUTH_URL] = "invalid_url"
             if not errors:
-                self._server = {
-                    CONF_SERVER: SERVER_CUSTOM,
-                    CONF_BASE_URL: base,
-                    CONF_AUTHORIZE_URL: f"{auth}/oauth2/v3/authorize",
-                    CONF_TOKEN_URL: f"{auth}/oauth2/v3/token",
-                }
+                self._server = custom_server(base, auth)
                 return await self.async_step_auth()
         suggested = user_input or {}
         return self.async_show_form(
@@ -246,6 +237,17 @@ class PowerwallFleetFlowHandler(
 
     # ------------------------------------------------------------ partner
 
+    @property
+    def _partner(self) -> PartnerRegistration:
+        if self._registration is None:
+            self._registration = PartnerRegistration(
+                self.hass,
+                client_id=self._impl.client_id,
+                client_secret=self._impl.client_secret,
+                server=self._server_config,
+            )
+        return self._registration
+
     async def async_step_partner(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
@@ -253,128 +255,45 @@ class PowerwallFleetFlowHandler(
         async_register_public_key_view(self.hass)
         key = await async_get_private_key(self.hass)
         errors: dict[str, str] = {}
-        placeholders: dict[str, str] = {"detail": ""}
+        detail = ""
         domain = self._partner_domain or self._known_partner_domain()
 
         if user_input is None and domain is not None:
             # Already registered with our key in every region? Skip the form.
             try:
-                if await self._partner_holds_key(domain, key):
-                    self._partner_domain = domain
-                    self._partner_ready = True
-                    return await self.async_step_auth()
+                if await self._partner.holds_key(domain, key):
+                    return await self._partner_registered(domain)
             except PartnerSetupError:
                 pass  # show the form; submitting it reports the problem
 
         if user_input is not None:
+            domain = user_input[CONF_DOMAIN_NAME]
             try:
-                domain = normalize_domain(user_input[CONF_DOMAIN_NAME])
-            except InvalidArgument as err:
-                errors[CONF_DOMAIN_NAME] = err.error or "invalid_domain"
-                domain = user_input[CONF_DOMAIN_NAME]
+                domain = clean_domain(domain)
+                await self._partner.register(domain, key)
+            except PartnerSetupError as err:
+                errors[err.field] = err.reason
+                detail = err.detail
             else:
-                try:
-                    await self._register(domain, key)
-                except PartnerSetupError as err:
-                    errors["base"] = err.reason
-                    placeholders["detail"] = err.detail
-                else:
-                    self._partner_domain = domain
-                    self._partner_ready = True
-                    return await self.async_step_auth()
+                return await self._partner_registered(domain)
 
-        shown_domain = domain or self._suggested_domain() or ""
-        placeholders.update(
-            {
-                "public_key": keys.public_key_pem(key),
-                "key_url": f"https://{shown_domain or '<your domain>'}{PUBLIC_KEY_PATH}",
-                "local_key_url": self._local_key_url(),
-            }
-        )
+        shown_domain = domain or suggested_domain(self.hass) or ""
         return self.async_show_form(
             step_id="partner",
             data_schema=vol.Schema(
                 {vol.Required(CONF_DOMAIN_NAME, default=shown_domain): str}
             ),
             errors=errors,
-            description_placeholders=placeholders,
+            description_placeholders={
+                "detail": detail,
+                **key_placeholders(self.hass, key, shown_domain),
+            },
         )
 
-    def _partner_bases(self) -> list[str]:
-        if self._server_config[CONF_SERVER] == SERVER_CUSTOM:
-            return [self._server_config[CONF_BASE_URL]]
-        return [REGION_BASE_URLS[region] for region in PARTNER_REGIONS]
-
-    async def _get_partner_token(self) -> str:
-        if self._partner_token is None:
-            try:
-                tokens = await partner_token(
-                    async_get_clientsession(self.hass),
-                    client_id=self._impl.client_id,
-                    client_secret=self._impl.client_secret,
-                    audience=self._server_config[CONF_BASE_URL],
-                    token_url=self._server_config[CONF_TOKEN_URL],
-                )
-            except InvalidClient as err:
-                raise PartnerSetupError("invalid_client") from err
-            except CannotConnect as err:
-                raise PartnerSetupError("cannot_connect") from err
-            except FleetError as err:
-                raise PartnerSetupError("partner_token_failed", _detail(err)) from err
-            self._partner_token = tokens.access_token
-        return self._partner_token
-
-    async def _partner_holds_key(
-        self,
-        domain: str,
-        key: ec.EllipticCurvePrivateKey,
-        bases: list[str] | None = None,
-    ) -> bool:
-        """Whether every region already holds our key for ``domain``."""
-        token = await self._get_partner_token()
-        session = async_get_clientsession(self.hass)
-        for base in bases or self._partner_bases():
-            try:
-                reported = await partner_public_key(
-                    session, partner_token=token, base_url=base, domain=domain
-                )
-            except CannotConnect as err:
-                raise PartnerSetupError("cannot_connect") from err
-            except FleetError as err:
-                raise PartnerSetupError("registration_failed", _detail(err)) from err
-            if not keys.same_public_key(key, reported):
-                return False
-            self._registered_bases.add(base)
-        return True
-
-    async def _register(
-        self,
-        domain: str,
-        key: ec.EllipticCurvePrivateKey,
-        bases: list[str] | None = None,
-    ) -> None:
-        """Register ``domain`` in each region and check Tesla holds our key."""
-        token = await self._get_partner_token()
-        session = async_get_clientsession(self.hass)
-        for base in bases or self._partner_bases():
-            try:
-                await register_partner(
-                    session, partner_token=token, base_url=base, domain=domain
-                )
-                reported = await partner_public_key(
-                    session, partner_token=token, base_url=base, domain=domain
-                )
-            except CannotConnect as err:
-                raise PartnerSetupError("cannot_connect") from err
-            except WrongRegion as err:
-                raise PartnerSetupError("wrong_region", _detail(err)) from err
-            except FleetError as err:
-                raise PartnerSetupError(
-                    _registration_reason(err), _detail(err)
-                ) from err
-            if not keys.same_public_key(key, reported):
-                raise PartnerSetupError("key_mismatch")
-            self._registered_bases.add(base)
+    async def _partner_registered(self, domain: str) -> ConfigFlowResult:
+        self._partner_domain = domain
+        self._partner_ready = True
+        return await self.async_step_auth()
 
     def _known_partner_domain(self) -> str | None:
         """A domain an existing entry registered with these credentials."""
@@ -384,20 +303,6 @@ class PowerwallFleetFlowHandler(
             ):
                 return cast(str, domain)
         return None
-
-    def _suggested_domain(self) -> str | None:
-        try:
-            url = get_url(self.hass, allow_internal=False, allow_ip=False)
-        except NoURLAvailableError:
-            return None
-        return urlsplit(url).hostname
-
-    def _local_key_url(self) -> str:
-        try:
-            base = get_url(self.hass, prefer_external=True)
-        except NoURLAvailableError:
-            return PUBLIC_KEY_PATH
-        return f"{base}{PUBLIC_KEY_PATH}"
 
     # ------------------------------------------------------- after sign-in
 
@@ -416,38 +321,25 @@ class PowerwallFleetFlowHandler(
         await self.async_set_unique_id(subject)
         if self.source == SOURCE_REAUTH:
             self._abort_if_unique_id_mismatch(reason="wrong_account")
-            entry = self._get_reauth_entry()
             return self.async_update_reload_and_abort(
-                entry, data_updates={"token": data["token"]}
+                self._get_reauth_entry(), data_updates={"token": data["token"]}
             )
         if self.source == SOURCE_RECONFIGURE:
             self._abort_if_unique_id_mismatch(reason="wrong_account")
         else:
             self._abort_if_unique_id_configured()
 
-        session = async_get_clientsession(self.hass)
         try:
             region = await discover_region(
-                session,
+                async_get_clientsession(self.hass),
                 access_token=access_token,
                 base_url=self._server_config[CONF_BASE_URL],
             )
-            base_url = _trusted_base(self._server_config, region.fleet_api_base_url)
-            if base_url not in self._registered_bases and self._partner_domain:
-                # The account lives in a region we did not register in yet.
-                key = await async_get_private_key(self.hass)
-                if not await self._partner_holds_key(
-                    self._partner_domain, key, [base_url]
-                ):
-                    await self._register(self._partner_domain, key, [base_url])
-
-            async def token() -> str:
-                return access_token
-
-            client = FleetClient(session, token, base_url)
-            sites = [
-                site for site in await client.energy_sites() if site.has_components
-            ]
+            base_url = trusted_base(self._server_config, region.fleet_api_base_url)
+            if self._partner_domain:
+                # The account may live in a region we did not register in yet.
+                await self._partner.register_in(self._partner_domain, base_url)
+            sites = await self._client(access_token, base_url).energy_sites()
         except PartnerSetupError as err:
             return self.async_abort(
                 reason=err.reason, description_placeholders={"detail": err.detail}
@@ -455,9 +347,13 @@ class PowerwallFleetFlowHandler(
         except FleetError as err:
             return self._abort_for(err)
 
-        if not sites:
+        self._sites = {
+            cast(int, site.energy_site_id): site
+            for site in sites
+            if site.has_components
+        }
+        if not self._sites:
             return self.async_abort(reason="no_sites")
-        self._sites = {cast(int, site.energy_site_id): site for site in sites}
         self._entry_data = {
             **data,
             CONF_SERVER: self._server_config[CONF_SERVER],
@@ -545,14 +441,15 @@ class PowerwallFleetFlowHandler(
             )
         return self.async_create_entry(title=title, data=data)
 
-    async def _check_sites(self, site_ids: list[int]) -> None:
-        access_token = self._entry_data["token"]["access_token"]
-
+    def _client(self, access_token: str, base_url: str) -> FleetClient:
         async def token() -> str:
-            return cast(str, access_token)
+            return access_token
 
-        client = FleetClient(
-            async_get_clientsession(self.hass), token, self._entry_data[CONF_BASE_URL]
+        return FleetClient(async_get_clientsession(self.hass), token, base_url)
+
+    async def _check_sites(self, site_ids: list[int]) -> None:
+        client = self._client(
+            self._entry_data["token"]["access_token"], self._entry_data[CONF_BASE_URL]
         )
         for site_id in site_ids:
             try:
@@ -581,12 +478,13 @@ class PowerwallFleetFlowHandler(
             return self.async_abort(reason="rate_limited")
         if isinstance(err, WrongRegion):
             return self.async_abort(
-                reason="wrong_region", description_placeholders={"detail": _detail(err)}
+                reason="wrong_region",
+                description_placeholders={"detail": error_detail(err)},
             )
         if isinstance(err, CannotConnect):
             return self.async_abort(reason="cannot_connect")
         return self.async_abort(
-            reason="api_error", description_placeholders={"detail": _detail(err)}
+            reason="api_error", description_placeholders={"detail": error_detail(err)}
         )
 
     # ------------------------------------------------- reauth, reconfigure
@@ -718,87 +616,13 @@ def _number(minimum: int, maximum: int, unit: str) -> NumberSelector:
     )
 
 
-def developer_mode() -> bool:
-    """Whether custom (non-Tesla) servers may be chosen.
-
-    Home Assistant 2026.10 dropped "advanced mode" for flows, so the choice of
-    a Fleet-API-compatible server (the simulator) hides behind an explicit
-    switch that only developers set: ``POWERWALL_FLEET_DEVELOPER=1``.
-    """
-    return os.environ.get(DEVELOPER_ENV) == "1"
-
-
-def _tesla_server() -> dict[str, str]:
-    return {
-        CONF_SERVER: SERVER_TESLA,
-        CONF_BASE_URL: REGION_BASE_URLS["na"],
-        CONF_AUTHORIZE_URL: DEFAULT_AUTHORIZE_URL,
-        CONF_TOKEN_URL: DEFAULT_TOKEN_URL,
-    }
-
-
-def _server_from_entry(data: Mapping[str, Any]) -> dict[str, str]:
-    return {
-        CONF_SERVER: data.get(CONF_SERVER, SERVER_TESLA),
-        CONF_BASE_URL: data.get(CONF_BASE_URL, REGION_BASE_URLS["na"]),
-        CONF_AUTHORIZE_URL: data.get(CONF_AUTHORIZE_URL, DEFAULT_AUTHORIZE_URL),
-        CONF_TOKEN_URL: data.get(CONF_TOKEN_URL, DEFAULT_TOKEN_URL),
-    }
-
-
-def _is_http_url(value: str) -> bool:
-    parts = urlsplit(value)
-    return parts.scheme in ("http", "https") and bool(parts.hostname)
-
-
-def _trusted_base(server: Mapping[str, str], reported: str | None) -> str:
-    """The region's base URL, if it belongs to the chosen server."""
-    current = server[CONF_BASE_URL]
-    if not reported:
-        return current
-    reported = reported.rstrip("/")
-    new, old = urlsplit(reported), urlsplit(current)
-    if server[CONF_SERVER] == SERVER_TESLA:
-        if new.scheme == "https" and (new.hostname or "").endswith(
-            (".tesla.com", ".tesla.cn")
-        ):
-            return reported
-        raise WrongRegion(
-            f"Untrusted region URL {reported}", base_url=reported, description=reported
-        )
-    if (new.scheme, new.hostname) == (old.scheme, old.hostname):
-        return reported
-    raise WrongRegion(
-        f"Untrusted region URL {reported}", base_url=reported, description=reported
-    )
-
-
-def _registration_reason(err: FleetError) -> str:
-    text = f"{err.error or ''} {err.description or ''}".lower()
-    if "already" in text or "another" in text:
-        return "domain_taken"
-    if "public key" in text or err.status == 424:
-        return "key_not_reachable"
-    if "tesla" in text:
-        return "domain_contains_tesla"
-    if "domain" in text:
-        return "invalid_domain"
-    if isinstance(err, PartnerNotRegistered):
-        return "partner_not_registered"
-    return "registration_failed"
-
-
-def _detail(err: FleetError) -> str:
-    return err.error or err.description or type(err).__name__
-
-
 def _site_label(site: Product) -> str:
     name = site.site_name or "Energy site"
     return f"{name} ({site.energy_site_id})"
 
 
 def _title(sites: list[Product]) -> str:
-    names = [site.site_name or f"Energy site {site.energy_site_id}" for site in sites]
+    names = [site_name(site, None) for site in sites]
     if len(names) <= 2:
         return " & ".join(names)
     return f"{names[0]} & {len(names) - 1} more sites"

@@ -1,4 +1,10 @@
-"""Config flow: the whole setup against the simulator, every error and its recovery."""
+"""Config flow: the whole setup against the simulator, the server step, the texts.
+
+Also the helpers the other config-flow test modules drive the flow with:
+test_config_flow_partner.py (the partner step), test_config_flow_sign_in.py
+(after Tesla's sign-in, the sites) and test_config_flow_reauth.py (reauth,
+reconfigure).
+"""
 
 from __future__ import annotations
 
@@ -12,29 +18,20 @@ from typing import Any
 from urllib.parse import parse_qs, parse_qsl, urlsplit
 
 import aiohttp
-from homeassistant.config_entries import (
-    SOURCE_USER,
-    ConfigEntry,
-    ConfigEntryState,
-    ConfigFlowResult,
-)
+from homeassistant.config_entries import SOURCE_USER, ConfigEntry, ConfigFlowResult
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers import config_entry_oauth2_flow, device_registry as dr
-from homeassistant.helpers.network import NoURLAvailableError
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
-from custom_components.powerwall_fleet import config_flow
+from custom_components.powerwall_fleet import config_flow, partner, server
 from custom_components.powerwall_fleet.const import (
-    CONF_AUTHORIZE_URL,
     CONF_BASE_URL,
     CONF_PARTNER_DOMAIN,
     CONF_REGION,
     CONF_SERVER,
     CONF_SITE_IDS,
-    CONF_TOKEN_URL,
     DOMAIN,
     OAUTH_SCOPES,
     SERVER_CUSTOM,
@@ -45,20 +42,18 @@ from custom_components.powerwall_fleet.fleet import (
     keys,
     partner as fleet_partner,
 )
-from custom_components.powerwall_fleet.http import async_register_public_key_view
-from custom_components.powerwall_fleet.keys_store import async_get_private_key
-from tests.integration.conftest import CREDENTIAL_ID, Approve, entry_data
+from custom_components.powerwall_fleet.partner import (
+    async_get_private_key,
+    async_register_public_key_view,
+)
+from tests.integration.conftest import Approve
 from tests.simulator import Simulator
 from tests.simulator.scenario import (
     CLIENT_ID,
-    CLIENT_SECRET,
     PARTNER_DOMAIN,
-    SITE_DEAD,
-    SITE_EU,
     SITE_FULL,
     SITE_PW3,
     SITE_SOLAR_ONLY,
-    USER_EU,
     USER_MAIN,
 )
 
@@ -68,7 +63,6 @@ REDIRECT_URI = "https://example.com/auth/external/callback"
 TOKEN_PATH = r"^/oauth2/v3/token$"
 PARTNER_ACCOUNTS_PATH = r"/api/1/partner_accounts$"
 PUBLIC_KEY_API_PATH = r"/api/1/partner_accounts/public_key$"
-OTHER_KEY_HEX = "04" + "ab" * 64
 
 TRANSLATIONS: dict[str, Any] = json.loads(
     (Path(config_flow.__file__).parent / "translations" / "en.json").read_text(
@@ -462,14 +456,12 @@ async def test_server_step_invalid_url_then_corrected(
 @pytest.fixture
 def tesla_is_simulated(monkeypatch: pytest.MonkeyPatch, simulator: Simulator) -> None:
     """Tesla's URLs, as the flow uses them, point at the simulator (never at Tesla)."""
-    monkeypatch.setattr(
-        config_flow,
-        "REGION_BASE_URLS",
-        {"na": simulator.base_url("na"), "eu": simulator.base_url("eu")},
-    )
-    monkeypatch.setattr(config_flow, "DEFAULT_AUTHORIZE_URL", simulator.authorize_url)
-    monkeypatch.setattr(config_flow, "DEFAULT_TOKEN_URL", simulator.token_url)
-    monkeypatch.setattr(config_flow, "PARTNER_REGIONS", ("na", "eu"))
+    regions = {"na": simulator.base_url("na"), "eu": simulator.base_url("eu")}
+    monkeypatch.setattr(server, "REGION_BASE_URLS", regions)
+    monkeypatch.setattr(partner, "REGION_BASE_URLS", regions)
+    monkeypatch.setattr(server, "DEFAULT_AUTHORIZE_URL", simulator.authorize_url)
+    monkeypatch.setattr(server, "DEFAULT_TOKEN_URL", simulator.token_url)
+    monkeypatch.setattr(partner, "PARTNER_REGIONS", ("na", "eu"))
 
 
 @pytest.mark.usefixtures("tesla_is_simulated")
@@ -518,7 +510,7 @@ async def test_tesla_server(
 
 
 @pytest.mark.parametrize(
-    ("reported", "server", "trusted"),
+    ("reported", "kind", "trusted"),
     [
         (None, SERVER_TESLA, True),
         ("https://fleet-api.prd.eu.vn.cloud.tesla.com/", SERVER_TESLA, True),
@@ -532,1026 +524,36 @@ async def test_tesla_server(
         ("https://fleet-api.prd.eu.vn.cloud.tesla.com", SERVER_CUSTOM, False),
     ],
 )
-def test_region_url_trust(reported: str | None, server: str, trusted: bool) -> None:
+def test_region_url_trust(reported: str | None, kind: str, trusted: bool) -> None:
     """Only the chosen server's own hosts may receive the account's token."""
     current = (
         "https://fleet-api.prd.na.vn.cloud.tesla.com"
-        if server == SERVER_TESLA
+        if kind == SERVER_TESLA
         else "http://127.0.0.1:8787/na"
     )
-    config = {CONF_SERVER: server, CONF_BASE_URL: current}
+    config = {CONF_SERVER: kind, CONF_BASE_URL: current}
     if trusted:
         expected = reported.rstrip("/") if reported else current
-        assert config_flow._trusted_base(config, reported) == expected
+        assert server.trusted_base(config, reported) == expected
     else:
         with pytest.raises(WrongRegion) as err:
-            config_flow._trusted_base(config, reported)
+            server.trusted_base(config, reported)
         assert err.value.base_url == reported
-
-
-# --------------------------------------------------------------- partner step
-
-
-@pytest.mark.parametrize(
-    ("domain", "error"),
-    [
-        ("not a domain", "invalid_domain"),
-        ("localhost", "invalid_domain"),
-        ("https://home.example.com:8443/", "invalid_domain"),
-        ("user@home.example.com", "invalid_domain"),
-        ("mytesla.example.com", "domain_contains_tesla"),
-    ],
-)
-async def test_partner_domain_checked_locally(
-    hass: HomeAssistant,
-    simulator: Simulator,
-    serve_key: Callable[[], None],
-    domain: str,
-    error: str,
-) -> None:
-    """Domains Tesla would refuse never reach Tesla; a good one goes through."""
-    result = await _start_custom(hass, simulator)
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {"domain": domain}
-    )
-    assert result["type"] is FlowResultType.FORM
-    assert result["step_id"] == "partner"
-    assert result["errors"] == {"domain": error}
-    assert _defaults(result) == {"domain": domain}
-    assert simulator.count() == 0
-
-    serve_key()
-    result = await _register(hass, result)
-    assert result["type"] is FlowResultType.EXTERNAL_STEP
-
-
-def _wrong_secret(simulator: Simulator) -> None:
-    simulator.oauth.clients[CLIENT_ID].client_secret = "rotated-on-the-portal"
-
-
-@pytest.mark.parametrize(
-    ("break_it", "error", "detail"),
-    [
-        (_wrong_secret, "invalid_client", ""),
-        (
-            lambda sim: sim.add_fault(TOKEN_PATH, status=503),
-            "partner_token_failed",
-            "Service Unavailable",
-        ),
-        (
-            lambda sim: sim.add_fault(
-                TOKEN_PATH, status=400, json={"error": "invalid_scope"}
-            ),
-            "partner_token_failed",
-            "invalid_scope",
-        ),
-        (
-            lambda sim: sim.add_fault(TOKEN_PATH, drop=True, times=None),
-            "cannot_connect",
-            "",
-        ),
-    ],
-    ids=["wrong_secret", "server_error", "refused", "network"],
-)
-async def test_partner_token_errors(
-    hass: HomeAssistant,
-    simulator: Simulator,
-    serve_key: Callable[[], None],
-    break_it: Callable[[Simulator], Any],
-    error: str,
-    detail: str,
-) -> None:
-    """No partner token: the form says why; once fixed, submitting again works."""
-    serve_key()
-    result = await _start_custom(hass, simulator)
-    break_it(simulator)
-    result = await _register(hass, result)
-    assert result["type"] is FlowResultType.FORM
-    assert result["step_id"] == "partner"
-    assert result["errors"] == {"base": error}
-    assert _placeholders(result)["detail"] == detail
-    assert simulator.count("partner_accounts") == 0
-
-    simulator.clear_faults()
-    simulator.oauth.clients[CLIENT_ID].client_secret = CLIENT_SECRET
-    result = await _register(hass, result)
-    assert result["type"] is FlowResultType.EXTERNAL_STEP
-    assert _holds_our_key(simulator, "na", await _our_key_hex(hass))
-
-
-def _fault(path: str, **kwargs: Any) -> Callable[[Simulator], str]:
-    def _arrange(simulator: Simulator) -> str:
-        simulator.add_fault(path, **kwargs)
-        return PARTNER_DOMAIN
-
-    return _arrange
-
-
-def _key_not_published(simulator: Simulator) -> str:
-    simulator.unpublish_public_key(PARTNER_DOMAIN)
-    return PARTNER_DOMAIN
-
-
-def _domain_serves_other_key(simulator: Simulator) -> str:
-    # The domain still serves another application's key.
-    simulator.resolved_domains.pop(PARTNER_DOMAIN, None)
-    return PARTNER_DOMAIN
-
-
-def _domain_of_other_app(simulator: Simulator) -> str:
-    simulator.register_partner(
-        "another-app", "na", "taken.example.com", simulator.partner_public_key_pem
-    )
-    return "taken.example.com"
-
-
-@pytest.mark.parametrize(
-    ("arrange", "error", "detail"),
-    [
-        (_key_not_published, "key_not_reachable", "Public key download failed"),
-        (_domain_serves_other_key, "key_mismatch", ""),
-        (
-            _fault(
-                PUBLIC_KEY_API_PATH,
-                status=200,
-                json={"response": {"public_key": OTHER_KEY_HEX}},
-            ),
-            "key_mismatch",
-            "",
-        ),
-        (
-            _fault(PUBLIC_KEY_API_PATH, status=404),
-            "key_mismatch",
-            "",
-        ),
-        (_domain_of_other_app, "domain_taken", "already registered"),
-        (
-            _fault(PARTNER_ACCOUNTS_PATH, method="POST", status=421),
-            "wrong_region",
-            "user out of region",
-        ),
-        (
-            _fault(PARTNER_ACCOUNTS_PATH, method="POST", status=500),
-            "registration_failed",
-            "upstream internal error",
-        ),
-        (
-            _fault(
-                PARTNER_ACCOUNTS_PATH,
-                method="POST",
-                status=400,
-                json={"error": "invalid_command"},
-            ),
-            "registration_failed",
-            "invalid_command",
-        ),
-        (
-            _fault(PARTNER_ACCOUNTS_PATH, method="POST", status=424, json=None),
-            "key_not_reachable",
-            "ServerError",
-        ),
-        (
-            _fault(PARTNER_ACCOUNTS_PATH, method="POST", status=412),
-            "partner_not_registered",
-            "A condition has not been met",
-        ),
-        (
-            _fault(
-                PARTNER_ACCOUNTS_PATH,
-                method="POST",
-                status=400,
-                json={"error": "invalid domain: must not contain 'tesla'"},
-            ),
-            "domain_contains_tesla",
-            "invalid domain",
-        ),
-        (
-            _fault(
-                PARTNER_ACCOUNTS_PATH,
-                method="POST",
-                status=400,
-                json={"error": "invalid domain: not a valid hostname"},
-            ),
-            "invalid_domain",
-            "invalid domain",
-        ),
-        (
-            _fault(PARTNER_ACCOUNTS_PATH, method="POST", drop=True, times=None),
-            "cannot_connect",
-            "",
-        ),
-    ],
-    ids=[
-        "key_not_published",
-        "domain_serves_other_key",
-        "tesla_reports_other_key",
-        "tesla_reports_no_key",
-        "domain_of_other_app",
-        "wrong_region",
-        "server_error",
-        "refused",
-        "failed_dependency",
-        "precondition",
-        "tesla_in_domain",
-        "bad_domain",
-        "network",
-    ],
-)
-async def test_partner_registration_errors(
-    hass: HomeAssistant,
-    simulator: Simulator,
-    serve_key: Callable[[], None],
-    arrange: Callable[[Simulator], str],
-    error: str,
-    detail: str,
-) -> None:
-    """Tesla refuses the registration: the form says why; fixed, it goes through."""
-    serve_key()
-    result = await _start_custom(hass, simulator)
-    domain = arrange(simulator)
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {"domain": domain}
-    )
-    assert result["type"] is FlowResultType.FORM
-    assert result["step_id"] == "partner"
-    assert result["errors"] == {"base": error}
-    assert detail in _placeholders(result)["detail"]
-    assert _placeholders(result)["key_url"] == (
-        f"https://{domain}/.well-known/appspecific/com.tesla.3p.public-key.pem"
-    )
-
-    simulator.clear_faults()
-    serve_key()
-    result = await _register(hass, result)
-    assert result["type"] is FlowResultType.EXTERNAL_STEP, result.get("errors")
-    assert _holds_our_key(simulator, "na", await _our_key_hex(hass))
-
-
-async def test_partner_step_skipped_when_tesla_holds_our_key(
-    hass: HomeAssistant,
-    simulator: Simulator,
-    config_entry: MockConfigEntry,
-    hass_client_no_auth: ClientSessionGenerator,
-    approve: Approve,
-) -> None:
-    """A second account with the same credentials: no partner form, no registration.
-
-    The account lives in eu, where Tesla also holds our key already.
-    """
-    config_entry.add_to_hass(hass)
-    await _hold_our_key(hass, simulator, "na", "eu")
-    result = await _start_custom(hass, simulator)
-    assert result["type"] is FlowResultType.EXTERNAL_STEP
-
-    result = await _finish_oauth(
-        hass, hass_client_no_auth, approve, result, user=USER_EU
-    )
-    assert result["type"] is FlowResultType.CREATE_ENTRY
-    assert result["data"][CONF_PARTNER_DOMAIN] == PARTNER_DOMAIN
-    assert result["data"][CONF_BASE_URL] == simulator.base_url("eu")
-    assert simulator.count("partner_accounts") == 0
-    assert simulator.count("partner_public_key") == 2  # na up front, eu on sign-in
-    await hass.async_block_till_done()
-
-
-@pytest.mark.parametrize(
-    "break_it",
-    [
-        lambda sim: sim.add_fault(TOKEN_PATH, drop=True, times=None),
-        lambda sim: sim.add_fault(
-            TOKEN_PATH, status=401, json={"error": "invalid_client"}
-        ),
-        lambda sim: sim.add_fault(PUBLIC_KEY_API_PATH, drop=True, times=None),
-        lambda sim: sim.add_fault(PUBLIC_KEY_API_PATH, status=500),
-        lambda sim: None,  # Tesla holds another key for the domain
-    ],
-    ids=["token_network", "token_refused", "key_network", "key_error", "other_key"],
-)
-async def test_known_domain_check_fails_quietly(
-    hass: HomeAssistant,
-    simulator: Simulator,
-    config_entry: MockConfigEntry,
-    serve_key: Callable[[], None],
-    break_it: Callable[[Simulator], Any],
-) -> None:
-    """Checking the known domain fails: the form shows it, without an error yet."""
-    config_entry.add_to_hass(hass)
-    break_it(simulator)
-    result = await _start_custom(hass, simulator)
-    assert result["type"] is FlowResultType.FORM
-    assert result["step_id"] == "partner"
-    assert not result["errors"]
-    assert _defaults(result) == {"domain": PARTNER_DOMAIN}
-
-    simulator.clear_faults()
-    serve_key()
-    result = await _register(hass, result)
-    assert result["type"] is FlowResultType.EXTERNAL_STEP, result.get("errors")
-
-
-async def test_partner_form_placeholders(
-    hass: HomeAssistant, simulator: Simulator
-) -> None:
-    """The form suggests the external URL's host and says where the key is served."""
-    hass.config.external_url = "https://home.example.com:8443"
-    result = await _start_custom(hass, simulator)
-    assert _defaults(result) == {"domain": "home.example.com"}
-    placeholders = _placeholders(result)
-    assert placeholders["key_url"] == (
-        "https://home.example.com/.well-known/appspecific/com.tesla.3p.public-key.pem"
-    )
-    assert placeholders["local_key_url"] == (
-        "https://home.example.com:8443"
-        "/.well-known/appspecific/com.tesla.3p.public-key.pem"
-    )
-    assert placeholders["public_key"] == keys.public_key_pem(
-        await async_get_private_key(hass)
-    )
-
-
-async def test_partner_form_without_any_url(
-    hass: HomeAssistant, simulator: Simulator, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """No URL known for this Home Assistant: placeholders still make sense."""
-
-    def no_url(*args: Any, **kwargs: Any) -> str:
-        raise NoURLAvailableError
-
-    result = await _start(hass)
-    monkeypatch.setattr(config_flow, "get_url", no_url)
-    result = await _choose_custom(hass, simulator, result)
-    assert _defaults(result) == {"domain": ""}
-    placeholders = _placeholders(result)
-    assert placeholders["key_url"] == (
-        "https://<your domain>/.well-known/appspecific/com.tesla.3p.public-key.pem"
-    )
-    assert placeholders["local_key_url"] == (
-        "/.well-known/appspecific/com.tesla.3p.public-key.pem"
-    )
-
-
-# -------------------------------------------------------------- after sign-in
-
-
-async def test_user_denies_access(
-    hass: HomeAssistant,
-    simulator: Simulator,
-    serve_key: Callable[[], None],
-    hass_client_no_auth: ClientSessionGenerator,
-    approve: Approve,
-) -> None:
-    """Deny on Tesla's page: the flow ends; starting again and approving works."""
-    result = await _to_sign_in(hass, simulator, serve_key)
-    result = await _finish_oauth(
-        hass, hass_client_no_auth, approve, result, decision="deny"
-    )
-    assert result["type"] is FlowResultType.ABORT
-    assert result["reason"] == "user_rejected_authorize"
-    assert result["description_placeholders"] == {"error": "access_denied"}
-    assert simulator.count("token") == 1  # the partner token only
-
-    entry = await _complete_new_flow(
-        hass, simulator, serve_key, hass_client_no_auth, approve
-    )
-    assert entry.unique_id == USER_MAIN
-
-
-async def test_token_without_account_id(
-    hass: HomeAssistant,
-    simulator: Simulator,
-    serve_key: Callable[[], None],
-    hass_client_no_auth: ClientSessionGenerator,
-    approve: Approve,
-) -> None:
-    """An access token that names no account cannot become an entry."""
-    result = await _to_sign_in(hass, simulator, serve_key)
-    simulator.add_fault(
-        TOKEN_PATH,
-        status=200,
-        json={
-            "access_token": "opaque-token",
-            "refresh_token": "opaque-refresh",
-            "token_type": "Bearer",
-            "expires_in": 28800,
-        },
-    )
-    result = await _finish_oauth(hass, hass_client_no_auth, approve, result)
-    assert result["type"] is FlowResultType.ABORT
-    assert result["reason"] == "invalid_token"
-    assert simulator.count("users_region") == 0
-
-    await _complete_new_flow(hass, simulator, serve_key, hass_client_no_auth, approve)
-
-
-async def test_missing_scopes_at_sign_in(
-    hass: HomeAssistant,
-    simulator: Simulator,
-    serve_key: Callable[[], None],
-    hass_client_no_auth: ClientSessionGenerator,
-    approve: Approve,
-) -> None:
-    """The owner unticks a permission on Tesla's page: the flow names it."""
-    result = await _to_sign_in(hass, simulator, serve_key)
-    granted = [scope for scope in OAUTH_SCOPES if scope != "energy_cmds"]
-    redirect = await _approve_granting(result["url"], granted)
-    result = await _deliver(hass, hass_client_no_auth, result, redirect)
-    assert result["type"] is FlowResultType.ABORT
-    assert result["reason"] == "missing_scopes"
-    assert result["description_placeholders"] == {"scopes": "energy_cmds"}
-    assert simulator.count("users_region") == 0
-
-    await _complete_new_flow(hass, simulator, serve_key, hass_client_no_auth, approve)
-
-
-async def test_already_configured(
-    hass: HomeAssistant,
-    simulator: Simulator,
-    config_entry: MockConfigEntry,
-    serve_key: Callable[[], None],
-    hass_client_no_auth: ClientSessionGenerator,
-    approve: Approve,
-) -> None:
-    """The same Tesla account twice: refused, the existing entry untouched."""
-    config_entry.add_to_hass(hass)
-    before = dict(config_entry.data)
-    result = await _start_custom(hass, simulator)
-    serve_key()
-    result = await _register(hass, result)
-    result = await _finish_oauth(hass, hass_client_no_auth, approve, result)
-    assert result["type"] is FlowResultType.ABORT
-    assert result["reason"] == "already_configured"
-    assert dict(config_entry.data) == before
-    assert len(hass.config_entries.async_entries(DOMAIN)) == 1
-    assert simulator.count("products") == 0
-
-
-async def test_account_in_other_region(
-    hass: HomeAssistant,
-    simulator: Simulator,
-    serve_key: Callable[[], None],
-    hass_client_no_auth: ClientSessionGenerator,
-    approve: Approve,
-) -> None:
-    """An eu account: the flow moves to eu, registers there too, one site, no site form."""
-    result = await _to_sign_in(hass, simulator, serve_key)
-    ours = await _our_key_hex(hass)
-    assert _holds_our_key(simulator, "na", ours)
-    assert not _holds_our_key(simulator, "eu", ours)
-
-    result = await _finish_oauth(
-        hass, hass_client_no_auth, approve, result, user=USER_EU
-    )
-    assert result["type"] is FlowResultType.CREATE_ENTRY
-    assert result["title"] == "Zuhause"
-    data = result["data"]
-    assert data[CONF_BASE_URL] == simulator.base_url("eu")
-    assert data[CONF_REGION] == "eu"
-    assert data[CONF_SITE_IDS] == [SITE_EU]
-    assert data[CONF_SERVER] == SERVER_CUSTOM
-    assert data[CONF_TOKEN_URL] == simulator.token_url
-    assert data[CONF_AUTHORIZE_URL] == simulator.authorize_url
-    assert result["result"].unique_id == USER_EU
-    assert _holds_our_key(simulator, "eu", ours)
-    await hass.async_block_till_done()
-
-
-@pytest.mark.parametrize(
-    ("path", "fault", "reason"),
-    [
-        (r"^/eu/api/1/partner_accounts/public_key$", {"drop": True}, "cannot_connect"),
-        (
-            r"^/eu/api/1/partner_accounts/public_key$",
-            {"status": 500},
-            "registration_failed",
-        ),
-        (r"^/eu/api/1/partner_accounts$", {"status": 424}, "key_not_reachable"),
-        (r"^/eu/api/1/partner_accounts$", {"drop": True}, "cannot_connect"),
-    ],
-    ids=["check_network", "check_error", "register_refused", "register_network"],
-)
-async def test_registration_in_account_region_fails(
-    hass: HomeAssistant,
-    simulator: Simulator,
-    serve_key: Callable[[], None],
-    hass_client_no_auth: ClientSessionGenerator,
-    approve: Approve,
-    path: str,
-    fault: dict[str, Any],
-    reason: str,
-) -> None:
-    """Registering in the account's region fails after sign-in: abort; again it works."""
-    result = await _to_sign_in(hass, simulator, serve_key)
-    simulator.add_fault(path, times=None, **fault)
-    result = await _finish_oauth(
-        hass, hass_client_no_auth, approve, result, user=USER_EU
-    )
-    assert result["type"] is FlowResultType.ABORT
-    assert result["reason"] == reason
-    assert simulator.count("products") == 0
-
-    entry = await _complete_new_flow(
-        hass, simulator, serve_key, hass_client_no_auth, approve, user=USER_EU
-    )
-    assert entry.data[CONF_REGION] == "eu"
-
-
-async def test_untrusted_region_url(
-    hass: HomeAssistant,
-    simulator: Simulator,
-    serve_key: Callable[[], None],
-    hass_client_no_auth: ClientSessionGenerator,
-    approve: Approve,
-) -> None:
-    """The server names a region on another host: the token is not sent there."""
-    result = await _to_sign_in(hass, simulator, serve_key)
-    simulator.add_fault(
-        r"/api/1/users/region$",
-        status=200,
-        json={
-            "response": {
-                "region": "eu",
-                "fleet_api_base_url": "https://fleet.attacker.example/eu",
-            }
-        },
-    )
-    result = await _finish_oauth(hass, hass_client_no_auth, approve, result)
-    assert result["type"] is FlowResultType.ABORT
-    assert result["reason"] == "wrong_region"
-    assert "attacker.example" in _placeholders(result)["detail"]
-    assert simulator.count("products") == 0
-
-    await _complete_new_flow(hass, simulator, serve_key, hass_client_no_auth, approve)
-
-
-@pytest.mark.parametrize(
-    ("path", "fault", "reason", "placeholders"),
-    [
-        (r"/products$", {"status": 412}, "partner_not_registered", None),
-        (r"/users/region$", {"status": 412}, "partner_not_registered", None),
-        (
-            r"/products$",
-            {"status": 429, "headers": {"Retry-After": "60"}},
-            "rate_limited",
-            None,
-        ),
-        (r"/products$", {"status": 403}, "missing_scopes", {"scopes": "?"}),
-        (
-            r"/products$",
-            {
-                "status": 403,
-                "json": {
-                    "error": "Unauthorized missing scopes",
-                    "error_description": "missing scopes: energy_device_data",
-                },
-            },
-            "missing_scopes",
-            {"scopes": "energy_device_data"},
-        ),
-        (
-            r"/products$",
-            {"status": 401, "json": {"error": "login_required"}},
-            "oauth_unauthorized",
-            None,
-        ),
-        (
-            r"/products$",
-            {
-                "status": 421,
-                "json": {
-                    "error": "user out of region, use base URL: "
-                    "https://fleet.attacker.example/eu"
-                },
-            },
-            "wrong_region",
-            None,
-        ),
-        (
-            r"/products$",
-            {"status": 503},
-            "api_error",
-            {"detail": "Service Unavailable"},
-        ),
-        (r"/products$", {"status": 200, "body": "<html>"}, "api_error", None),
-        (r"/products$", {"drop": True, "times": None}, "cannot_connect", None),
-        (r"/users/region$", {"drop": True, "times": None}, "cannot_connect", None),
-    ],
-    ids=[
-        "412",
-        "412_region",
-        "429",
-        "403",
-        "403_named",
-        "login_required",
-        "421_elsewhere",
-        "503",
-        "not_json",
-        "network",
-        "network_region",
-    ],
-)
-async def test_listing_sites_fails(
-    hass: HomeAssistant,
-    simulator: Simulator,
-    serve_key: Callable[[], None],
-    hass_client_no_auth: ClientSessionGenerator,
-    approve: Approve,
-    path: str,
-    fault: dict[str, Any],
-    reason: str,
-    placeholders: dict[str, str] | None,
-) -> None:
-    """The account's sites cannot be listed: abort with the reason; again it works."""
-    result = await _to_sign_in(hass, simulator, serve_key)
-    simulator.add_fault(path, **fault)
-    result = await _finish_oauth(hass, hass_client_no_auth, approve, result)
-    assert result["type"] is FlowResultType.ABORT
-    assert result["reason"] == reason
-    if placeholders is not None:
-        assert result["description_placeholders"] == placeholders
-    assert not hass.config_entries.async_entries(DOMAIN)
-
-    await _complete_new_flow(hass, simulator, serve_key, hass_client_no_auth, approve)
-
-
-async def test_no_sites(
-    hass: HomeAssistant,
-    simulator: Simulator,
-    serve_key: Callable[[], None],
-    hass_client_no_auth: ClientSessionGenerator,
-    approve: Approve,
-) -> None:
-    """Only a car and a site without components: nothing to set up."""
-    result = await _to_sign_in(hass, simulator, serve_key)
-    dead = simulator.product_entry(simulator.site(SITE_DEAD))
-    vehicle = simulator.scenario.vehicles[USER_MAIN][0]
-    simulator.add_fault(
-        r"/products$",
-        status=200,
-        json={"response": [vehicle, dead], "count": 2},
-    )
-    result = await _finish_oauth(hass, hass_client_no_auth, approve, result)
-    assert result["type"] is FlowResultType.ABORT
-    assert result["reason"] == "no_sites"
-
-    await _complete_new_flow(hass, simulator, serve_key, hass_client_no_auth, approve)
-
-
-@pytest.mark.parametrize(
-    ("fault", "reason", "placeholders"),
-    [
-        ({"status": 404}, "site_unavailable", {"detail": f"Zuhause ({SITE_EU})"}),
-        (
-            {
-                "status": 403,
-                "json": {
-                    "error": "Unauthorized missing scopes",
-                    "error_description": "missing scopes: energy_device_data",
-                },
-            },
-            "missing_scopes",
-            {"scopes": "energy_device_data"},
-        ),
-        ({"drop": True, "times": None}, "cannot_connect", None),
-    ],
-    ids=["unavailable", "scopes", "network"],
-)
-async def test_single_site_check_fails(
-    hass: HomeAssistant,
-    simulator: Simulator,
-    serve_key: Callable[[], None],
-    hass_client_no_auth: ClientSessionGenerator,
-    approve: Approve,
-    fault: dict[str, Any],
-    reason: str,
-    placeholders: dict[str, str] | None,
-) -> None:
-    """One site and it fails its check: abort (no form to choose another)."""
-    result = await _to_sign_in(hass, simulator, serve_key)
-    simulator.add_fault(rf"/energy_sites/{SITE_EU}/site_info$", **fault)
-    result = await _finish_oauth(
-        hass, hass_client_no_auth, approve, result, user=USER_EU
-    )
-    assert result["type"] is FlowResultType.ABORT
-    assert result["reason"] == reason
-    if placeholders is not None:
-        assert placeholders.items() <= _placeholders(result).items()
-
-    await _complete_new_flow(
-        hass, simulator, serve_key, hass_client_no_auth, approve, user=USER_EU
-    )
-
-
-async def test_sites_step_needs_a_site(
-    hass: HomeAssistant,
-    simulator: Simulator,
-    serve_key: Callable[[], None],
-    hass_client_no_auth: ClientSessionGenerator,
-    approve: Approve,
-) -> None:
-    """Nothing chosen: error on the field; every site is offered and preselected."""
-    result = await _to_sign_in(hass, simulator, serve_key)
-    result = await _finish_oauth(hass, hass_client_no_auth, approve, result)
-    assert result["step_id"] == "sites"
-    everything = [str(SITE_FULL), str(SITE_SOLAR_ONLY), str(SITE_PW3)]
-    assert sorted(_defaults(result)["sites"]) == sorted(everything)
-    schema = result.get("data_schema")
-    assert schema is not None
-    offered = {
-        option["value"]
-        for selector in schema.schema.values()
-        for option in selector.config["options"]
-    }
-    assert offered == set(everything)  # not the site without components
-
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {"sites": []}
-    )
-    assert result["type"] is FlowResultType.FORM
-    assert result["errors"] == {"sites": "no_site_selected"}
-    assert simulator.count("site_info") == 0
-
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {"sites": everything}
-    )
-    assert result["type"] is FlowResultType.CREATE_ENTRY
-    assert result["title"] == "Home & 2 more sites"
-    assert result["data"][CONF_SITE_IDS] == [int(site) for site in everything]
-    await hass.async_block_till_done()
-    # Each chosen site was read once by the flow, before the entry's own setup
-    # (which starts with a second products call) began polling.
-    endpoints = [record.endpoint for record in simulator.requests]
-    setup_start = [i for i, e in enumerate(endpoints) if e == "products"][1]
-    flow_checks = [e for e in endpoints[:setup_start] if e == "site_info"]
-    assert len(flow_checks) == 3
-
-
-@pytest.mark.parametrize(
-    ("fault", "error"),
-    [
-        ({"status": 404}, "site_unavailable"),
-        ({"status": 500}, "site_unavailable"),  # "upstream internal error"
-        ({"status": 403}, "missing_scopes"),
-        ({"status": 503}, "cannot_connect"),
-        ({"drop": True, "times": None}, "cannot_connect"),
-    ],
-    ids=["404", "upstream", "403", "503", "network"],
-)
-async def test_chosen_site_fails_check(
-    hass: HomeAssistant,
-    simulator: Simulator,
-    serve_key: Callable[[], None],
-    hass_client_no_auth: ClientSessionGenerator,
-    approve: Approve,
-    fault: dict[str, Any],
-    error: str,
-) -> None:
-    """A chosen site fails its check: the form names it; the others can be added."""
-    result = await _to_sign_in(hass, simulator, serve_key)
-    result = await _finish_oauth(hass, hass_client_no_auth, approve, result)
-    simulator.add_fault(rf"/energy_sites/{SITE_PW3}/site_info$", **fault)
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {"sites": [str(SITE_FULL), str(SITE_PW3)]}
-    )
-    assert result["type"] is FlowResultType.FORM
-    assert result["step_id"] == "sites"
-    assert result["errors"] == {"base": error}
-    assert _placeholders(result)["detail"] == f"Cabin ({SITE_PW3})"
-    assert not hass.config_entries.async_entries(DOMAIN)
-
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {"sites": [str(SITE_FULL), str(SITE_SOLAR_ONLY)]}
-    )
-    assert result["type"] is FlowResultType.CREATE_ENTRY
-    assert result["title"] == f"Home & Energy site {SITE_SOLAR_ONLY}"
-    assert result["data"][CONF_SITE_IDS] == [SITE_FULL, SITE_SOLAR_ONLY]
-    await hass.async_block_till_done()
-
-
-# --------------------------------------------------------------------- reauth
-
-
-@pytest.fixture
-async def loaded_entry(
-    hass: HomeAssistant, config_entry: MockConfigEntry
-) -> MockConfigEntry:
-    """The main account's entry, set up."""
-    config_entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(config_entry.entry_id)
-    await hass.async_block_till_done()
-    assert config_entry.state is ConfigEntryState.LOADED
-    return config_entry
-
-
-async def test_reauth(
-    hass: HomeAssistant,
-    simulator: Simulator,
-    loaded_entry: MockConfigEntry,
-    hass_client_no_auth: ClientSessionGenerator,
-    approve: Approve,
-) -> None:
-    """Sign in again with the same account: new token, no partner step, reloaded."""
-    old_token = loaded_entry.data["token"]
-    simulator.reset_counts()
-    result = await loaded_entry.start_reauth_flow(hass)
-    assert result["type"] is FlowResultType.FORM
-    assert result["step_id"] == "reauth_confirm"
-    assert _placeholders(result)["title"] == "Home"
-
-    result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
-    assert result["type"] is FlowResultType.EXTERNAL_STEP
-    assert result["url"].startswith(simulator.authorize_url)
-    result = await _finish_oauth(hass, hass_client_no_auth, approve, result)
-    assert result["type"] is FlowResultType.ABORT
-    assert result["reason"] == "reauth_successful"
-    await hass.async_block_till_done()
-
-    token = loaded_entry.data["token"]
-    assert token["access_token"] != old_token["access_token"]
-    assert token["refresh_token"] != old_token["refresh_token"]
-    assert loaded_entry.data[CONF_SITE_IDS] == [SITE_FULL]
-    assert loaded_entry.data[CONF_PARTNER_DOMAIN] == PARTNER_DOMAIN
-    assert simulator.count("partner_accounts") == 0
-    assert simulator.count("partner_public_key") == 0
-    assert simulator.count("token") == 1  # the code exchange only
-    assert loaded_entry.state is ConfigEntryState.LOADED
-
-
-async def test_reauth_wrong_account(
-    hass: HomeAssistant,
-    simulator: Simulator,
-    config_entry: MockConfigEntry,
-    hass_client_no_auth: ClientSessionGenerator,
-    approve: Approve,
-) -> None:
-    """Another Tesla account signs in: refused, the stored login stays."""
-    config_entry.add_to_hass(hass)
-    before = dict(config_entry.data)
-    result = await config_entry.start_reauth_flow(hass)
-    result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
-    result = await _finish_oauth(
-        hass, hass_client_no_auth, approve, result, user=USER_EU
-    )
-    assert result["type"] is FlowResultType.ABORT
-    assert result["reason"] == "wrong_account"
-    assert dict(config_entry.data) == before
-
-    # The right account then works.
-    result = await config_entry.start_reauth_flow(hass)
-    result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
-    result = await _finish_oauth(hass, hass_client_no_auth, approve, result)
-    assert result["reason"] == "reauth_successful"
-    await hass.async_block_till_done()
-
-
-# ---------------------------------------------------------------- reconfigure
-
-
-def _site_devices(hass: HomeAssistant, entry: MockConfigEntry) -> set[str]:
-    registry = dr.async_get(hass)
-    return {
-        identifier
-        for device in dr.async_entries_for_config_entry(registry, entry.entry_id)
-        for domain, identifier in device.identifiers
-        if domain == DOMAIN
-    }
-
-
-async def test_reconfigure(
-    hass: HomeAssistant,
-    monkeypatch: pytest.MonkeyPatch,
-    simulator: Simulator,
-    loaded_entry: MockConfigEntry,
-    hass_client_no_auth: ClientSessionGenerator,
-    approve: Approve,
-) -> None:
-    """Owner: sign in again, choose other sites; the entry is updated and reloaded."""
-    monkeypatch.delenv("POWERWALL_FLEET_DEVELOPER")
-    await _hold_our_key(hass, simulator, "na")
-    assert _site_devices(hass, loaded_entry) == {str(SITE_FULL)}
-    simulator.reset_counts()
-
-    result = await loaded_entry.start_reconfigure_flow(hass)
-    assert result["type"] is FlowResultType.FORM
-    assert result["step_id"] == "reconfigure"
-    assert _placeholders(result)["title"] == "Home"
-    result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
-    # Tesla holds our key for the entry's domain: straight to the sign-in.
-    assert result["type"] is FlowResultType.EXTERNAL_STEP
-    assert simulator.count("partner_accounts") == 0
-
-    result = await _finish_oauth(hass, hass_client_no_auth, approve, result)
-    assert result["type"] is FlowResultType.FORM
-    assert result["step_id"] == "sites"
-    assert _defaults(result) == {"sites": [str(SITE_FULL)]}
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {"sites": [str(SITE_PW3), str(SITE_SOLAR_ONLY)]}
-    )
-    assert result["type"] is FlowResultType.ABORT
-    assert result["reason"] == "reconfigure_successful"
-    await hass.async_block_till_done()
-
-    assert loaded_entry.data[CONF_SITE_IDS] == [SITE_PW3, SITE_SOLAR_ONLY]
-    assert loaded_entry.title == f"Cabin & Energy site {SITE_SOLAR_ONLY}"
-    assert loaded_entry.unique_id == USER_MAIN
-    assert loaded_entry.data[CONF_BASE_URL] == simulator.base_url("na")
-    assert loaded_entry.state is ConfigEntryState.LOADED
-    # Reloaded: the devices follow the new choice.
-    assert _site_devices(hass, loaded_entry) == {str(SITE_PW3), str(SITE_SOLAR_ONLY)}
-    assert len(hass.config_entries.async_entries(DOMAIN)) == 1
-
-
-async def test_reconfigure_developer_server_and_partner(
-    hass: HomeAssistant,
-    simulator: Simulator,
-    config_entry: MockConfigEntry,
-    serve_key: Callable[[], None],
-    hass_client_no_auth: ClientSessionGenerator,
-    approve: Approve,
-) -> None:
-    """Developer mode: the server step again; the partner form offers the entry's domain."""
-    config_entry.add_to_hass(hass)
-    result = await config_entry.start_reconfigure_flow(hass)
-    result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
-    result = await _choose_custom(hass, simulator, result)
-    assert result["step_id"] == "partner"
-    assert _defaults(result) == {"domain": PARTNER_DOMAIN}
-    serve_key()
-    result = await _register(hass, result)
-    result = await _finish_oauth(hass, hass_client_no_auth, approve, result)
-    assert result["step_id"] == "sites"
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {"sites": [str(SITE_FULL), str(SITE_PW3)]}
-    )
-    assert result["type"] is FlowResultType.ABORT
-    assert result["reason"] == "reconfigure_successful"
-    assert config_entry.data[CONF_SITE_IDS] == [SITE_FULL, SITE_PW3]
-    assert config_entry.data[CONF_PARTNER_DOMAIN] == PARTNER_DOMAIN
-    assert config_entry.data["auth_implementation"] == CREDENTIAL_ID
-    await hass.async_block_till_done()
-
-
-async def test_reconfigure_wrong_account(
-    hass: HomeAssistant,
-    monkeypatch: pytest.MonkeyPatch,
-    simulator: Simulator,
-    config_entry: MockConfigEntry,
-    hass_client_no_auth: ClientSessionGenerator,
-    approve: Approve,
-) -> None:
-    """Another account signs in: refused before anything is read or changed."""
-    monkeypatch.delenv("POWERWALL_FLEET_DEVELOPER")
-    config_entry.add_to_hass(hass)
-    await _hold_our_key(hass, simulator, "na")
-    before = dict(config_entry.data)
-    result = await config_entry.start_reconfigure_flow(hass)
-    result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
-    result = await _finish_oauth(
-        hass, hass_client_no_auth, approve, result, user=USER_EU
-    )
-    assert result["type"] is FlowResultType.ABORT
-    assert result["reason"] == "wrong_account"
-    assert dict(config_entry.data) == before
-    assert simulator.count("products") == 0
-
-
-async def test_reconfigure_forgets_sites_gone_from_account(
-    hass: HomeAssistant,
-    monkeypatch: pytest.MonkeyPatch,
-    simulator: Simulator,
-    credentials: None,
-    hass_client_no_auth: ClientSessionGenerator,
-    approve: Approve,
-) -> None:
-    """A configured site no longer offered is not preselected (it could not be unticked)."""
-    monkeypatch.delenv("POWERWALL_FLEET_DEVELOPER")
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        title="Home & Old House",
-        unique_id=USER_MAIN,
-        data=entry_data(simulator, **{CONF_SITE_IDS: [SITE_FULL, SITE_DEAD]}),
-    )
-    entry.add_to_hass(hass)
-    await _hold_our_key(hass, simulator, "na")
-    result = await entry.start_reconfigure_flow(hass)
-    result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
-    result = await _finish_oauth(hass, hass_client_no_auth, approve, result)
-    assert result["step_id"] == "sites"
-    default = _defaults(result)
-    assert default == {"sites": [str(SITE_FULL)]}
-
-    result = await hass.config_entries.flow.async_configure(result["flow_id"], default)
-    assert result["reason"] == "reconfigure_successful"
-    assert entry.data[CONF_SITE_IDS] == [SITE_FULL]
-    assert entry.title == "Home"
-    await hass.async_block_till_done()
 
 
 # --------------------------------------------------------------- translations
 
 
 def _flow_source_keys() -> dict[str, set[str]]:
-    """Step ids, error keys and abort reasons config_flow.py can produce."""
-    tree = ast.parse(inspect.getsource(config_flow))
+    """Step ids, error keys and abort reasons config_flow.py (and partner.py) can produce."""
+    tree = ast.Module(
+        body=[
+            node
+            for module in (config_flow, partner)
+            for node in ast.parse(inspect.getsource(module)).body
+        ],
+        type_ignores=[],
+    )
     found: dict[str, set[str]] = {
         "config_step": set(),
         "options_step": set(),
@@ -1580,6 +582,14 @@ def _flow_source_keys() -> dict[str, set[str]]:
                     isinstance(target.value, ast.Name) and target.value.id == "errors"
                 ):
                     found["error"] |= strings(node.value)
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id == "InvalidDomain"
+            and node.args
+        ):
+            # Shown on the domain field.
+            found["error"] |= strings(node.args[0])
         elif (
             isinstance(node, ast.Call)
             and isinstance(node.func, ast.Name)
