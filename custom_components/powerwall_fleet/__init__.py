@@ -48,7 +48,6 @@ from .fleet import (
 from .oauth import EntryTokens, implementation_for_entry
 from .partner import async_register_public_key_view
 from .services import async_setup_services
-from .tou_services import async_setup_tou_services
 
 PLATFORMS: list[Platform] = [
     # one per line, alphabetical
@@ -78,7 +77,6 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     """Serve the partner public key; register the actions."""
     async_register_public_key_view(hass)
     async_setup_services(hass)
-    async_setup_tou_services(hass)
     return True
 
 

@@ -1,16 +1,32 @@
-"""Sending commands so that they never fail silently.
+"""Every control of a site, end to end: the one place a command is checked and sent.
 
-Order for every control and action: validate (``ServiceValidationError``
-before any request), send, show the new value at once, re-read ``site_info``
-and ``live_status`` to confirm. If the site reports something else, the
-entities show what the site says and a warning is logged. A failed command
-raises a translated ``HomeAssistantError`` and changes nothing shown.
+One public coroutine per control (backup reserve, operation mode, export
+rule, grid charging, storm watch, off-grid vehicle charging reserve,
+time-of-use tariff). Each runs the same order:
+
+1. validate, raising a translated ``ServiceValidationError`` before any
+   request: whole percent, the 81-99 % reserve only in backup-only mode, an
+   export rule only with solar, a reserve only with a battery, a tariff only
+   where the site does time-of-use, the ``energy_cmds`` scope of the login;
+2. send the command (counted in the site's usage);
+3. show the new value at once (patch the info coordinator's data);
+4. confirm by re-reading the site. If the site reports something else, the
+   entities show what the site says and a warning is logged;
+5. a refused or failed command raises a translated ``HomeAssistantError``
+   and changes nothing shown (``site_info`` is re-read then too).
+
+The entities (number, select, switch) and the actions (services.py) call the
+coroutines here and hold no rule of their own. This module may use the
+coordinators, site facts and the fleet client; it may not import services.py
+or any platform.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, replace
+import math
+from typing import TYPE_CHECKING, Any, Literal
 
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 
@@ -18,6 +34,7 @@ from .const import DOMAIN, LOGGER
 from .fleet import (
     CannotConnect,
     CommandResult,
+    Components,
     DeviceOffline,
     FleetClient,
     FleetError,
@@ -27,55 +44,294 @@ from .fleet import (
     MissingScopes,
     RateLimited,
     SiteInfo,
+    UserSettings,
     token_scopes,
 )
+from .fleet.tariff import Tariff, TariffError, differences, parse_tariff
+from .site import has_battery, has_solar
 
 if TYPE_CHECKING:
     from . import PowerwallFleetConfigEntry
     from .coordinator import SiteCoordinators
 
 COMMAND_SCOPE = "energy_cmds"
+# Outside backup-only mode Tesla accepts 0-80 % or 100 % (FLEET_API.md).
+MAX_RESERVE_OUTSIDE_BACKUP = 80
 
 type Send = Callable[[FleetClient], Awaitable[CommandResult]]
 type Patch = Callable[[SiteInfo], SiteInfo]
 type Check = Callable[[SiteInfo], bool]
 
 
+@dataclass(frozen=True)
+class TariffConfirmation:
+    """What the site holds after a time-of-use write."""
+
+    confirmed: bool
+    differences: list[str]
+
+
+# ------------------------------------------------------------- validation
+
+
+def validation_error(key: str, **placeholders: str) -> ServiceValidationError:
+    """A translated refusal, raised before any request (controls and actions)."""
+    return ServiceValidationError(
+        translation_domain=DOMAIN,
+        translation_key=key,
+        translation_placeholders=placeholders or None,
+    )
+
+
 def check_command_scope(entry: PowerwallFleetConfigEntry) -> None:
     """Refuse before any request when the login lacks ``energy_cmds``."""
     scopes = token_scopes(entry.data["token"]["access_token"])
     if scopes and COMMAND_SCOPE not in scopes:
-        raise ServiceValidationError(
-            translation_domain=DOMAIN,
-            translation_key="missing_command_scope",
-            translation_placeholders={"scope": COMMAND_SCOPE},
+        raise validation_error("missing_command_scope", scope=COMMAND_SCOPE)
+
+
+def whole_percent(value: float) -> int:
+    """``value`` rounded half up to a whole percent, refused outside 0-100."""
+    if not 0 <= value <= 100:
+        raise validation_error("reserve_out_of_range", percent=f"{value:g}")
+    return min(100, math.floor(value + 0.5))
+
+
+def current_charge_level(site: SiteCoordinators) -> float:
+    """The battery's present charge level, rounded half up; refused when unknown."""
+    live = site.live.latest
+    level = live.percentage_charged if live is not None else None
+    if level is None or not site.live.last_update_success:
+        raise validation_error("no_battery_level", site=site.name)
+    return float(math.floor(level + 0.5))
+
+
+def validate_backup_reserve(
+    site: SiteCoordinators, percent: float | Literal["current"]
+) -> int:
+    """The reserve to send to ``site`` (``"current"``: its charge level).
+
+    Refused (``ServiceValidationError``, no request) without a battery, outside
+    0-100 %, and at 81-99 % while the site is not in backup-only mode.
+    """
+    info = site.info.latest
+    if info is not None and not has_battery(info):
+        raise validation_error("no_battery", site=site.name)
+    value = whole_percent(
+        current_charge_level(site) if isinstance(percent, str) else percent
+    )
+    if (
+        MAX_RESERVE_OUTSIDE_BACKUP < value < 100
+        and info is not None
+        and info.default_real_mode is not None
+        and info.default_real_mode != "backup"
+    ):
+        raise validation_error("reserve_needs_backup_mode", percent=str(value))
+    return value
+
+
+def check_time_of_use(site: SiteCoordinators) -> None:
+    """Refuse a tariff for a site that does not do time-of-use."""
+    info = site.info.latest
+    if info is not None and not (info.components and info.components.tou_capable):
+        raise validation_error("not_tou_capable", site=site.name)
+
+
+def _check_export_rule(site: SiteCoordinators) -> None:
+    info = site.info.latest
+    if info is not None and not has_solar(info):
+        raise validation_error("no_export_without_solar", site=site.name)
+
+
+def _on_off(value: bool) -> str:
+    return "on" if value else "off"
+
+
+# --------------------------------------------------------------- controls
+
+
+async def async_set_backup_reserve(
+    site: SiteCoordinators, percent: float | Literal["current"]
+) -> None:
+    """Set the backup reserve of ``site`` (see :func:`validate_backup_reserve`)."""
+    value = validate_backup_reserve(site, percent)
+
+    async def _send(client: FleetClient) -> CommandResult:
+        return await client.set_backup_reserve(site.site_id, value)
+
+    await _async_command(
+        site,
+        _send,
+        what=f"the backup reserve of {value} % for {site.name}",
+        patch=lambda info: replace(info, backup_reserve_percent=value),
+        confirm=lambda info: info.backup_reserve_percent == value,
+    )
+
+
+async def async_set_off_grid_vehicle_charging_reserve(
+    site: SiteCoordinators, percent: float
+) -> None:
+    """Set the share of the battery kept for charging vehicles off-grid (0-100 %)."""
+    value = whole_percent(percent)
+
+    async def _send(client: FleetClient) -> CommandResult:
+        return await client.set_off_grid_vehicle_charging_reserve(site.site_id, value)
+
+    await _async_command(
+        site,
+        _send,
+        what=(f"the off-grid vehicle charging reserve of {value} % for {site.name}"),
+        patch=lambda info: replace(
+            info, off_grid_vehicle_charging_reserve_percent=value
+        ),
+        confirm=lambda info: info.off_grid_vehicle_charging_reserve_percent == value,
+    )
+
+
+async def async_set_operation_mode(site: SiteCoordinators, mode: str) -> None:
+    """Set the operation mode (self_consumption, autonomous or backup)."""
+
+    async def _send(client: FleetClient) -> CommandResult:
+        return await client.set_operation_mode(site.site_id, mode)
+
+    await _async_command(
+        site,
+        _send,
+        what=f"the operation mode {mode} for {site.name}",
+        patch=lambda info: replace(info, default_real_mode=mode),
+        confirm=lambda info: info.default_real_mode == mode,
+    )
+
+
+async def async_set_export_rule(site: SiteCoordinators, rule: str) -> None:
+    """Set what may be exported (battery_ok, pv_only, never); needs solar."""
+    _check_export_rule(site)
+
+    async def _send(client: FleetClient) -> CommandResult:
+        return await client.set_grid_import_export(site.site_id, export_rule=rule)
+
+    def _patch(info: SiteInfo) -> SiteInfo:
+        components = replace(
+            info.components or Components(),
+            customer_preferred_export_rule=rule,
+            non_export_configured=rule == "never",
+        )
+        return replace(info, components=components)
+
+    await _async_command(
+        site,
+        _send,
+        what=f"the export rule {rule} for {site.name}",
+        patch=_patch,
+        confirm=lambda info: bool(
+            info.components and info.components.export_rule == rule
+        ),
+    )
+
+
+async def async_set_grid_charging(site: SiteCoordinators, allowed: bool) -> None:
+    """Allow or forbid charging the battery from the grid."""
+
+    async def _send(client: FleetClient) -> CommandResult:
+        return await client.set_grid_import_export(
+            site.site_id, allow_grid_charging=allowed
         )
 
+    def _patch(info: SiteInfo) -> SiteInfo:
+        components = replace(
+            info.components or Components(),
+            disallow_charge_from_grid_with_solar_installed=not allowed,
+        )
+        return replace(info, components=components)
 
-async def async_send_command(
+    await _async_command(
+        site,
+        _send,
+        what=f"grid charging {_on_off(allowed)} for {site.name}",
+        patch=_patch,
+        confirm=lambda info: bool(
+            info.components and info.components.grid_charging_allowed == allowed
+        ),
+    )
+
+
+async def async_set_storm_watch(site: SiteCoordinators, enabled: bool) -> None:
+    """Turn storm watch on or off."""
+
+    async def _send(client: FleetClient) -> CommandResult:
+        return await client.set_storm_mode(site.site_id, enabled)
+
+    def _patch(info: SiteInfo) -> SiteInfo:
+        settings = replace(
+            info.user_settings or UserSettings(), storm_mode_enabled=enabled
+        )
+        return replace(info, user_settings=settings)
+
+    await _async_command(
+        site,
+        _send,
+        what=f"storm watch {_on_off(enabled)} for {site.name}",
+        patch=_patch,
+        confirm=lambda info: info.storm_mode_enabled == enabled,
+    )
+
+
+async def async_set_time_of_use(
+    site: SiteCoordinators, tariff: Tariff
+) -> TariffConfirmation:
+    """Send a validated tariff; tell whether the site holds what was sent."""
+    check_time_of_use(site)
+    payload = tariff.to_dict()
+
+    async def _send(client: FleetClient) -> CommandResult:
+        return await client.set_time_of_use(site.site_id, payload)
+
+    await _async_command(
+        site,
+        _send,
+        what=f"the time-of-use tariff for {site.name}",
+        confirm=lambda info: not held_differences(tariff, info.tariff_content_v2),
+    )
+    info = site.info.latest
+    found = held_differences(tariff, info.tariff_content_v2 if info else None)
+    return TariffConfirmation(
+        confirmed=site.info.last_update_success and not found, differences=found
+    )
+
+
+def held_differences(sent: Tariff, held: Any) -> list[str]:
+    """What the site holds differently; ``tariff_content_v2`` when unreadable."""
+    try:
+        return differences(sent, parse_tariff(held))
+    except TariffError:
+        return ["tariff_content_v2"]
+
+
+# ------------------------------------------------------------ send + confirm
+
+
+async def _async_command(
     site: SiteCoordinators,
     send: Send,
     *,
     what: str,
     patch: Patch | None = None,
-    confirm: Check | None = None,
+    confirm: Check,
 ) -> None:
-    """Send one command for ``site`` and confirm it (see module docstring)."""
-    entry = site.info.config_entry
-    check_command_scope(entry)
+    """Send one validated command for ``site`` and confirm it (module docstring)."""
+    check_command_scope(site.info.config_entry)
     site.usage.counts["commands"] += 1
     try:
         await send(site.info.client)
     except FleetError as err:
-        await site.async_after_command()
+        await _async_reread(site)
         raise _command_error(site, err, what) from err
     if patch is not None and site.info.latest is not None:
         site.info.async_set_updated_data(patch(site.info.latest))
-    await site.async_after_command()
+    await _async_reread(site)
     confirmed = site.info.latest
     if (
-        confirm is not None
-        and confirmed is not None
+        confirmed is not None
         and site.info.last_update_success
         and not confirm(confirmed)
     ):
@@ -85,6 +341,11 @@ async def async_send_command(
             what,
             site.site_id,
         )
+
+
+async def _async_reread(site: SiteCoordinators) -> None:
+    """Re-read the site to confirm (or show what it reports after a failure)."""
+    await site.async_after_command()
 
 
 def _command_error(

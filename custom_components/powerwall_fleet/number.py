@@ -1,13 +1,13 @@
 """Numbers: backup reserve and off-grid vehicle charging reserve.
 
-The backup reserve's validation and command live in services.py, shared with
-the ``set_backup_reserve`` action.
+Descriptions and state only: validating and sending a value is the control's
+own (commands.py), shared with the ``set_backup_reserve`` action.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from homeassistant.components.number import (
@@ -19,11 +19,13 @@ from homeassistant.const import PERCENTAGE, EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .commands import async_send_command
+from .commands import (
+    async_set_backup_reserve,
+    async_set_off_grid_vehicle_charging_reserve,
+)
 from .coordinator import InfoCoordinator, SiteCoordinators
 from .entity import PowerwallFleetEntity, async_add_site_entities
-from .fleet import CommandResult, FleetClient, SiteInfo
-from .services import async_set_backup_reserve, validate_backup_reserve, whole_percent
+from .fleet import SiteInfo
 from .site import has_battery
 
 if TYPE_CHECKING:
@@ -33,33 +35,13 @@ if TYPE_CHECKING:
 PARALLEL_UPDATES = 1
 
 
-async def _set_off_grid_reserve(site: SiteCoordinators, percent: int) -> None:
-    async def _send(client: FleetClient) -> CommandResult:
-        return await client.set_off_grid_vehicle_charging_reserve(site.site_id, percent)
-
-    await async_send_command(
-        site,
-        _send,
-        what=(f"the off-grid vehicle charging reserve of {percent} % for {site.name}"),
-        patch=lambda info: replace(
-            info, off_grid_vehicle_charging_reserve_percent=percent
-        ),
-        confirm=lambda info: info.off_grid_vehicle_charging_reserve_percent == percent,
-    )
-
-
-def _validate_off_grid_reserve(site: SiteCoordinators, value: float) -> int:
-    return whole_percent(value)
-
-
 @dataclass(frozen=True, kw_only=True)
 class PowerwallNumberDescription(NumberEntityDescription):
     """A percentage setting of site_info that a command changes."""
 
     value_fn: Callable[[SiteInfo], float | None]
     exists_fn: Callable[[SiteInfo], bool]
-    validate_fn: Callable[[SiteCoordinators, float], int]
-    set_fn: Callable[[SiteCoordinators, int], Awaitable[None]]
+    set_fn: Callable[[SiteCoordinators, float], Awaitable[None]]
 
 
 NUMBERS: tuple[PowerwallNumberDescription, ...] = (
@@ -73,7 +55,6 @@ NUMBERS: tuple[PowerwallNumberDescription, ...] = (
         native_unit_of_measurement=PERCENTAGE,
         value_fn=lambda info: info.backup_reserve_percent,
         exists_fn=has_battery,
-        validate_fn=validate_backup_reserve,
         set_fn=async_set_backup_reserve,
     ),
     PowerwallNumberDescription(
@@ -90,8 +71,7 @@ NUMBERS: tuple[PowerwallNumberDescription, ...] = (
             info.components
             and info.components.off_grid_vehicle_charging_reserve_supported
         ),
-        validate_fn=_validate_off_grid_reserve,
-        set_fn=_set_off_grid_reserve,
+        set_fn=async_set_off_grid_vehicle_charging_reserve,
     ),
 )
 
@@ -140,6 +120,4 @@ class PowerwallNumber(PowerwallFleetEntity[InfoCoordinator], NumberEntity):
 
     async def async_set_native_value(self, value: float) -> None:
         """Validate, send, confirm; the state follows what the site reports."""
-        description = self.entity_description
-        percent = description.validate_fn(self.site, value)
-        await description.set_fn(self.site, percent)
+        await self.entity_description.set_fn(self.site, value)

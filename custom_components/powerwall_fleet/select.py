@@ -1,29 +1,24 @@
-"""Selects: operation mode and energy export rule."""
+"""Selects: operation mode and energy export rule.
+
+Descriptions and state only: validating and sending a choice is the control's
+own (commands.py).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from homeassistant.components.select import SelectEntity, SelectEntityDescription
 from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .commands import async_send_command
-from .const import DOMAIN
+from .commands import async_set_export_rule, async_set_operation_mode
 from .coordinator import InfoCoordinator, SiteCoordinators
 from .entity import PowerwallFleetEntity, async_add_site_entities
-from .fleet import (
-    EXPORT_RULES,
-    OPERATION_MODES,
-    CommandResult,
-    Components,
-    FleetClient,
-    SiteInfo,
-)
+from .fleet import EXPORT_RULES, OPERATION_MODES, SiteInfo
 from .site import has_battery, has_solar
 
 if TYPE_CHECKING:
@@ -35,50 +30,6 @@ PARALLEL_UPDATES = 1
 
 def _has_solar_and_battery(info: SiteInfo) -> bool:
     return has_solar(info) and has_battery(info)
-
-
-async def _set_operation_mode(site: SiteCoordinators, mode: str) -> None:
-    async def _send(client: FleetClient) -> CommandResult:
-        return await client.set_operation_mode(site.site_id, mode)
-
-    await async_send_command(
-        site,
-        _send,
-        what=f"the operation mode {mode} for {site.name}",
-        patch=lambda info: replace(info, default_real_mode=mode),
-        confirm=lambda info: info.default_real_mode == mode,
-    )
-
-
-async def _set_export_rule(site: SiteCoordinators, rule: str) -> None:
-    info = site.info.latest
-    if info is not None and not has_solar(info):
-        raise ServiceValidationError(
-            translation_domain=DOMAIN,
-            translation_key="no_export_without_solar",
-            translation_placeholders={"site": site.name},
-        )
-
-    async def _send(client: FleetClient) -> CommandResult:
-        return await client.set_grid_import_export(site.site_id, export_rule=rule)
-
-    def _patch(info: SiteInfo) -> SiteInfo:
-        components = replace(
-            info.components or Components(),
-            customer_preferred_export_rule=rule,
-            non_export_configured=rule == "never",
-        )
-        return replace(info, components=components)
-
-    await async_send_command(
-        site,
-        _send,
-        what=f"the export rule {rule} for {site.name}",
-        patch=_patch,
-        confirm=lambda info: bool(
-            info.components and info.components.export_rule == rule
-        ),
-    )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -97,7 +48,7 @@ SELECTS: tuple[PowerwallSelectDescription, ...] = (
         options=list(OPERATION_MODES),
         value_fn=lambda info: info.default_real_mode,
         exists_fn=has_battery,
-        select_fn=_set_operation_mode,
+        select_fn=async_set_operation_mode,
     ),
     PowerwallSelectDescription(
         key="export_rule",
@@ -106,7 +57,7 @@ SELECTS: tuple[PowerwallSelectDescription, ...] = (
         options=list(EXPORT_RULES),
         value_fn=lambda info: info.components.export_rule if info.components else None,
         exists_fn=_has_solar_and_battery,
-        select_fn=_set_export_rule,
+        select_fn=async_set_export_rule,
     ),
 )
 

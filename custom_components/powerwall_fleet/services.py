@@ -1,30 +1,64 @@
-"""Actions: set the backup reserve of sites, refresh sites now.
+"""Every action of the integration, with one target resolver.
 
-Both target energy sites by device (``device_id``) and/or by config entry
-(``config_entry_id``: every site of the entry). Input and targets are checked
-before any request is sent.
+``set_backup_reserve``, ``refresh``, ``set_time_of_use`` and
+``get_time_of_use`` target energy sites by device (``device_id``) and/or by
+config entry (``config_entry_id``: every site of the entry). Targets and input
+are checked for every site before any request is sent; the checks of a value
+against a site, and the sending, are the controls' own (commands.py). This
+module owns the action schemas, target resolution, per-call bookkeeping (the
+refresh pace) and the response shapes. It may not hold a control's rule, and
+no entity platform imports it.
+
+``set_time_of_use`` takes one of three forms: a full ``tariff_content_v2``
+(``tariff``), the simple form (``name``, ``utility``, ``currency``,
+``seasons`` of periods with days, start, end, buy and sell price), or the
+legacy schedule owners used (``schedule`` + ``prices``). Whatever the form,
+the tariff is validated before any request (every problem listed in one
+``ServiceValidationError``); after the write site_info is re-read and the
+response tells, per site, whether the site holds what was sent.
 """
 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import replace
 from datetime import datetime, timedelta
-import math
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import ATTR_CONFIG_ENTRY_ID, ATTR_DEVICE_ID
-from homeassistant.core import HomeAssistant, ServiceCall, callback
-from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.core import (
+    HomeAssistant,
+    ServiceCall,
+    ServiceResponse,
+    SupportsResponse,
+    callback,
+)
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import config_validation as cv, device_registry as dr
 from homeassistant.util import dt as dt_util
 from homeassistant.util.hass_dict import HassKey
 
-from .commands import async_send_command, check_command_scope
+from .commands import (
+    async_set_backup_reserve,
+    async_set_time_of_use,
+    check_command_scope,
+    check_time_of_use,
+    validate_backup_reserve,
+    validation_error,
+)
 from .const import DOMAIN, LOGGER
-from .fleet import CommandResult, FleetClient
-from .site import has_battery
+from .fleet.tariff import (
+    Problem,
+    Tariff,
+    TariffError,
+    check_tariff,
+    parse_tariff,
+    period_table,
+    resolve,
+    tariff_from_legacy,
+    tariff_from_simple,
+)
+from .site import has_battery, site_zone
 
 if TYPE_CHECKING:
     # Home Assistant 2026.10 validates with probatio and aliases voluptuous to
@@ -38,6 +72,8 @@ else:
 
 SERVICE_SET_BACKUP_RESERVE = "set_backup_reserve"
 SERVICE_REFRESH = "refresh"
+SERVICE_SET_TIME_OF_USE = "set_time_of_use"
+SERVICE_GET_TIME_OF_USE = "get_time_of_use"
 ATTR_PERCENT = "percent"
 ATTR_CURRENT = "current"
 
@@ -58,69 +94,40 @@ SET_BACKUP_RESERVE_SCHEMA = vol.Schema(
     }
 )
 REFRESH_SCHEMA = vol.Schema(_TARGET_FIELDS)
+SET_TIME_OF_USE_SCHEMA = vol.Schema(
+    {
+        # Content is checked by the tariff validator, with every problem named.
+        vol.Optional("tariff"): dict,
+        vol.Optional("name"): cv.string,
+        vol.Optional("utility"): cv.string,
+        vol.Optional("currency"): cv.string,
+        vol.Optional("code"): cv.string,
+        vol.Optional("seasons"): list,
+        vol.Optional("schedule"): vol.Any(list, dict),
+        vol.Optional("prices"): dict,
+        **_TARGET_FIELDS,
+    }
+)
+GET_TIME_OF_USE_SCHEMA = vol.Schema(_TARGET_FIELDS)
 
 type Target = tuple[PowerwallFleetConfigEntry, SiteCoordinators, bool]
 
 
-# ------------------------------------------- shared with the control entities
-
-# Outside backup-only mode Tesla accepts 0-80 % or 100 % (FLEET_API.md).
-MAX_RESERVE_OUTSIDE_BACKUP = 80
-
-
-def whole_percent(value: float) -> int:
-    """``value`` rounded half up to a whole percent, refused outside 0-100."""
-    if not 0 <= value <= 100:
-        raise ServiceValidationError(
-            translation_domain=DOMAIN,
-            translation_key="reserve_out_of_range",
-            translation_placeholders={"percent": f"{value:g}"},
-        )
-    return min(100, math.floor(value + 0.5))
-
-
-def validate_backup_reserve(site: SiteCoordinators, value: float) -> int:
-    """The reserve to send, or ``ServiceValidationError`` before any request."""
-    percent = whole_percent(value)
-    info = site.info.latest
-    if (
-        MAX_RESERVE_OUTSIDE_BACKUP < percent < 100
-        and info is not None
-        and info.default_real_mode is not None
-        and info.default_real_mode != "backup"
-    ):
-        raise ServiceValidationError(
-            translation_domain=DOMAIN,
-            translation_key="reserve_needs_backup_mode",
-            translation_placeholders={"percent": str(percent)},
-        )
-    return percent
-
-
-async def async_set_backup_reserve(site: SiteCoordinators, percent: int) -> None:
-    """Send a validated backup reserve and confirm it (see commands.py)."""
-
-    async def _send(client: FleetClient) -> CommandResult:
-        return await client.set_backup_reserve(site.site_id, percent)
-
-    await async_send_command(
-        site,
-        _send,
-        what=f"the backup reserve of {percent} % for {site.name}",
-        patch=lambda info: replace(info, backup_reserve_percent=percent),
-        confirm=lambda info: info.backup_reserve_percent == percent,
-    )
-
-
 @callback
 def async_setup_services(hass: HomeAssistant) -> None:
-    """Register the integration's actions (once, from async_setup)."""
+    """Register every action of the integration (once, from async_setup)."""
 
     async def _set_backup_reserve(call: ServiceCall) -> None:
         await _async_set_backup_reserve(hass, call)
 
     async def _refresh(call: ServiceCall) -> None:
         await _async_refresh(hass, call)
+
+    async def _set_time_of_use(call: ServiceCall) -> ServiceResponse:
+        return await _async_set_time_of_use(hass, call)
+
+    async def _get_time_of_use(call: ServiceCall) -> ServiceResponse:
+        return _get_time_of_use_response(hass, call)
 
     hass.services.async_register(
         DOMAIN,
@@ -131,40 +138,48 @@ def async_setup_services(hass: HomeAssistant) -> None:
     hass.services.async_register(
         DOMAIN, SERVICE_REFRESH, _refresh, schema=REFRESH_SCHEMA
     )
+    hass.services.async_register(
+        DOMAIN,
+        SERVICE_SET_TIME_OF_USE,
+        _set_time_of_use,
+        schema=SET_TIME_OF_USE_SCHEMA,
+        supports_response=SupportsResponse.OPTIONAL,
+    )
+    hass.services.async_register(
+        DOMAIN,
+        SERVICE_GET_TIME_OF_USE,
+        _get_time_of_use,
+        schema=GET_TIME_OF_USE_SCHEMA,
+        supports_response=SupportsResponse.ONLY,
+    )
 
 
 # ------------------------------------------------------------------ targets
 
 
-def _error(key: str, **placeholders: str) -> ServiceValidationError:
-    return ServiceValidationError(
-        translation_domain=DOMAIN,
-        translation_key=key,
-        translation_placeholders=placeholders or None,
-    )
-
-
 def _loaded_entry(
     hass: HomeAssistant, entry_id: str, target: str
 ) -> PowerwallFleetConfigEntry:
+    # Not homeassistant.helpers.service.async_get_config_entry (in both
+    # supported versions): it raises Home Assistant's own translation keys,
+    # and the actions' refusals (not_our_target, entry_not_loaded) are kept.
     entry = hass.config_entries.async_get_entry(entry_id)
     if entry is None or entry.domain != DOMAIN:
-        raise _error("not_our_target", target=target)
+        raise validation_error("not_our_target", target=target)
     if entry.state is not ConfigEntryState.LOADED:
-        raise _error("entry_not_loaded", title=entry.title)
+        raise validation_error("entry_not_loaded", title=entry.title)
     return cast("PowerwallFleetConfigEntry", entry)
 
 
 def resolve_targets(hass: HomeAssistant, call: ServiceCall) -> list[Target]:
     """The targeted sites: (entry, site, targeted as a device) each once.
 
-    Shared by every action that targets devices and/or config entries; refuses
-    (ServiceValidationError) before any request.
+    Refuses (ServiceValidationError) before any request.
     """
     device_ids: list[str] = call.data.get(ATTR_DEVICE_ID, [])
     entry_ids: list[str] = call.data.get(ATTR_CONFIG_ENTRY_ID, [])
     if not device_ids and not entry_ids:
-        raise _error("no_target")
+        raise validation_error("no_target")
     targets: dict[int, Target] = {}
     registry = dr.async_get(hass)
     for device_id in device_ids:
@@ -184,17 +199,39 @@ def resolve_targets(hass: HomeAssistant, call: ServiceCall) -> list[Target]:
             None,
         )
         if not site_ids or entry_id is None:
-            raise _error("not_our_target", target=device_id)
+            raise validation_error("not_our_target", target=device_id)
         entry = _loaded_entry(hass, entry_id, device_id)
         site = entry.runtime_data.sites.get(int(site_ids[0]))
         if site is None:  # a device left over from a site no longer set up
-            raise _error("not_our_target", target=device_id)
+            raise validation_error("not_our_target", target=device_id)
         targets[site.site_id] = (entry, site, True)
     for entry_id in entry_ids:
         entry = _loaded_entry(hass, entry_id, entry_id)
         for site in entry.runtime_data.sites.values():
             targets.setdefault(site.site_id, (entry, site, False))
     return list(targets.values())
+
+
+def _sites(hass: HomeAssistant, call: ServiceCall) -> list[SiteCoordinators]:
+    """The targeted sites, each once; refused before any request."""
+    return [site for _, site, _ in resolve_targets(hass, call)]
+
+
+def _check_command_scopes(sites: list[SiteCoordinators]) -> None:
+    """Refuse the whole call when any targeted entry's login lacks commands."""
+    entries = {id(site.info.config_entry): site.info.config_entry for site in sites}
+    for entry in entries.values():
+        check_command_scope(entry)
+
+
+def _device_id(hass: HomeAssistant, site: SiteCoordinators) -> str | None:
+    identifier = (DOMAIN, str(site.site_id))
+    registry = dr.async_get(hass)
+    entry_id = site.info.config_entry.entry_id
+    for device in dr.async_entries_for_config_entry(registry, entry_id):
+        if identifier in device.identifiers:
+            return device.id
+    return None  # pragma: no cover - every set-up site has its device
 
 
 # ---------------------------------------------------------- set_backup_reserve
@@ -205,47 +242,28 @@ async def _async_set_backup_reserve(hass: HomeAssistant, call: ServiceCall) -> N
     percent: float | None = call.data.get(ATTR_PERCENT)
     current: bool = call.data.get(ATTR_CURRENT, False)
     if (percent is None) is not current:
-        raise _error("percent_or_current")
-    sites: list[Target] = []
-    for entry, site, explicit in resolve_targets(hass, call):
-        info = site.info.latest
-        if info is not None and not has_battery(info):
-            if explicit:
-                raise _error("no_battery", site=site.name)
-            continue  # an entry's solar-only site has no reserve to set
-        sites.append((entry, site, explicit))
-    if not sites:
-        raise _error("no_battery", site=", ".join(_entry_titles(hass, call)))
-    for entry in {id(entry): entry for entry, _, _ in sites}.values():
-        check_command_scope(entry)
-    planned = [
-        (
-            site,
-            validate_backup_reserve(
-                site, _charge_level(site) if percent is None else percent
-            ),
-        )
-        for _, site, _ in sites
+        raise validation_error("percent_or_current")
+    value: float | Literal["current"] = "current" if percent is None else percent
+    sites = [
+        site
+        for _, site, explicit in resolve_targets(hass, call)
+        # An entry's solar-only site has no reserve to set; a device is checked.
+        if explicit or site.info.latest is None or has_battery(site.info.latest)
     ]
+    if not sites:
+        raise validation_error("no_battery", site=", ".join(_entry_titles(hass, call)))
+    planned = [(site, validate_backup_reserve(site, value)) for site in sites]
+    _check_command_scopes(sites)
     failures: list[HomeAssistantError] = []
-    for site, value in planned:
+    for site, reserve in planned:
         try:
-            await async_set_backup_reserve(site, value)
+            await async_set_backup_reserve(site, reserve)
         except HomeAssistantError as err:
             failures.append(err)
     if failures:
         for failure in failures[1:]:
             LOGGER.error("Setting the backup reserve failed: %s", failure)
         raise failures[0]
-
-
-def _charge_level(site: SiteCoordinators) -> float:
-    """The battery's present charge level, rounded half up."""
-    live = site.live.latest
-    level = live.percentage_charged if live is not None else None
-    if level is None or not site.live.last_update_success:
-        raise _error("no_battery_level", site=site.name)
-    return float(math.floor(level + 0.5))
 
 
 def _entry_titles(hass: HomeAssistant, call: ServiceCall) -> list[str]:
@@ -262,13 +280,13 @@ def _entry_titles(hass: HomeAssistant, call: ServiceCall) -> list[str]:
 
 async def _async_refresh(hass: HomeAssistant, call: ServiceCall) -> None:
     """Re-read live_status and site_info of the targeted sites now."""
-    sites = [site for _, site, _ in resolve_targets(hass, call)]
+    sites = _sites(hass, call)
     now = dt_util.utcnow()
     last = hass.data.setdefault(_LAST_REFRESH, {})
     for site in sites:
         previous = last.get(site.site_id)
         if previous is not None and now - previous < REFRESH_INTERVAL:
-            raise _error(
+            raise validation_error(
                 "refresh_too_soon",
                 site=site.name,
                 seconds=str(round(REFRESH_INTERVAL.total_seconds())),
@@ -287,3 +305,94 @@ async def _async_refresh(hass: HomeAssistant, call: ServiceCall) -> None:
                     "error": coordinator.last_error or "unknown",
                 },
             )
+
+
+# ----------------------------------------------------- set/get_time_of_use
+
+
+def tariff_from_call(data: dict[str, Any]) -> tuple[Tariff, list[Problem]]:
+    """The tariff an action call describes, validated; or ServiceValidationError."""
+    forms = [key for key in ("tariff", "seasons", "schedule") if key in data]
+    if len(forms) != 1:
+        raise validation_error("tariff_one_form")
+    try:
+        if "tariff" in data:
+            return check_tariff(data["tariff"])
+        if "seasons" in data:
+            return check_tariff(tariff_from_simple(data))
+        return check_tariff(
+            tariff_from_legacy(
+                data["schedule"],
+                prices=data.get("prices", {}),
+                name=data.get("name", "Time of use"),
+                utility=data.get("utility", ""),
+                currency=data.get("currency", "USD"),
+                code=data.get("code"),
+            )
+        )
+    except TariffError as err:
+        raise validation_error(
+            "invalid_tariff",
+            problems="; ".join(str(problem) for problem in err.problems),
+        ) from err
+
+
+async def _async_set_time_of_use(
+    hass: HomeAssistant, call: ServiceCall
+) -> ServiceResponse:
+    tariff, warnings = tariff_from_call(dict(call.data))
+    sites = _sites(hass, call)
+    for site in sites:
+        check_time_of_use(site)
+    _check_command_scopes(sites)
+    for warning in warnings:
+        LOGGER.warning("Time-of-use tariff: %s", warning)
+    results: list[dict[str, Any]] = []
+    for site in sites:
+        held = await async_set_time_of_use(site, tariff)
+        results.append(
+            {
+                "site_id": site.site_id,
+                "device_id": _device_id(hass, site),
+                "name": site.name,
+                "confirmed": held.confirmed,
+                "differences": held.differences,
+            }
+        )
+    return cast(
+        "ServiceResponse",
+        {"sites": results, "warnings": [str(warning) for warning in warnings]},
+    )
+
+
+def _get_time_of_use_response(
+    hass: HomeAssistant, call: ServiceCall
+) -> ServiceResponse:
+    results: list[dict[str, Any]] = []
+    for site in _sites(hass, call):
+        info = site.info.latest
+        raw = info.tariff_content_v2 if info is not None else None
+        result: dict[str, Any] = {
+            "site_id": site.site_id,
+            "device_id": _device_id(hass, site),
+            "name": site.name,
+            "time_zone": str(site_zone(info)),
+            "tariff": dict(raw) if raw is not None else None,
+        }
+        if raw is not None:
+            try:
+                tariff = parse_tariff(raw)
+            except TariffError as err:
+                result["problems"] = [str(problem) for problem in err.problems]
+            else:
+                point = resolve(tariff, dt_util.utcnow(), site_zone(info))
+                result["currency"] = tariff.currency
+                result["periods"] = period_table(tariff)
+                result["current"] = {
+                    "season": point.season,
+                    "period": point.period,
+                    "buy": point.buy,
+                    "sell": point.sell,
+                }
+        results.append(result)
+    return cast("ServiceResponse", {"sites": results})

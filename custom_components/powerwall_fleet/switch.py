@@ -1,9 +1,13 @@
-"""Switches: storm watch and charging from the grid."""
+"""Switches: storm watch and charging from the grid.
+
+Descriptions and state only: sending a turn is the control's own
+(commands.py).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from homeassistant.components.switch import SwitchEntity, SwitchEntityDescription
@@ -11,10 +15,10 @@ from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .commands import async_send_command
+from .commands import async_set_grid_charging, async_set_storm_watch
 from .coordinator import InfoCoordinator, SiteCoordinators
 from .entity import PowerwallFleetEntity, async_add_site_entities
-from .fleet import CommandResult, Components, FleetClient, SiteInfo, UserSettings
+from .fleet import SiteInfo
 from .site import has_battery, has_solar
 
 if TYPE_CHECKING:
@@ -22,53 +26,6 @@ if TYPE_CHECKING:
 
 # Commands: one at a time per platform.
 PARALLEL_UPDATES = 1
-
-
-def _on_off(value: bool) -> str:
-    return "on" if value else "off"
-
-
-async def _set_storm_watch(site: SiteCoordinators, enabled: bool) -> None:
-    async def _send(client: FleetClient) -> CommandResult:
-        return await client.set_storm_mode(site.site_id, enabled)
-
-    def _patch(info: SiteInfo) -> SiteInfo:
-        settings = replace(
-            info.user_settings or UserSettings(), storm_mode_enabled=enabled
-        )
-        return replace(info, user_settings=settings)
-
-    await async_send_command(
-        site,
-        _send,
-        what=f"storm watch {_on_off(enabled)} for {site.name}",
-        patch=_patch,
-        confirm=lambda info: info.storm_mode_enabled == enabled,
-    )
-
-
-async def _set_grid_charging(site: SiteCoordinators, allowed: bool) -> None:
-    async def _send(client: FleetClient) -> CommandResult:
-        return await client.set_grid_import_export(
-            site.site_id, allow_grid_charging=allowed
-        )
-
-    def _patch(info: SiteInfo) -> SiteInfo:
-        components = replace(
-            info.components or Components(),
-            disallow_charge_from_grid_with_solar_installed=not allowed,
-        )
-        return replace(info, components=components)
-
-    await async_send_command(
-        site,
-        _send,
-        what=f"grid charging {_on_off(allowed)} for {site.name}",
-        patch=_patch,
-        confirm=lambda info: bool(
-            info.components and info.components.grid_charging_allowed == allowed
-        ),
-    )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -88,7 +45,7 @@ SWITCHES: tuple[PowerwallSwitchDescription, ...] = (
         exists_fn=lambda info: bool(
             info.components and info.components.storm_mode_capable
         ),
-        turn_fn=_set_storm_watch,
+        turn_fn=async_set_storm_watch,
     ),
     PowerwallSwitchDescription(
         key="grid_charging",
@@ -98,7 +55,7 @@ SWITCHES: tuple[PowerwallSwitchDescription, ...] = (
             info.components.grid_charging_allowed if info.components else None
         ),
         exists_fn=lambda info: has_battery(info) and has_solar(info),
-        turn_fn=_set_grid_charging,
+        turn_fn=async_set_grid_charging,
     ),
 )
 

@@ -161,6 +161,27 @@ async def test_reserve_81_to_99_in_backup_mode_and_100_anywhere(
     assert _value(hass, entity_id) == 90
 
 
+async def test_reserve_refused_once_the_site_lost_its_battery(
+    hass: HomeAssistant, simulator: Simulator, config_entry: MockConfigEntry
+) -> None:
+    """A reserve needs a battery: refused before any request."""
+    await setup_sites(hass, config_entry)
+    entity_id = _entity_id(hass, SITE_FULL, "backup_reserve")
+    assert entity_id is not None
+    simulator.override_fields(SITE_FULL, "site_info", set={"components.battery": False})
+    await config_entry.runtime_data.sites[SITE_FULL].info.async_refresh()
+    before = simulator.count()
+
+    with pytest.raises(ServiceValidationError) as err:
+        await _set(hass, entity_id, 40)
+
+    assert err.value.translation_domain == DOMAIN
+    assert err.value.translation_key == "no_battery"
+    assert err.value.translation_placeholders == {"site": "Home"}
+    assert simulator.count() == before
+    assert simulator.site(SITE_FULL).reserve == 20
+
+
 async def test_reserve_outside_range_refused_by_home_assistant(
     hass: HomeAssistant, simulator: Simulator, config_entry: MockConfigEntry
 ) -> None:

@@ -1,4 +1,7 @@
-"""Actions set_backup_reserve and refresh; every control without the command scope."""
+"""Actions set_backup_reserve and refresh, targets of every action; every control without the command scope.
+
+set_time_of_use and get_time_of_use: test_tou.py.
+"""
 
 from __future__ import annotations
 
@@ -18,7 +21,6 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components import powerwall_fleet as integration_dir
-from custom_components.powerwall_fleet import coordinator
 from custom_components.powerwall_fleet.const import DOMAIN
 from tests.integration.conftest import entry_data
 from tests.integration.entity_helpers import request_bodies, setup_sites
@@ -31,11 +33,9 @@ from tests.simulator.scenario import (
     USER_MAIN,
 )
 
+pytestmark = pytest.mark.usefixtures("no_retry_delay")
 
-@pytest.fixture(autouse=True)
-def no_retry_delay(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Coordinators retry a failed read at once instead of after 2 s."""
-    monkeypatch.setattr(coordinator, "RETRY_DELAY", 0)
+ACTIONS = ("set_backup_reserve", "refresh", "set_time_of_use", "get_time_of_use")
 
 
 def _device_id(hass: HomeAssistant, site_id: int) -> str:
@@ -74,8 +74,8 @@ async def test_actions_registered_without_entries(hass: HomeAssistant) -> None:
     from homeassistant.setup import async_setup_component
 
     assert await async_setup_component(hass, DOMAIN, {})
-    assert hass.services.has_service(DOMAIN, "set_backup_reserve")
-    assert hass.services.has_service(DOMAIN, "refresh")
+    for action in ACTIONS:
+        assert hass.services.has_service(DOMAIN, action)
 
 
 async def test_storm_automation_raise_and_restore(
@@ -564,9 +564,9 @@ async def test_action_descriptions(
     ours = {
         name: description
         for name, description in descriptions[DOMAIN].items()
-        if name in ("set_backup_reserve", "refresh")
+        if name in ACTIONS
     }
-    assert len(ours) == 2
+    assert len(ours) == 4
     assert set(ours["set_backup_reserve"]["fields"]) == {
         "percent",
         "current",
@@ -574,6 +574,19 @@ async def test_action_descriptions(
         "config_entry_id",
     }
     assert set(ours["refresh"]["fields"]) == {"device_id", "config_entry_id"}
+    assert set(ours["get_time_of_use"]["fields"]) == {"device_id", "config_entry_id"}
+    assert set(ours["set_time_of_use"]["fields"]) == {
+        "tariff",
+        "name",
+        "utility",
+        "currency",
+        "code",
+        "seasons",
+        "schedule",
+        "prices",
+        "device_id",
+        "config_entry_id",
+    }
     strings = json.loads(
         (Path(integration_dir.__file__).parent / "translations" / "en.json").read_text()
     )["services"]

@@ -501,3 +501,43 @@ async def test_unreadable_tariff(
     )
     assert response is not None
     assert response["sites"][0]["problems"] == ["seasons: must be an object"]
+
+
+async def test_set_time_of_use_unreadable_after_write(
+    hass: HomeAssistant,
+    entry: MockConfigEntry,
+    simulator: Simulator,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Accepted, but the site then reports a tariff that does not parse: not confirmed."""
+    with patch(
+        "tests.simulator.write_routes.tesla_stores",
+        side_effect=lambda tariff: {**tariff, "seasons": "broken"},
+    ):
+        response: Any = await hass.services.async_call(
+            DOMAIN,
+            "set_time_of_use",
+            {
+                "device_id": _device(hass),
+                "seasons": [
+                    {
+                        "periods": [
+                            {
+                                "period": "OFF_PEAK",
+                                "start": "00:00",
+                                "end": "00:00",
+                                "buy": 0.2,
+                            }
+                        ]
+                    }
+                ],
+            },
+            blocking=True,
+            return_response=True,
+        )
+    assert response is not None
+    site: Any = response["sites"][0]
+    assert site["confirmed"] is False
+    assert site["differences"] == ["tariff_content_v2"]
+    assert "still reports the previous setting" in caplog.text
+    assert _state(hass, "tou_period").state == STATE_UNAVAILABLE
