@@ -1,26 +1,22 @@
-"""Numbers: backup reserve and off-grid vehicle charging reserve, against the simulator."""
+"""Numbers: backup reserve and off-grid vehicle charging reserve, against the simulator.
+
+Sending, confirming and refusing a value are checked for every control in
+test_commands.py; here what only a number has (rounding, the reserve rules).
+"""
 
 from __future__ import annotations
 
-from typing import Any
-
 from homeassistant.const import ATTR_ENTITY_ID, STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import entity_registry as er
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.powerwall_fleet.const import DOMAIN
-from tests.integration.entity_helpers import (
-    COMMAND_FAULTS,
-    reauth_started,
-    record_states,
-    request_bodies,
-    setup_sites,
-)
+from tests.integration.entity_helpers import request_bodies, setup_sites
 from tests.simulator import Simulator
-from tests.simulator.scenario import SITE_FULL, SITE_PW3, SITE_SOLAR_ONLY, USER_MAIN
+from tests.simulator.scenario import SITE_FULL, SITE_PW3, SITE_SOLAR_ONLY
 
 pytestmark = pytest.mark.usefixtures("no_retry_delay")
 
@@ -30,7 +26,6 @@ SERVICE_SET_VALUE = "set_value"
 ATTR_VALUE = "value"
 
 
-# (fault arguments, translation key of the error the control raises)
 def _entity_id(hass: HomeAssistant, site_id: int, key: str) -> str | None:
     return er.async_get(hass).async_get_entity_id(
         NUMBER_DOMAIN, DOMAIN, f"{site_id}_{key}"
@@ -84,29 +79,6 @@ async def test_numbers_only_where_the_site_has_them(
     assert (
         _entity_id(hass, SITE_SOLAR_ONLY, "off_grid_vehicle_charging_reserve") is None
     )
-
-
-async def test_set_backup_reserve(
-    hass: HomeAssistant, simulator: Simulator, config_entry: MockConfigEntry
-) -> None:
-    """The reserve is sent, shown at once and confirmed by re-reading the site."""
-    await setup_sites(hass, config_entry)
-    entity_id = _entity_id(hass, SITE_FULL, "backup_reserve")
-    assert entity_id is not None
-    seen = record_states(hass, entity_id)
-    info_reads = simulator.count("site_info", site_id=SITE_FULL)
-    live_reads = simulator.count("live_status", site_id=SITE_FULL)
-
-    await _set(hass, entity_id, 45)
-
-    assert request_bodies(simulator, "backup") == [{"backup_reserve_percent": 45}]
-    assert simulator.site(SITE_FULL).reserve == 45
-    assert seen == ["45"]
-    assert _value(hass, entity_id) == 45
-    assert simulator.count("site_info", site_id=SITE_FULL) == info_reads + 1
-    assert simulator.count("live_status", site_id=SITE_FULL) == live_reads + 1
-    usage = config_entry.runtime_data.sites[SITE_FULL].usage
-    assert usage.counts["commands"] == 1
 
 
 async def test_reserve_rounded_to_whole_percent(
@@ -196,137 +168,27 @@ async def test_reserve_outside_range_refused_by_home_assistant(
     assert simulator.count() == before
 
 
-@pytest.mark.parametrize(("fault", "key"), COMMAND_FAULTS)
-@pytest.mark.parametrize(
-    ("key_name", "endpoint", "attr"),
-    [
-        ("backup_reserve", "backup", "reserve"),
-        (
-            "off_grid_vehicle_charging_reserve",
-            "off_grid_vehicle_charging_reserve",
-            "off_grid_vehicle_charging_reserve_percent",
-        ),
-    ],
-)
-async def test_command_failure_changes_nothing(
-    hass: HomeAssistant,
-    simulator: Simulator,
-    config_entry: MockConfigEntry,
-    fault: dict[str, Any],
-    key: str,
-    key_name: str,
-    endpoint: str,
-    attr: str,
-) -> None:
-    """Tesla's refusals and outages raise the translated error; the state stays."""
-    await setup_sites(hass, config_entry)
-    entity_id = _entity_id(hass, SITE_FULL, key_name)
-    assert entity_id is not None
-    before = _value(hass, entity_id)
-    seen = record_states(hass, entity_id)
-    info_reads = simulator.count("site_info", site_id=SITE_FULL)
-    simulator.add_fault(rf"/{endpoint}$", method="POST", **fault)
-
-    with pytest.raises(HomeAssistantError) as err:
-        await _set(hass, entity_id, 55)
-
-    assert err.value.translation_domain == DOMAIN
-    assert err.value.translation_key == key
-    placeholders = err.value.translation_placeholders or {}
-    assert "55 %" in placeholders["what"]
-    assert "Home" in placeholders["what"]
-    if key == "command_rate_limited":
-        assert placeholders["seconds"] == "42"
-    if key == "command_missing_scope":
-        assert placeholders["scope"] == "energy_cmds"
-    assert not isinstance(err.value, ServiceValidationError)
-    assert _value(hass, entity_id) == before
-    assert seen == []
-    assert getattr(simulator.site(SITE_FULL), attr) == before
-    # The site was re-read after the failure too.
-    assert simulator.count("site_info", site_id=SITE_FULL) == info_reads + 1
-    assert not reauth_started(hass)
-
-
-async def test_login_required_starts_reauth(
+async def test_off_grid_vehicle_charging_reserve_has_no_backup_mode_rule(
     hass: HomeAssistant, simulator: Simulator, config_entry: MockConfigEntry
 ) -> None:
-    """A command whose login Tesla no longer accepts asks the owner to sign in."""
-    await setup_sites(hass, config_entry)
-    entity_id = _entity_id(hass, SITE_FULL, "backup_reserve")
-    assert entity_id is not None
-    simulator.revoke_user(USER_MAIN)
-
-    with pytest.raises(HomeAssistantError) as err:
-        await _set(hass, entity_id, 40)
-    await hass.async_block_till_done()
-
-    assert err.value.translation_key == "reauth_required"
-    assert reauth_started(hass)
-    assert simulator.site(SITE_FULL).reserve == 20
-    assert request_bodies(simulator, "backup") == [{"backup_reserve_percent": 40}]
-
-
-async def test_site_reports_another_value(
-    hass: HomeAssistant,
-    simulator: Simulator,
-    config_entry: MockConfigEntry,
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    """Tesla accepted, but the re-read disagrees: show the site's value, warn."""
-    await setup_sites(hass, config_entry)
-    entity_id = _entity_id(hass, SITE_FULL, "backup_reserve")
-    assert entity_id is not None
-    seen = record_states(hass, entity_id)
-    simulator.override_fields(
-        SITE_FULL, "site_info", set={"backup_reserve_percent": 20}
-    )
-
-    await _set(hass, entity_id, 60)
-
-    assert simulator.site(SITE_FULL).reserve == 60
-    assert seen == ["60", "20"]
-    assert _value(hass, entity_id) == 20
-    assert "the site still reports the previous setting" in caplog.text
-    assert "the backup reserve of 60 % for Home" in caplog.text
-
-
-async def test_set_off_grid_vehicle_charging_reserve(
-    hass: HomeAssistant,
-    simulator: Simulator,
-    config_entry: MockConfigEntry,
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    """The EV reserve is sent with its own field and confirmed."""
+    """81-99 % is fine for the EV reserve in any mode (rounded like the other)."""
     await setup_sites(hass, config_entry)
     entity_id = _entity_id(hass, SITE_FULL, "off_grid_vehicle_charging_reserve")
     assert entity_id is not None
-    info_reads = simulator.count("site_info", site_id=SITE_FULL)
 
-    await _set(hass, entity_id, 35)
+    await _set(hass, entity_id, 89.5)
 
     assert request_bodies(simulator, "off_grid_vehicle_charging_reserve") == [
-        {"off_grid_vehicle_charging_reserve_percent": 35}
+        {"off_grid_vehicle_charging_reserve_percent": 90}
     ]
-    assert simulator.site(SITE_FULL).off_grid_vehicle_charging_reserve_percent == 35
-    assert _value(hass, entity_id) == 35
-    assert simulator.count("site_info", site_id=SITE_FULL) == info_reads + 1
-    # No backup-mode rule for this reserve.
-    await _set(hass, entity_id, 90)
+    assert simulator.site(SITE_FULL).off_grid_vehicle_charging_reserve_percent == 90
     assert _value(hass, entity_id) == 90
 
-    simulator.override_fields(
-        SITE_FULL, "site_info", set={"off_grid_vehicle_charging_reserve_percent": 90}
-    )
-    await _set(hass, entity_id, 10)
-    assert _value(hass, entity_id) == 90
-    assert "off-grid vehicle charging reserve of 10 %" in caplog.text
 
-
-async def test_unavailable_when_value_missing_or_read_failed(
+async def test_unavailable_when_value_missing(
     hass: HomeAssistant, simulator: Simulator, config_entry: MockConfigEntry
 ) -> None:
-    """A payload without the field, or a failed poll, makes the number unavailable."""
+    """A payload without the field makes the number unavailable (a failed poll: test_commands.py)."""
     await setup_sites(hass, config_entry)
     entry = config_entry
     info = entry.runtime_data.sites[SITE_FULL].info
@@ -342,12 +204,6 @@ async def test_unavailable_when_value_missing_or_read_failed(
     assert _value(hass, ev_reserve) == 0
 
     simulator.clear_overrides()
-    simulator.add_fault(r"/site_info$", status=503, times=2)
-    await info.async_refresh()
-    await hass.async_block_till_done()
-    assert _value(hass, reserve) == STATE_UNAVAILABLE
-    assert _value(hass, ev_reserve) == STATE_UNAVAILABLE
-
     await info.async_refresh()
     await hass.async_block_till_done()
     assert _value(hass, reserve) == 20
