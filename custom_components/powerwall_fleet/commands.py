@@ -10,8 +10,10 @@ time-of-use tariff). Each runs the same order:
    where the site does time-of-use, the ``energy_cmds`` scope of the login;
 2. send the command (counted in the site's usage);
 3. show the new value at once (patch the info coordinator's data);
-4. confirm by re-reading the site. If the site reports something else, the
-   entities show what the site says and a warning is logged;
+4. confirm by re-reading ``site_info`` only: every setting here lives there,
+   so ``live_status`` is not read and its poll timer is left alone. If the
+   site reports something else, the entities show what the site says and a
+   warning is logged;
 5. a refused or failed command raises a translated ``HomeAssistantError``
    and changes nothing shown (``site_info`` is re-read then too).
 
@@ -344,8 +346,11 @@ async def _async_command(
 
 
 async def _async_reread(site: SiteCoordinators) -> None:
-    """Re-read the site to confirm (or show what it reports after a failure)."""
-    await site.async_after_command()
+    """Re-read ``site_info`` alone: every control's setting lives there.
+
+    ``live_status`` is neither read nor rescheduled; it keeps its own pace.
+    """
+    await site.info.async_refresh()
 
 
 def _command_error(

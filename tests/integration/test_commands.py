@@ -9,8 +9,10 @@ all of them. What is particular to one platform stays in its own test file.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
+from freezegun.api import FrozenDateTimeFactory
 from homeassistant.const import (
     ATTR_ENTITY_ID,
     SERVICE_TURN_OFF,
@@ -21,10 +23,13 @@ from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import entity_registry as er
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_fire_time_changed,
+)
 
 from custom_components.powerwall_fleet.commands import async_set_operation_mode
-from custom_components.powerwall_fleet.const import DOMAIN
+from custom_components.powerwall_fleet.const import DEFAULT_LIVE_INTERVAL, DOMAIN
 from tests.integration.entity_helpers import (
     COMMAND_FAULTS,
     reauth_started,
@@ -187,7 +192,7 @@ async def test_set_shown_at_once_and_confirmed(
     assert seen == [control.state(control.after)]
     assert state_of(hass, entity_id) == control.state(control.after)
     assert simulator.count("site_info", site_id=SITE_FULL) == info_reads + 1
-    assert simulator.count("live_status", site_id=SITE_FULL) == live_reads + 1
+    assert simulator.count("live_status", site_id=SITE_FULL) == live_reads
     usage = config_entry.runtime_data.sites[SITE_FULL].usage
     assert usage.counts["commands"] == 1
 
@@ -199,6 +204,93 @@ async def test_set_shown_at_once_and_confirmed(
     ]
     assert getattr(simulator.site(SITE_FULL), control.attr) == control.before
     assert seen == [control.state(control.after), control.state(control.before)]
+
+
+@pytest.mark.parametrize("control", CONTROLS)
+async def test_command_rereads_only_site_info(
+    hass: HomeAssistant,
+    simulator: Simulator,
+    config_entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+    control: Control,
+) -> None:
+    """Request discipline: the command and one site_info, no live_status.
+
+    Every control's setting lives in site_info, so live_status is neither
+    read nor rescheduled: its next poll comes when it was due anyway.
+    """
+    await setup_sites(hass, config_entry)
+    elapsed = 10
+    await _tick(hass, freezer, elapsed)
+    simulator.reset_counts()
+
+    await control.set(hass, control.after)
+
+    assert simulator.counts() == {control.endpoint: 1, "site_info": 1}
+    # The live poll due since setup (Home Assistant spreads it within a
+    # second or so of the interval) has not come yet...
+    await _tick(hass, freezer, DEFAULT_LIVE_INTERVAL - elapsed - 2)
+    assert simulator.count("live_status") == 0
+    # ...and comes on time, not a full interval after the command.
+    await _tick(hass, freezer, 4)
+    assert simulator.count("live_status") == 1
+
+
+@pytest.mark.parametrize(
+    ("action", "data", "endpoint"),
+    [
+        pytest.param(
+            "set_backup_reserve", {"percent": 45}, "backup", id="set_backup_reserve"
+        ),
+        pytest.param(
+            "set_time_of_use",
+            {
+                "seasons": [
+                    {
+                        "periods": [
+                            {
+                                "period": "OFF_PEAK",
+                                "start": "00:00",
+                                "end": "00:00",
+                                "buy": 0.2,
+                            }
+                        ]
+                    }
+                ]
+            },
+            "time_of_use_settings",
+            id="set_time_of_use",
+        ),
+    ],
+)
+async def test_action_rereads_only_site_info(
+    hass: HomeAssistant,
+    simulator: Simulator,
+    config_entry: MockConfigEntry,
+    action: str,
+    data: dict[str, Any],
+    endpoint: str,
+) -> None:
+    """The actions that send a command keep the same discipline as the entities."""
+    await setup_sites(hass, config_entry)
+    simulator.reset_counts()
+
+    await hass.services.async_call(
+        DOMAIN,
+        action,
+        {"config_entry_id": config_entry.entry_id, **data},
+        blocking=True,
+    )
+
+    assert simulator.counts() == {endpoint: 1, "site_info": 1}
+
+
+async def _tick(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, seconds: float
+) -> None:
+    freezer.tick(timedelta(seconds=seconds))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done(wait_background_tasks=True)
 
 
 @pytest.mark.parametrize(("fault", "error_key"), COMMAND_FAULTS)
