@@ -149,6 +149,11 @@ def _on_off(value: bool) -> str:
     return "on" if value else "off"
 
 
+def _with_components(info: SiteInfo, **changes: Any) -> SiteInfo:
+    """``info`` with some of its components' fields changed (shown at once)."""
+    return replace(info, components=replace(info.components or Components(), **changes))
+
+
 # --------------------------------------------------------------- controls
 
 
@@ -157,13 +162,9 @@ async def async_set_backup_reserve(
 ) -> None:
     """Set the backup reserve of ``site`` (see :func:`validate_backup_reserve`)."""
     value = validate_backup_reserve(site, percent)
-
-    async def _send(client: FleetClient) -> CommandResult:
-        return await client.set_backup_reserve(site.site_id, value)
-
     await _async_command(
         site,
-        _send,
+        lambda client: client.set_backup_reserve(site.site_id, value),
         what=f"the backup reserve of {value} % for {site.name}",
         patch=lambda info: replace(info, backup_reserve_percent=value),
         confirm=lambda info: info.backup_reserve_percent == value,
@@ -175,14 +176,12 @@ async def async_set_off_grid_vehicle_charging_reserve(
 ) -> None:
     """Set the share of the battery kept for charging vehicles off-grid (0-100 %)."""
     value = whole_percent(percent)
-
-    async def _send(client: FleetClient) -> CommandResult:
-        return await client.set_off_grid_vehicle_charging_reserve(site.site_id, value)
-
     await _async_command(
         site,
-        _send,
-        what=(f"the off-grid vehicle charging reserve of {value} % for {site.name}"),
+        lambda client: client.set_off_grid_vehicle_charging_reserve(
+            site.site_id, value
+        ),
+        what=f"the off-grid vehicle charging reserve of {value} % for {site.name}",
         patch=lambda info: replace(
             info, off_grid_vehicle_charging_reserve_percent=value
         ),
@@ -192,13 +191,9 @@ async def async_set_off_grid_vehicle_charging_reserve(
 
 async def async_set_operation_mode(site: SiteCoordinators, mode: str) -> None:
     """Set the operation mode (self_consumption, autonomous or backup)."""
-
-    async def _send(client: FleetClient) -> CommandResult:
-        return await client.set_operation_mode(site.site_id, mode)
-
     await _async_command(
         site,
-        _send,
+        lambda client: client.set_operation_mode(site.site_id, mode),
         what=f"the operation mode {mode} for {site.name}",
         patch=lambda info: replace(info, default_real_mode=mode),
         confirm=lambda info: info.default_real_mode == mode,
@@ -208,23 +203,15 @@ async def async_set_operation_mode(site: SiteCoordinators, mode: str) -> None:
 async def async_set_export_rule(site: SiteCoordinators, rule: str) -> None:
     """Set what may be exported (battery_ok, pv_only, never); needs solar."""
     _check_export_rule(site)
-
-    async def _send(client: FleetClient) -> CommandResult:
-        return await client.set_grid_import_export(site.site_id, export_rule=rule)
-
-    def _patch(info: SiteInfo) -> SiteInfo:
-        components = replace(
-            info.components or Components(),
-            customer_preferred_export_rule=rule,
-            non_export_configured=rule == "never",
-        )
-        return replace(info, components=components)
-
     await _async_command(
         site,
-        _send,
+        lambda client: client.set_grid_import_export(site.site_id, export_rule=rule),
         what=f"the export rule {rule} for {site.name}",
-        patch=_patch,
+        patch=lambda info: _with_components(
+            info,
+            customer_preferred_export_rule=rule,
+            non_export_configured=rule == "never",
+        ),
         confirm=lambda info: bool(
             info.components and info.components.export_rule == rule
         ),
@@ -233,24 +220,15 @@ async def async_set_export_rule(site: SiteCoordinators, rule: str) -> None:
 
 async def async_set_grid_charging(site: SiteCoordinators, allowed: bool) -> None:
     """Allow or forbid charging the battery from the grid."""
-
-    async def _send(client: FleetClient) -> CommandResult:
-        return await client.set_grid_import_export(
-            site.site_id, allow_grid_charging=allowed
-        )
-
-    def _patch(info: SiteInfo) -> SiteInfo:
-        components = replace(
-            info.components or Components(),
-            disallow_charge_from_grid_with_solar_installed=not allowed,
-        )
-        return replace(info, components=components)
-
     await _async_command(
         site,
-        _send,
+        lambda client: client.set_grid_import_export(
+            site.site_id, allow_grid_charging=allowed
+        ),
         what=f"grid charging {_on_off(allowed)} for {site.name}",
-        patch=_patch,
+        patch=lambda info: _with_components(
+            info, disallow_charge_from_grid_with_solar_installed=not allowed
+        ),
         confirm=lambda info: bool(
             info.components and info.components.grid_charging_allowed == allowed
         ),
@@ -259,21 +237,16 @@ async def async_set_grid_charging(site: SiteCoordinators, allowed: bool) -> None
 
 async def async_set_storm_watch(site: SiteCoordinators, enabled: bool) -> None:
     """Turn storm watch on or off."""
-
-    async def _send(client: FleetClient) -> CommandResult:
-        return await client.set_storm_mode(site.site_id, enabled)
-
-    def _patch(info: SiteInfo) -> SiteInfo:
-        settings = replace(
-            info.user_settings or UserSettings(), storm_mode_enabled=enabled
-        )
-        return replace(info, user_settings=settings)
-
     await _async_command(
         site,
-        _send,
+        lambda client: client.set_storm_mode(site.site_id, enabled),
         what=f"storm watch {_on_off(enabled)} for {site.name}",
-        patch=_patch,
+        patch=lambda info: replace(
+            info,
+            user_settings=replace(
+                info.user_settings or UserSettings(), storm_mode_enabled=enabled
+            ),
+        ),
         confirm=lambda info: info.storm_mode_enabled == enabled,
     )
 
@@ -284,13 +257,9 @@ async def async_set_time_of_use(
     """Send a validated tariff; tell whether the site holds what was sent."""
     check_time_of_use(site)
     payload = tariff.to_dict()
-
-    async def _send(client: FleetClient) -> CommandResult:
-        return await client.set_time_of_use(site.site_id, payload)
-
     await _async_command(
         site,
-        _send,
+        lambda client: client.set_time_of_use(site.site_id, payload),
         what=f"the time-of-use tariff for {site.name}",
         confirm=lambda info: not held_differences(tariff, info.tariff_content_v2),
     )
