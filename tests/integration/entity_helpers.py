@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import timedelta
 from enum import Enum
 import time
 from typing import Any
 from unittest.mock import patch
 
+from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import SOURCE_REAUTH
 from homeassistant.const import Platform
 from homeassistant.core import Event, HomeAssistant, callback
@@ -17,7 +19,10 @@ from homeassistant.helpers.event import (
     async_track_state_change_event,
 )
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_fire_time_changed,
+)
 
 from custom_components.powerwall_fleet.const import CONF_SITE_IDS, DOMAIN
 from tests.integration.conftest import entry_data
@@ -138,6 +143,17 @@ def reauth_started(hass: HomeAssistant) -> bool:
     )
 
 
+# A simple-form tariff (set_time_of_use): off-peak all day at 0.20.
+OFF_PEAK_ALL_DAY: dict[str, Any] = {
+    "seasons": [
+        {
+            "periods": [
+                {"period": "OFF_PEAK", "start": "00:00", "end": "00:00", "buy": 0.2}
+            ]
+        }
+    ]
+}
+
 # Ways a command can fail at Tesla, and the translation key the owner sees.
 COMMAND_FAULTS = [
     pytest.param({"status": 400}, "command_refused", id="400-refused"),
@@ -169,3 +185,13 @@ def state_of(hass: HomeAssistant, entity_id: str) -> str:
     state = hass.states.get(entity_id)
     assert state is not None
     return state.state
+
+
+async def tick(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, seconds: float
+) -> None:
+    """Let ``seconds`` pass: timers due by then fire, their refreshes finish."""
+    freezer.tick(timedelta(seconds=seconds))
+    async_fire_time_changed(hass)
+    # Scheduled refreshes run as background tasks.
+    await hass.async_block_till_done(wait_background_tasks=True)

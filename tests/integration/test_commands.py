@@ -9,7 +9,6 @@ all of them. What is particular to one platform stays in its own test file.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
@@ -23,20 +22,19 @@ from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import entity_registry as er
 import pytest
-from pytest_homeassistant_custom_component.common import (
-    MockConfigEntry,
-    async_fire_time_changed,
-)
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.powerwall_fleet.commands import async_set_operation_mode
 from custom_components.powerwall_fleet.const import DEFAULT_LIVE_INTERVAL, DOMAIN
 from tests.integration.entity_helpers import (
     COMMAND_FAULTS,
+    OFF_PEAK_ALL_DAY,
     reauth_started,
     record_states,
     request_bodies,
     setup_sites,
     state_of,
+    tick,
 )
 from tests.simulator import Simulator
 from tests.simulator.scenario import SITE_FULL, USER_MAIN
@@ -221,7 +219,7 @@ async def test_command_rereads_only_site_info(
     """
     await setup_sites(hass, config_entry)
     elapsed = 10
-    await _tick(hass, freezer, elapsed)
+    await tick(hass, freezer, elapsed)
     simulator.reset_counts()
 
     await control.set(hass, control.after)
@@ -229,10 +227,10 @@ async def test_command_rereads_only_site_info(
     assert simulator.counts() == {control.endpoint: 1, "site_info": 1}
     # The live poll due since setup (Home Assistant spreads it within a
     # second or so of the interval) has not come yet...
-    await _tick(hass, freezer, DEFAULT_LIVE_INTERVAL - elapsed - 2)
+    await tick(hass, freezer, DEFAULT_LIVE_INTERVAL - elapsed - 2)
     assert simulator.count("live_status") == 0
     # ...and comes on time, not a full interval after the command.
-    await _tick(hass, freezer, 4)
+    await tick(hass, freezer, 4)
     assert simulator.count("live_status") == 1
 
 
@@ -244,20 +242,7 @@ async def test_command_rereads_only_site_info(
         ),
         pytest.param(
             "set_time_of_use",
-            {
-                "seasons": [
-                    {
-                        "periods": [
-                            {
-                                "period": "OFF_PEAK",
-                                "start": "00:00",
-                                "end": "00:00",
-                                "buy": 0.2,
-                            }
-                        ]
-                    }
-                ]
-            },
+            OFF_PEAK_ALL_DAY,
             "time_of_use_settings",
             id="set_time_of_use",
         ),
@@ -283,14 +268,6 @@ async def test_action_rereads_only_site_info(
     )
 
     assert simulator.counts() == {endpoint: 1, "site_info": 1}
-
-
-async def _tick(
-    hass: HomeAssistant, freezer: FrozenDateTimeFactory, seconds: float
-) -> None:
-    freezer.tick(timedelta(seconds=seconds))
-    async_fire_time_changed(hass)
-    await hass.async_block_till_done(wait_background_tasks=True)
 
 
 @pytest.mark.parametrize(("fault", "error_key"), COMMAND_FAULTS)

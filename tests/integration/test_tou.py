@@ -18,7 +18,7 @@ from pytest_homeassistant_custom_component.common import (
 )
 
 from custom_components.powerwall_fleet.const import DOMAIN
-from tests.integration.entity_helpers import setup_entry
+from tests.integration.entity_helpers import OFF_PEAK_ALL_DAY, setup_entry
 from tests.simulator import Simulator
 from tests.simulator.scenario import SITE_FULL, SITE_SOLAR_ONLY
 
@@ -370,15 +370,6 @@ async def test_set_time_of_use_targets(
     hass: HomeAssistant, entry: MockConfigEntry
 ) -> None:
     """Targets are checked first: none, foreign, or a site without TOU."""
-    simple = {
-        "seasons": [
-            {
-                "periods": [
-                    {"period": "OFF_PEAK", "start": "00:00", "end": "00:00", "buy": 0.2}
-                ]
-            }
-        ]
-    }
     cases: list[tuple[dict[str, Any], str]] = [
         ({}, "no_target"),
         ({"device_id": "nope"}, "not_our_target"),
@@ -388,7 +379,7 @@ async def test_set_time_of_use_targets(
     for target, key in cases:
         with pytest.raises(ServiceValidationError) as err:
             await hass.services.async_call(
-                DOMAIN, "set_time_of_use", {**simple, **target}, blocking=True
+                DOMAIN, "set_time_of_use", {**OFF_PEAK_ALL_DAY, **target}, blocking=True
             )
         assert err.value.translation_key == key
     assert _commands(entry) == 0
@@ -414,21 +405,7 @@ async def test_set_time_of_use_api_failure(
         await hass.services.async_call(
             DOMAIN,
             "set_time_of_use",
-            {
-                "device_id": _device(hass),
-                "seasons": [
-                    {
-                        "periods": [
-                            {
-                                "period": "OFF_PEAK",
-                                "start": "00:00",
-                                "end": "00:00",
-                                "buy": 0.2,
-                            }
-                        ]
-                    }
-                ],
-            },
+            {"device_id": _device(hass), **OFF_PEAK_ALL_DAY},
             blocking=True,
         )
     assert not isinstance(err.value, ServiceValidationError)
@@ -437,47 +414,52 @@ async def test_set_time_of_use_api_failure(
     assert _state(hass, "tou_period").state == "off_peak"
 
 
+@pytest.mark.parametrize(
+    ("stored", "found", "shown"),
+    [
+        pytest.param(
+            {"currency": "XXX"},
+            ["currency"],
+            ("tou_buy_price", ATTR_UNIT_OF_MEASUREMENT, "XXX/kWh"),
+            id="other-currency",
+        ),
+        pytest.param(
+            {"seasons": "broken"},
+            ["tariff_content_v2"],
+            ("tou_period", None, STATE_UNAVAILABLE),
+            id="unreadable",
+        ),
+    ],
+)
 async def test_set_time_of_use_not_held(
     hass: HomeAssistant,
     entry: MockConfigEntry,
     simulator: Simulator,
     caplog: pytest.LogCaptureFixture,
+    stored: dict[str, Any],
+    found: list[str],
+    shown: tuple[str, str | None, str],
 ) -> None:
     """Accepted but not what the site reports: the response says so, a warning is logged."""
     with patch(
         "tests.simulator.write_routes.tesla_stores",
-        side_effect=lambda tariff: {**tariff, "currency": "XXX"},
+        side_effect=lambda tariff: {**tariff, **stored},
     ):
         response: Any = await hass.services.async_call(
             DOMAIN,
             "set_time_of_use",
-            {
-                "device_id": _device(hass),
-                "currency": "USD",
-                "seasons": [
-                    {
-                        "periods": [
-                            {
-                                "period": "OFF_PEAK",
-                                "start": "00:00",
-                                "end": "00:00",
-                                "buy": 0.2,
-                            }
-                        ]
-                    }
-                ],
-            },
+            {"device_id": _device(hass), "currency": "USD", **OFF_PEAK_ALL_DAY},
             blocking=True,
             return_response=True,
         )
     assert response is not None
     site: Any = response["sites"][0]
     assert site["confirmed"] is False
-    assert site["differences"] == ["currency"]
+    assert site["differences"] == found
     assert "still reports the previous setting" in caplog.text
-    assert (
-        _state(hass, "tou_buy_price").attributes[ATTR_UNIT_OF_MEASUREMENT] == "XXX/kWh"
-    )
+    key, attribute, expected = shown
+    state = _state(hass, key)
+    assert (state.attributes[attribute] if attribute else state.state) == expected
 
 
 async def test_unreadable_tariff(
@@ -501,43 +483,3 @@ async def test_unreadable_tariff(
     )
     assert response is not None
     assert response["sites"][0]["problems"] == ["seasons: must be an object"]
-
-
-async def test_set_time_of_use_unreadable_after_write(
-    hass: HomeAssistant,
-    entry: MockConfigEntry,
-    simulator: Simulator,
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    """Accepted, but the site then reports a tariff that does not parse: not confirmed."""
-    with patch(
-        "tests.simulator.write_routes.tesla_stores",
-        side_effect=lambda tariff: {**tariff, "seasons": "broken"},
-    ):
-        response: Any = await hass.services.async_call(
-            DOMAIN,
-            "set_time_of_use",
-            {
-                "device_id": _device(hass),
-                "seasons": [
-                    {
-                        "periods": [
-                            {
-                                "period": "OFF_PEAK",
-                                "start": "00:00",
-                                "end": "00:00",
-                                "buy": 0.2,
-                            }
-                        ]
-                    }
-                ],
-            },
-            blocking=True,
-            return_response=True,
-        )
-    assert response is not None
-    site: Any = response["sites"][0]
-    assert site["confirmed"] is False
-    assert site["differences"] == ["tariff_content_v2"]
-    assert "still reports the previous setting" in caplog.text
-    assert _state(hass, "tou_period").state == STATE_UNAVAILABLE
