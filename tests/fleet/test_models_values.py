@@ -306,3 +306,19 @@ async def test_client_reads_absurd_numbers_as_none(
     assert info.components.grid_charging_allowed is None
     assert info.components.battery is True
     assert info.site_name is not None
+
+
+@pytest.mark.parametrize(
+    ("version", "firmware"),
+    [
+        ("24.44.0 0f5e1ab8", "24.44.0"),
+        ("24.44.0", "24.44.0"),
+        (" 24.44.0", "24.44.0"),
+        (" ", None),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_firmware_is_the_first_word(version: str | None, firmware: str | None) -> None:
+    """Blank versions are no firmware (the sensor showed an empty state)."""
+    assert SiteInfo.from_dict({"version": version}).firmware == firmware

@@ -319,6 +319,15 @@ class SiteInfo(FleetModel):
     tariff_content_v2: Mapping[str, Any] | None = None
 
     @property
+    def firmware(self) -> str | None:
+        """The firmware version without Tesla's build hash, or None when blank.
+
+        ``"24.44.0 0f5e1ab8"`` is ``"24.44.0"``.
+        """
+        words = (self.version or "").split()
+        return words[0] if words else None
+
+    @property
     def time_zone(self) -> str | None:
         """The site's IANA zone, or None when Tesla left it empty."""
         return self.installation_time_zone or None
