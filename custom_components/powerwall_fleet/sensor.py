@@ -143,7 +143,7 @@ SENSORS: tuple[PowerwallSensorDescription, ...] = (
         translation_key="version",
         source="info",
         entity_category=EntityCategory.DIAGNOSTIC,
-        value_fn=lambda info: info.version.split(" ")[0] if info.version else None,
+        value_fn=lambda info: info.firmware,
         exists_fn=lambda info, live: info.version is not None,
     ),
     PowerwallSensorDescription(

@@ -1,9 +1,11 @@
 """Tolerant models of Fleet API payloads.
 
 Each model is a frozen dataclass whose attribute names are Tesla's field names.
-Every field is optional: it is ``None`` when the payload lacks it or carries a
-value of the wrong type. The untouched payload is kept in ``raw``. Building a
-model from any JSON value never raises.
+Every field is optional: it is ``None`` when the payload lacks it, carries a
+value of the wrong type or one that cannot be a real reading (``values.py``:
+each number field declares its kind with :func:`reading`). The untouched
+payload is kept in ``raw``. Building a model from any JSON value never raises.
+No Home Assistant import.
 """
 
 from __future__ import annotations
@@ -11,49 +13,44 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from datetime import datetime
-import math
+from functools import partial
 import types
 import typing
 from typing import Any, ClassVar, Self, Union, get_args, get_origin
 
+from .values import (
+    ANY_FLOAT,
+    ANY_INT,
+    CODE,
+    COUNT,
+    DURATION_MS,
+    ENERGY,
+    IDENTIFIER,
+    PERCENT,
+    POWER,
+    Bounds,
+    to_bool,
+    to_float,
+    to_int,
+    to_mapping,
+    to_str,
+)
+
 type _Converter = Callable[[Any], Any]
 
-
-def _to_int(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float) and math.isfinite(value) and value.is_integer():
-        return int(value)
-    return None
+_BOUNDS = "bounds"
 
 
-def _to_float(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
-def _to_str(value: Any) -> str | None:
-    return value if isinstance(value, str) else None
-
-
-def _to_bool(value: Any) -> bool | None:
-    return value if isinstance(value, bool) else None
-
-
-def _to_mapping(value: Any) -> Mapping[str, Any] | None:
-    return dict(value) if isinstance(value, Mapping) else None
+def reading(bounds: Bounds) -> Any:
+    """Declare a number field and the range its kind of reading can have."""
+    return field(default=None, metadata={_BOUNDS: bounds})
 
 
 def _to_any(value: Any) -> Any:
     return value
 
 
-def _converter_for(hint: Any) -> _Converter:
+def _converter_for(hint: Any, bounds: Bounds | None = None) -> _Converter:
     """Return a converter for a field annotation of the form ``T | None``."""
     origin = get_origin(hint)
     if origin in (Union, types.UnionType):
@@ -61,13 +58,13 @@ def _converter_for(hint: Any) -> _Converter:
         hint = inner[0] if len(inner) == 1 else Any
         origin = get_origin(hint)
     if hint is int:
-        return _to_int
+        return partial(to_int, bounds=bounds or ANY_INT)
     if hint is float:
-        return _to_float
+        return partial(to_float, bounds=bounds or ANY_FLOAT)
     if hint is str:
-        return _to_str
+        return to_str
     if hint is bool:
-        return _to_bool
+        return to_bool
     if isinstance(hint, type) and issubclass(hint, FleetModel):
         model = hint
 
@@ -100,7 +97,7 @@ def _converter_for(hint: Any) -> _Converter:
 
         return _items
     if origin is not None and issubclass(origin, Mapping):
-        return _to_mapping
+        return to_mapping
     return _to_any
 
 
@@ -119,7 +116,7 @@ class FleetModel:
         except KeyError:
             hints = typing.get_type_hints(cls)
             converters = tuple(
-                (f.name, _converter_for(hints[f.name]))
+                (f.name, _converter_for(hints[f.name], f.metadata.get(_BOUNDS)))
                 for f in fields(cls)
                 if f.name != "raw"
             )
@@ -139,14 +136,22 @@ class FleetModel:
         return cls(raw=data, **values)
 
 
-def parse_timestamp(value: str | None) -> datetime | None:
+# Timestamps outside these years are no readings; near datetime's own limits,
+# converting between zones would overflow.
+FIRST_YEAR = 2000
+LAST_YEAR = 2999
+
+
+def parse_timestamp(value: Any) -> datetime | None:
     """Parse an ISO 8601 timestamp as Tesla sends it; None when it is not one."""
-    if not value:
+    text = to_str(value)
+    if not text:
         return None
     try:
-        return datetime.fromisoformat(value)
+        parsed = datetime.fromisoformat(text)
     except ValueError:
         return None
+    return parsed if FIRST_YEAR <= parsed.year <= LAST_YEAR else None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -157,26 +162,26 @@ class WallConnector(FleetModel):
     vin: str | None = None
     part_name: str | None = None
     serial_number: str | None = None
-    wall_connector_state: int | None = None
-    wall_connector_fault_state: int | None = None
-    wall_connector_power: float | None = None
-    ocpp_status: int | None = None
-    powershare_session_state: int | None = None
+    wall_connector_state: int | None = reading(CODE)
+    wall_connector_fault_state: int | None = reading(CODE)
+    wall_connector_power: float | None = reading(POWER)
+    ocpp_status: int | None = reading(CODE)
+    powershare_session_state: int | None = reading(CODE)
 
 
 @dataclass(frozen=True, kw_only=True)
 class LiveStatus(FleetModel):
     """``GET /energy_sites/{id}/live_status``: instantaneous power flows (W)."""
 
-    solar_power: float | None = None
-    battery_power: float | None = None
-    load_power: float | None = None
-    grid_power: float | None = None
-    grid_services_power: float | None = None
-    generator_power: float | None = None
-    percentage_charged: float | None = None
-    energy_left: float | None = None
-    total_pack_energy: float | None = None
+    solar_power: float | None = reading(POWER)
+    battery_power: float | None = reading(POWER)
+    load_power: float | None = reading(POWER)
+    grid_power: float | None = reading(POWER)
+    grid_services_power: float | None = reading(POWER)
+    generator_power: float | None = reading(POWER)
+    percentage_charged: float | None = reading(PERCENT)
+    energy_left: float | None = reading(ENERGY)
+    total_pack_energy: float | None = reading(ENERGY)
     grid_status: str | None = None
     island_status: str | None = None
     backup_capable: bool | None = None
@@ -198,7 +203,7 @@ class Gateway(FleetModel):
     din: str | None = None
     part_name: str | None = None
     part_number: str | None = None
-    part_type: int | None = None
+    part_type: int | None = reading(CODE)
     serial_number: str | None = None
     firmware_version: str | None = None
     is_active: bool | None = None
@@ -211,11 +216,11 @@ class Battery(FleetModel):
     din: str | None = None
     part_name: str | None = None
     part_number: str | None = None
-    part_type: int | None = None
+    part_type: int | None = reading(CODE)
     serial_number: str | None = None
-    nameplate_energy: float | None = None
-    nameplate_max_charge_power: float | None = None
-    nameplate_max_discharge_power: float | None = None
+    nameplate_energy: float | None = reading(ENERGY)
+    nameplate_max_charge_power: float | None = reading(POWER)
+    nameplate_max_discharge_power: float | None = reading(POWER)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -255,9 +260,17 @@ class Components(FleetModel):
         return None
 
     @property
-    def grid_charging_allowed(self) -> bool:
-        """Whether charging from the grid is allowed (a missing flag means allowed)."""
-        return not self.disallow_charge_from_grid_with_solar_installed
+    def grid_charging_allowed(self) -> bool | None:
+        """Whether charging from the grid is allowed; None when Tesla's flag is no boolean.
+
+        Tesla leaves the flag out when charging is allowed (null counts as
+        out); a string or a number is no answer either way.
+        """
+        disallowed = self.disallow_charge_from_grid_with_solar_installed
+        if disallowed is not None:
+            return not disallowed
+        sent = self.raw.get("disallow_charge_from_grid_with_solar_installed")
+        return True if sent is None else None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -287,23 +300,32 @@ class SiteInfo(FleetModel):
 
     id: str | None = None
     site_name: str | None = None
-    backup_reserve_percent: float | None = None
+    backup_reserve_percent: float | None = reading(PERCENT)
     default_real_mode: str | None = None
     installation_date: str | None = None
     installation_time_zone: str | None = None
     version: str | None = None
-    battery_count: int | None = None
-    nameplate_power: float | None = None
-    nameplate_energy: float | None = None
-    max_site_meter_power_ac: float | None = None
-    min_site_meter_power_ac: float | None = None
-    vpp_backup_reserve_percent: float | None = None
-    off_grid_vehicle_charging_reserve_percent: float | None = None
+    battery_count: int | None = reading(COUNT)
+    nameplate_power: float | None = reading(POWER)
+    nameplate_energy: float | None = reading(ENERGY)
+    max_site_meter_power_ac: float | None = reading(POWER)
+    min_site_meter_power_ac: float | None = reading(POWER)
+    vpp_backup_reserve_percent: float | None = reading(PERCENT)
+    off_grid_vehicle_charging_reserve_percent: float | None = reading(PERCENT)
     utility: str | None = None
     user_settings: UserSettings | None = None
     components: Components | None = None
     tou_settings: TouSettings | None = None
     tariff_content_v2: Mapping[str, Any] | None = None
+
+    @property
+    def firmware(self) -> str | None:
+        """The firmware version without Tesla's build hash, or None when blank.
+
+        ``"24.44.0 0f5e1ab8"`` is ``"24.44.0"``.
+        """
+        words = (self.version or "").split()
+        return words[0] if words else None
 
     @property
     def time_zone(self) -> str | None:
@@ -320,19 +342,19 @@ class SiteInfo(FleetModel):
 class Product(FleetModel):
     """One entry of ``GET /products`` (energy site or vehicle)."""
 
-    energy_site_id: int | None = None
+    energy_site_id: int | None = reading(IDENTIFIER)
     resource_type: str | None = None
     site_name: str | None = None
     id: str | None = None
     gateway_id: str | None = None
     asset_site_id: str | None = None
     warp_site_number: str | None = None
-    energy_left: float | None = None
-    total_pack_energy: float | None = None
-    percentage_charged: float | None = None
+    energy_left: float | None = reading(ENERGY)
+    total_pack_energy: float | None = reading(ENERGY)
+    percentage_charged: float | None = reading(PERCENT)
     battery_type: str | None = None
     backup_capable: bool | None = None
-    battery_power: float | None = None
+    battery_power: float | None = reading(POWER)
     storm_mode_enabled: bool | None = None
     powerwall_onboarding_settings_set: bool | None = None
     components: Components | None = None
@@ -356,27 +378,27 @@ class EnergyInterval(FleetModel):
     """One bucket of ``calendar_history kind=energy`` (Wh in the interval)."""
 
     timestamp: str | None = None
-    solar_energy_exported: float | None = None
-    generator_energy_exported: float | None = None
-    grid_energy_imported: float | None = None
-    grid_services_energy_imported: float | None = None
-    grid_services_energy_exported: float | None = None
-    grid_energy_exported_from_solar: float | None = None
-    grid_energy_exported_from_generator: float | None = None
-    grid_energy_exported_from_battery: float | None = None
-    battery_energy_exported: float | None = None
-    battery_energy_imported_from_grid: float | None = None
-    battery_energy_imported_from_solar: float | None = None
-    battery_energy_imported_from_generator: float | None = None
-    consumer_energy_imported_from_grid: float | None = None
-    consumer_energy_imported_from_solar: float | None = None
-    consumer_energy_imported_from_battery: float | None = None
-    consumer_energy_imported_from_generator: float | None = None
-    total_home_usage: float | None = None
-    total_battery_charge: float | None = None
-    total_battery_discharge: float | None = None
-    total_solar_generation: float | None = None
-    total_grid_energy_exported: float | None = None
+    solar_energy_exported: float | None = reading(ENERGY)
+    generator_energy_exported: float | None = reading(ENERGY)
+    grid_energy_imported: float | None = reading(ENERGY)
+    grid_services_energy_imported: float | None = reading(ENERGY)
+    grid_services_energy_exported: float | None = reading(ENERGY)
+    grid_energy_exported_from_solar: float | None = reading(ENERGY)
+    grid_energy_exported_from_generator: float | None = reading(ENERGY)
+    grid_energy_exported_from_battery: float | None = reading(ENERGY)
+    battery_energy_exported: float | None = reading(ENERGY)
+    battery_energy_imported_from_grid: float | None = reading(ENERGY)
+    battery_energy_imported_from_solar: float | None = reading(ENERGY)
+    battery_energy_imported_from_generator: float | None = reading(ENERGY)
+    consumer_energy_imported_from_grid: float | None = reading(ENERGY)
+    consumer_energy_imported_from_solar: float | None = reading(ENERGY)
+    consumer_energy_imported_from_battery: float | None = reading(ENERGY)
+    consumer_energy_imported_from_generator: float | None = reading(ENERGY)
+    total_home_usage: float | None = reading(ENERGY)
+    total_battery_charge: float | None = reading(ENERGY)
+    total_battery_discharge: float | None = reading(ENERGY)
+    total_solar_generation: float | None = reading(ENERGY)
+    total_grid_energy_exported: float | None = reading(ENERGY)
 
     @property
     def timestamp_dt(self) -> datetime | None:
@@ -403,7 +425,7 @@ class BackupEvent(FleetModel):
     """A grid outage in ``calendar_history kind=backup`` (shape unverified)."""
 
     timestamp: str | None = None
-    duration: float | None = None
+    duration: float | None = reading(DURATION_MS)
 
     @property
     def timestamp_dt(self) -> datetime | None:
@@ -416,7 +438,7 @@ class BackupHistory(FleetModel):
     """``calendar_history kind=backup``."""
 
     events: tuple[BackupEvent, ...] | None = None
-    total_events: int | None = None
+    total_events: int | None = reading(COUNT)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -457,7 +479,7 @@ class CommandResult(FleetModel):
 
     result: bool | None = None
     reason: str | None = None
-    code: int | None = None
+    code: int | None = reading(CODE)
     message: str | None = None
 
     @classmethod
@@ -473,8 +495,8 @@ class CommandResult(FleetModel):
         }
         return cls(
             raw=body,
-            result=_to_bool(lowered.get("result")),
-            reason=_to_str(lowered.get("reason")),
-            code=_to_int(lowered.get("code")),
-            message=_to_str(lowered.get("message")),
+            result=to_bool(lowered.get("result")),
+            reason=to_str(lowered.get("reason")),
+            code=to_int(lowered.get("code"), CODE),
+            message=to_str(lowered.get("message")),
         )
