@@ -116,7 +116,28 @@ def _site(site: SiteCoordinators) -> dict[str, Any]:
 
 
 def _redact(payload: Mapping[str, Any]) -> dict[str, Any]:
-    return async_redact_data(dict(payload), PAYLOAD_REDACT)
+    return async_redact_data(_json_safe(dict(payload)), PAYLOAD_REDACT)
+
+
+# JSON Home Assistant can write: orjson refuses integers beyond 64 bits and
+# text with unpaired surrogates, which a hostile payload may carry in any field.
+_INT_RANGE = range(-(2**63), 2**64)
+
+
+def _json_safe(value: Any) -> Any:
+    """``value`` with what JSON cannot carry replaced by a short note."""
+    if isinstance(value, Mapping):
+        return {str(key): _json_safe(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(item) for item in value]
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value if value in _INT_RANGE else "(integer too large)"
+    if isinstance(value, str):
+        try:
+            value.encode()
+        except UnicodeEncodeError:
+            return "(invalid text)"
+    return value
 
 
 def _granted_scopes(token: Any) -> list[str] | None:

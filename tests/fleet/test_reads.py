@@ -202,3 +202,17 @@ async def test_charge_history(client: FleetClient, simulator: Simulator) -> None
         SITE_FULL, start=now - timedelta(days=1), end=now, time_zone="UTC"
     )
     assert history.charge_history is not None
+
+
+@pytest.mark.parametrize("digits", [309, 4400, 20000])
+async def test_a_number_too_long_drops_only_its_field(
+    client: FleetClient, simulator: Simulator, digits: int
+) -> None:
+    """A field with thousands of digits is None; the rest of the answer is read."""
+    body = (
+        '{"response": {"solar_power": 1' + "0" * digits + ', "battery_power": 1500}}'
+    )
+    simulator.add_fault(r"/live_status$", status=200, body=body)
+    live = await client.live_status(SITE_FULL)
+    assert live.solar_power is None
+    assert live.battery_power == 1500

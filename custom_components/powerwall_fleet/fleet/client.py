@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
 import json
 import logging
+import math
 from typing import Any, Final, Literal
 from urllib.parse import quote, urlsplit
 
@@ -435,15 +436,25 @@ class _NotJson:
 
 
 _NOT_JSON: Final = _NotJson()
+_MAX_INT_DIGITS: Final = 4000
 
 
 def _decode(data: bytes) -> Any:
     if not data.strip():
         return None
     try:
-        return json.loads(data)
+        return json.loads(data, parse_int=_parse_int)
     except ValueError:
         return _NOT_JSON
+
+
+def _parse_int(digits: str) -> int | float:
+    """An integer of the body; one too long for Python to read is infinite.
+
+    So one absurd field is dropped by the models, instead of the whole body
+    being refused (``int()`` refuses more than 4,300 digits).
+    """
+    return int(digits) if len(digits) <= _MAX_INT_DIGITS else math.inf
 
 
 def _site_path(site_id: SiteId) -> str:

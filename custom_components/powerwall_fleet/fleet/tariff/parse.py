@@ -26,6 +26,9 @@ from .model import (
 )
 from .validate import coverage_problems, errors_of, validate_tariff
 
+# No price or charge of any tariff comes near this.
+MAX_NUMBER = 1e15
+
 
 class _Reader:
     """Collects problems with their path while converting JSON."""
@@ -56,10 +59,12 @@ class _Reader:
         return value
 
     def number(self, value: Any, where: str) -> float | None:
+        # Compared, not converted: NaN, infinities and integers too large for
+        # a float fail here instead of overflowing in float().
         if (
             isinstance(value, bool)
             or not isinstance(value, int | float)
-            or not math.isfinite(value)
+            or not -MAX_NUMBER <= value <= MAX_NUMBER
         ):
             self.error(where, "must be a number")
             return None
