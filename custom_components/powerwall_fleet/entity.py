@@ -33,8 +33,8 @@ def site_device_info(site: Product, info: SiteInfo | None) -> DeviceInfo:
         configuration_url="https://www.tesla.com/teslaaccount",
     )
     if info is not None:
-        if info.version:
-            device["sw_version"] = info.version.split(" ")[0]
+        if info.firmware:
+            device["sw_version"] = info.firmware
         gateway = _gateway_din(info)
         if gateway:
             device["serial_number"] = gateway

@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 from homeassistant.util import dt as dt_util
 import pytest
 
+from custom_components.powerwall_fleet.entity import site_device_info
 from custom_components.powerwall_fleet.fleet import Product, SiteInfo
 from custom_components.powerwall_fleet.site import (
     has_battery,
@@ -99,3 +100,13 @@ def test_model_name() -> None:
     assert model_name(PRODUCT, _info(components={"battery": True})) == "Powerwall"
     assert model_name(PRODUCT, None) == "Solar"
     assert model_name(Product.from_dict({"energy_site_id": 1}), None) is None
+
+
+@pytest.mark.parametrize(
+    ("version", "expected"),
+    [("24.44.0 0f5e1ab8", "24.44.0"), ("25.10.1", "25.10.1"), (" ", None), ("", None)],
+)
+def test_device_firmware(version: str, expected: str | None) -> None:
+    """The device shows the firmware without its build hash, and none when blank."""
+    device = site_device_info(PRODUCT, _info(version=version))
+    assert device.get("sw_version") == expected
