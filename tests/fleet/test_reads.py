@@ -209,9 +209,7 @@ async def test_a_number_too_long_drops_only_its_field(
     client: FleetClient, simulator: Simulator, digits: int
 ) -> None:
     """A field with thousands of digits is None; the rest of the answer is read."""
-    body = (
-        '{"response": {"solar_power": 1' + "0" * digits + ', "battery_power": 1500}}'
-    )
+    body = '{"response": {"solar_power": 1' + "0" * digits + ', "battery_power": 1500}}'
     simulator.add_fault(r"/live_status$", status=200, body=body)
     live = await client.live_status(SITE_FULL)
     assert live.solar_power is None
