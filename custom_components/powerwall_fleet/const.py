@@ -1,4 +1,9 @@
-"""Constants for the Tesla Powerwall (Fleet API) integration."""
+"""Constants for the Tesla Powerwall (Fleet API) integration, and the request estimate.
+
+Owns the domain, config entry and option keys, defaults and limits, and
+:func:`requests_per_day` (what the options form shows). Imports only the fleet
+client's constants: no Home Assistant, nothing else of the integration.
+"""
 
 from __future__ import annotations
 
@@ -61,6 +66,9 @@ MIN_INFO_INTERVAL: Final = 5
 MAX_INFO_INTERVAL: Final = 1440
 MIN_HISTORY_INTERVAL: Final = 5
 MAX_HISTORY_INTERVAL: Final = 60
+# Option (no form field): backfill from the installation date instead of the
+# last 30 days.
+CONF_BACKFILL_FROM_INSTALLATION: Final = "backfill_from_installation"
 
 
 def requests_per_day(live_s: float, info_min: float, history_min: float) -> int:

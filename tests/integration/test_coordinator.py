@@ -55,7 +55,7 @@ def no_platforms() -> Generator[None]:
 @pytest.fixture(autouse=True)
 def no_retry_delay() -> Generator[None]:
     """Retry at once instead of after RETRY_DELAY seconds."""
-    with patch("custom_components.powerwall_fleet.coordinator.RETRY_DELAY", 0):
+    with patch("custom_components.powerwall_fleet.coordinator.base.RETRY_DELAY", 0):
         yield
 
 

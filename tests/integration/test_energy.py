@@ -38,13 +38,11 @@ from pytest_homeassistant_custom_component.components.recorder.common import (
     do_adhoc_statistics,
 )
 
+from custom_components.powerwall_fleet.const import CONF_BACKFILL_FROM_INSTALLATION
+from custom_components.powerwall_fleet.coordinator import HistoryCoordinator
+from custom_components.powerwall_fleet.coordinator.history import PACE
 from custom_components.powerwall_fleet.fleet import ServerError
-from custom_components.powerwall_fleet.history import (
-    CONF_BACKFILL_FROM_INSTALLATION,
-    FLOWS,
-    PACE,
-    HistoryCoordinator,
-)
+from custom_components.powerwall_fleet.ledger import FLOWS
 from custom_components.powerwall_fleet.statistics import statistic_id
 from tests.integration.entity_helpers import setup_entry
 from tests.simulator import Simulator
@@ -91,7 +89,7 @@ def quiet_sql() -> Generator[None]:
 @pytest.fixture(autouse=True)
 def no_retry_delay() -> Generator[None]:
     """Retry at once instead of after RETRY_DELAY seconds (time is frozen)."""
-    with patch("custom_components.powerwall_fleet.coordinator.RETRY_DELAY", 0):
+    with patch("custom_components.powerwall_fleet.coordinator.base.RETRY_DELAY", 0):
         yield
 
 

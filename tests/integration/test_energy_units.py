@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import ast
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
+from custom_components.powerwall_fleet import ledger as ledger_module
 from custom_components.powerwall_fleet.fleet import BackupHistory, EnergyInterval
-from custom_components.powerwall_fleet.history import (
+from custom_components.powerwall_fleet.ledger import (
     FLOWS,
     EnergyLedger,
     summarise_outages,
 )
+from tests.test_repository import _forbidden_imports
 
 NOW = datetime(2026, 6, 21, 12, 0, tzinfo=UTC)
 
@@ -132,3 +136,19 @@ def test_outage_summary_tolerates_shapes() -> None:
     )
     nothing = summarise_outages(BackupHistory.from_dict("unexpected"), NOW)
     assert nothing.count is None
+
+
+def test_ledger_imports_no_home_assistant() -> None:
+    """ledger.py is pure Python: the fleet client's models only (types aside)."""
+    path = Path(ledger_module.__file__)
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    tree.body = [
+        node
+        for node in tree.body
+        if not (
+            isinstance(node, ast.If)
+            and isinstance(node.test, ast.Name)
+            and node.test.id == "TYPE_CHECKING"
+        )
+    ]
+    assert _forbidden_imports(ast.unparse(tree), ledger_module.__name__) == []
