@@ -8,9 +8,10 @@ compared, hour by hour and flow by flow, with the simulator's buckets.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Iterable
 from datetime import UTC, date, datetime, time, timedelta
 import logging
+import math
 from pathlib import Path
 from typing import Any, cast
 from unittest.mock import patch
@@ -28,6 +29,7 @@ from homeassistant.core import Event, HomeAssistant
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.recorder import get_instance
 from homeassistant.setup import async_setup_component
+from homeassistant.util.async_ import get_scheduled_timer_handles
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
@@ -138,14 +140,19 @@ class Run:
             and entity.unique_id.split("_", 1)[1] in keys
         }
 
-    async def start(self, *, user: str | None = None) -> MockConfigEntry:
+    async def start(
+        self,
+        *,
+        user: str | None = None,
+        platforms: Iterable[Platform] = (Platform.SENSOR,),
+    ) -> MockConfigEntry:
         """Set the entry up (first time) or again (after a restart)."""
         if self.entry is None:
             self.entry = await setup_entry(
                 self.hass,
                 self.simulator,
                 self.site_ids,
-                [Platform.SENSOR],
+                platforms,
                 user=user or USER_MAIN,
             )
         else:
@@ -176,6 +183,25 @@ class Run:
         self.freezer.tick(timedelta(seconds=seconds))
         async_fire_time_changed(self.hass)
         await self.hass.async_block_till_done(wait_background_tasks=True)
+
+    async def live_through(self, seconds: int) -> None:
+        """Live through ``seconds``, moving straight to each timer as it falls due.
+
+        Whole seconds: Home Assistant runs coordinator timers on whole seconds
+        (plus under 0.5 s, which ``tick`` covers), so none is late or skipped.
+        """
+        end = self.simulator.clock.timestamp() + seconds
+        while (left := math.floor(end - self.simulator.clock.timestamp())) > 0:
+            loop = self.hass.loop
+            due = min(
+                (
+                    handle.when() - loop.time()
+                    for handle in get_scheduled_timer_handles(loop)
+                    if not handle.cancelled()
+                ),
+                default=left,
+            )
+            await self.tick(min(max(math.ceil(due - 0.5), 1), left))
 
     async def down_for(self, seconds: float) -> None:
         """Time passes without Home Assistant."""
