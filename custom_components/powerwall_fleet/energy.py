@@ -130,10 +130,10 @@ class OutageSensor(PowerwallFleetEntity[HistoryCoordinator], SensorEntity):
     @property
     def available(self) -> bool:
         """Available once the outage history was read."""
-        return self.coordinator.outages is not None
+        return self.coordinator.ledger.outages is not None
 
     @property
     def native_value(self) -> float | int | datetime | None:
         """The figure, when Tesla's answer had it."""
-        outages = self.coordinator.outages
+        outages = self.coordinator.ledger.outages
         return None if outages is None else self.entity_description.value_fn(outages)

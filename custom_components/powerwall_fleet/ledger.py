@@ -3,8 +3,9 @@
 Owns the bookkeeping of a site's energy history: the flows table
 (:data:`FLOWS`), the last bucket accounted for (``cursor``, a UTC instant, so
 DST changes cannot confuse it), the next local day to ask for, the running
-totals per flow and the hour still open; which days are done; the summary of
-the grid outages; and the JSON form the ledger is stored in.
+totals per flow and the hour still open; which days are done; the grid-outage
+summary and when the outage history was last read; and the JSON form all of
+this is stored in.
 
 Pure Python (the standard library and the fleet client's models): no Home
 Assistant import, no request, no storage, no statistics. The history
@@ -214,6 +215,37 @@ class OutageSummary:
     total_duration: timedelta | None
     last_start: datetime | None
 
+    @classmethod
+    def from_dict(cls, data: Any) -> OutageSummary | None:
+        """Read what :meth:`as_dict` saved; None when it is not that."""
+        if not isinstance(data, dict):
+            return None
+        count = data.get("count")
+        seconds = data.get("total_duration")
+        start = data.get("last_start")
+        last = parse_timestamp(start) if isinstance(start, str) else None
+        return cls(
+            count=count if type(count) is int and count >= 0 else None,
+            total_duration=(
+                timedelta(seconds=seconds)
+                if isinstance(seconds, int | float) and seconds >= 0
+                else None
+            ),
+            last_start=last if last is not None and last.tzinfo is not None else None,
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "count": self.count,
+            "total_duration": (
+                self.total_duration.total_seconds()
+                if self.total_duration is not None
+                else None
+            ),
+            "last_start": self.last_start.isoformat() if self.last_start else None,
+        }
+
 
 def summarise_outages(history: BackupHistory, now: datetime) -> OutageSummary:
     """Count the outages of the last 30 days (response shape unverified).
@@ -272,7 +304,7 @@ def _instant(iso: Any) -> datetime | None:
 
 @dataclass
 class EnergyLedger:
-    """Which buckets are accounted for, and the running totals (Wh) per flow."""
+    """Which buckets are accounted for, the running totals (Wh) per flow, outages."""
 
     cursor: datetime | None = None
     next_day: date | None = None
@@ -286,12 +318,21 @@ class EnergyLedger:
     # yet, and the totals at its last bucket so far.
     open_hour: datetime | None = None
     open_totals: dict[str, float] = field(default_factory=dict)
+    # The outage history: its summary, the site's local day it was last read,
+    # whether it must be read again before that day ends (the grid came or
+    # went), and the grid status last seen (to notice a change across a restart).
+    outages: OutageSummary | None = None
+    outages_read: date | None = None
+    outages_due: bool = False
+    grid_status: str | None = None
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> EnergyLedger:
         """Read what :meth:`as_dict` saved (tolerating a damaged or older file)."""
         zone = data.get("time_zone")
         open_hour = _instant(data.get("open_hour"))
+        outages = OutageSummary.from_dict(data.get("outages"))
+        grid = data.get("grid_status")
         return cls(
             cursor=_instant(data.get("cursor")),
             next_day=_day(data.get("next_day")),
@@ -301,6 +342,10 @@ class EnergyLedger:
             totals=_totals(data.get("totals")),
             open_hour=open_hour,
             open_totals=_totals(data.get("open_totals")) if open_hour else {},
+            outages=outages,
+            outages_read=_day(data.get("outages_read")) if outages else None,
+            outages_due=bool(data.get("outages_due")),
+            grid_status=grid if isinstance(grid, str) else None,
         )
 
     def as_dict(self) -> dict[str, Any]:
@@ -314,6 +359,12 @@ class EnergyLedger:
             "totals": dict(self.totals),
             "open_hour": self.open_hour.isoformat() if self.open_hour else None,
             "open_totals": dict(self.open_totals),
+            "outages": self.outages.as_dict() if self.outages else None,
+            "outages_read": self.outages_read.isoformat()
+            if self.outages_read
+            else None,
+            "outages_due": self.outages_due,
+            "grid_status": self.grid_status,
         }
 
     @property
@@ -402,3 +453,21 @@ class EnergyLedger:
                 self.open_hour = None
                 self.open_totals = {}
         return hours
+
+    # ------------------------------------------------------------ outages
+
+    def grid_seen(self, status: str) -> None:
+        """The site's grid status now: a change makes the outage history due."""
+        if self.grid_status is not None and status != self.grid_status:
+            self.outages_due = True
+        self.grid_status = status
+
+    def outages_wanted(self, today: date) -> bool:
+        """Whether to read the outage history: once a day, and after a grid change."""
+        return self.outages_due or self.outages_read != today
+
+    def outages_now(self, summary: OutageSummary, today: date) -> None:
+        """The outage history was read on the site's ``today``."""
+        self.outages = summary
+        self.outages_read = today
+        self.outages_due = False

@@ -691,7 +691,7 @@ async def test_history_edges(
     await run.next_poll()
     assert history.ledger.time_zone == "America/New_York"
 
-    history._outages_due = True
+    history.ledger.outages_due = True
     with patch.object(
         history.client, "backup_history", side_effect=ServerError("down", status=503)
     ):

@@ -11,6 +11,7 @@ from custom_components.powerwall_fleet.fleet import BackupHistory, EnergyInterva
 from custom_components.powerwall_fleet.ledger import (
     FLOWS,
     EnergyLedger,
+    OutageSummary,
     summarise_outages,
 )
 from tests.test_repository import _forbidden_imports
@@ -108,6 +109,55 @@ def test_ledger_survives_its_store() -> None:
     assert broken.open_hour is None
     assert broken.totals["solar_energy_produced"] == 0.0
     assert "unknown" not in broken.totals
+
+
+def test_outage_bookkeeping_once_a_day_and_after_a_grid_change() -> None:
+    """Read once per local day; a grid change makes it due again; all stored."""
+    ledger = EnergyLedger()
+    today = date(2026, 6, 21)
+    assert ledger.outages_wanted(today)  # never read
+    ledger.grid_seen("Active")  # the first status seen is no change
+    summary = OutageSummary(2, timedelta(minutes=90), NOW - timedelta(days=3))
+    ledger.outages_now(summary, today)
+    assert not ledger.outages_wanted(today)
+    assert ledger.outages_wanted(today + timedelta(days=1))
+    ledger.grid_seen("Active")
+    assert not ledger.outages_wanted(today)
+    ledger.grid_seen("Inactive")
+    assert ledger.outages_wanted(today)
+
+    again = EnergyLedger.from_dict(ledger.as_dict())
+    assert again.outages == summary
+    assert again.outages_read == today
+    assert again.outages_due
+    assert again.grid_status == "Inactive"
+    again.outages_now(OutageSummary(None, None, None), today)
+    assert EnergyLedger.from_dict(again.as_dict()).outages == OutageSummary(
+        None, None, None
+    )
+
+
+def test_ledger_from_before_outage_bookkeeping_or_damaged() -> None:
+    """An older file has no outage fields: never read. Damaged fields are dropped."""
+    older = EnergyLedger.from_dict({"cursor": NOW.isoformat(), "backfilled": True})
+    assert older.cursor == NOW
+    assert older.outages is None
+    assert older.outages_wanted(date(2026, 6, 21))
+    assert older.grid_status is None
+
+    damaged = EnergyLedger.from_dict(
+        {
+            "outages": {"count": True, "total_duration": -5, "last_start": 7},
+            "outages_read": "2026-06-21",
+            "grid_status": 1,
+        }
+    )
+    assert damaged.outages == OutageSummary(None, None, None)
+    assert damaged.outages_read == date(2026, 6, 21)
+    assert damaged.grid_status is None
+    no_summary = EnergyLedger.from_dict({"outages": "x", "outages_read": "2026-06-21"})
+    assert no_summary.outages is None
+    assert no_summary.outages_read is None  # nothing to show: read again
 
 
 def test_outage_summary_tolerates_shapes() -> None:

@@ -39,7 +39,6 @@ from custom_components.powerwall_fleet.ledger import (
     FLOW_NAMES,
     OUTAGE_WINDOW,
     EnergyLedger,
-    OutageSummary,
     backfill_start,
     buckets,
     summarise_outages,
@@ -52,11 +51,23 @@ from .info import InfoCoordinator
 from .live import LiveCoordinator
 
 STORAGE_VERSION = 1
+# 2: the outage summary and when it was read are stored with the ledger.
+STORAGE_MINOR_VERSION = 2
 # Ask this long after a bucket closed (Tesla needs a moment to publish it).
 POLL_DELAY = timedelta(seconds=45)
 # Between the requests of a catch-up or backfill: at most 12 a minute, well
 # below the ~60 data requests a minute Tesla allows per device.
 PACE = timedelta(seconds=5)
+
+
+class _LedgerStore(Store[dict[str, Any]]):
+    """The ledger's file; older minor versions load as they are."""
+
+    async def _async_migrate_func(
+        self, old_major_version: int, old_minor_version: int, old_data: Any
+    ) -> dict[str, Any]:
+        # 1.1 had no outage bookkeeping: the ledger reads that as "never read".
+        return dict(old_data) if isinstance(old_data, dict) else {}
 
 
 class HistoryCoordinator(FleetCoordinator[EnergyLedger]):
@@ -77,13 +88,12 @@ class HistoryCoordinator(FleetCoordinator[EnergyLedger]):
         self.info = info
         self.live = live
         self.ledger = EnergyLedger()
-        self.outages: OutageSummary | None = None
-        self.store: Store[dict[str, Any]] = Store(
-            self.hass, STORAGE_VERSION, f"{DOMAIN}.history.{self.site_id}"
+        self.store: Store[dict[str, Any]] = _LedgerStore(
+            self.hass,
+            STORAGE_VERSION,
+            f"{DOMAIN}.history.{self.site_id}",
+            minor_version=STORAGE_MINOR_VERSION,
         )
-        self._outages_day: date | None = None
-        self._outages_due = True
-        self._grid_status: str | None = None
         self._hurry = False
 
     # ------------------------------------------------------------ lifecycle
@@ -109,12 +119,8 @@ class HistoryCoordinator(FleetCoordinator[EnergyLedger]):
     def _live_updated(self) -> None:
         """A grid outage started or ended: read the outage history again."""
         live = self.live.latest
-        status = live.grid_status if live else None
-        if status is None:
-            return
-        if self._grid_status is not None and status != self._grid_status:
-            self._outages_due = True
-        self._grid_status = status
+        if live is not None and live.grid_status is not None:
+            self.ledger.grid_seen(live.grid_status)
 
     # ------------------------------------------------------------ polling
 
@@ -168,10 +174,10 @@ class HistoryCoordinator(FleetCoordinator[EnergyLedger]):
                 hours,
             )
             changed = True
+        if not self._hurry and ledger.outages_wanted(today):
+            changed = await self._read_outages(zone_name, zone, now) or changed
         if changed:
             await self.store.async_save(ledger.as_dict())
-        if not self._hurry and (self._outages_due or self._outages_day != today):
-            await self._read_outages(zone_name, zone, now)
         return ledger
 
     def _backfill_start(self, info: SiteInfo, zone: tzinfo, today: date) -> date:
@@ -190,8 +196,8 @@ class HistoryCoordinator(FleetCoordinator[EnergyLedger]):
             self.site_id, period="day", end=end, time_zone=zone_name
         )
 
-    async def _read_outages(self, zone_name: str, zone: tzinfo, now: datetime) -> None:
-        """Read the outage history (once a day and when the grid came or went)."""
+    async def _read_outages(self, zone_name: str, zone: tzinfo, now: datetime) -> bool:
+        """Read the outage history; whether that worked."""
         self.usage.counts[self.endpoint] += 1
         try:
             history = await self.client.backup_history(
@@ -204,7 +210,8 @@ class HistoryCoordinator(FleetCoordinator[EnergyLedger]):
         except FleetError as err:
             # The energy ledger matters more: try again with the next poll.
             LOGGER.debug("Outage history of %s failed: %s", self.site_id, err)
-            return
-        self.outages = summarise_outages(history, now)
-        self._outages_day = now.astimezone(zone).date()
-        self._outages_due = False
+            return False
+        self.ledger.outages_now(
+            summarise_outages(history, now), now.astimezone(zone).date()
+        )
+        return True

@@ -1,0 +1,187 @@
+"""What the history costs in requests: outage reads across restarts.
+
+Home Assistant and the simulator share one frozen clock (``Run`` from
+test_energy); the simulator's request counter says what was sent.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import entity_registry as er
+
+from custom_components.powerwall_fleet.coordinator.history import (
+    STORAGE_MINOR_VERSION,
+    STORAGE_VERSION,
+)
+from custom_components.powerwall_fleet.ledger import EnergyLedger
+from tests.integration.test_energy import Run
+from tests.simulator import Simulator
+from tests.simulator.scenario import SITE_FULL
+
+ZONE = ZoneInfo("America/Los_Angeles")  # the full site's
+STORE_KEY = f"powerwall_fleet.history.{SITE_FULL}"
+
+
+def outage_reads(simulator: Simulator) -> int:
+    """Outage history requests sent for the full site."""
+    return sum(
+        1
+        for record in simulator.requests
+        if record.endpoint == "calendar_history"
+        and record.site_id == SITE_FULL
+        and record.query.get("kind") == "backup"
+    )
+
+
+def energy_reads(simulator: Simulator) -> int:
+    """Energy history requests sent for the full site."""
+    return simulator.count("calendar_history", site_id=SITE_FULL) - outage_reads(
+        simulator
+    )
+
+
+def outage_state(hass: HomeAssistant) -> str:
+    """The state of the full site's outage count sensor."""
+    entity_id = er.async_get(hass).async_get_entity_id(
+        "sensor", "powerwall_fleet", f"{SITE_FULL}_grid_outages"
+    )
+    assert entity_id is not None
+    state = hass.states.get(entity_id)
+    assert state is not None
+    return state.state
+
+
+def until_after_midnight(now: datetime) -> int:
+    """Seconds from ``now`` to ten minutes after the site's next midnight."""
+    tomorrow = now.astimezone(ZONE).date() + timedelta(days=1)
+    midnight = datetime.combine(tomorrow, time(0, 10), ZONE)
+    return int((midnight - now).total_seconds())
+
+
+async def test_restart_same_day_sends_no_outage_read(
+    hass: HomeAssistant,
+    simulator: Simulator,
+    credentials: None,
+    freezer: FrozenDateTimeFactory,
+    hass_storage: dict[str, Any],
+) -> None:
+    """Read once that day: a restart keeps the summary and does not ask again."""
+    run = Run(hass, simulator, freezer, [SITE_FULL])
+    await run.start()
+    await run.catch_up()
+    assert outage_reads(simulator) == 1
+    stored = hass_storage[STORE_KEY]
+    assert (stored["version"], stored["minor_version"]) == (
+        STORAGE_VERSION,
+        STORAGE_MINOR_VERSION,
+    )
+    assert (
+        stored["data"]["outages_read"] == run.now().astimezone(ZONE).date().isoformat()
+    )
+
+    await run.stop()
+    await run.down_for(600)
+    simulator.reset_counts()
+    await run.start()
+    assert outage_state(hass) == "0"  # from the store, before any request
+    await run.live_through(1800)
+
+    assert energy_reads(simulator) >= 6  # the ledger went on polling
+    assert outage_reads(simulator) == 0
+    assert outage_state(hass) == "0"
+
+
+async def test_restart_on_a_new_day_reads_outages(
+    hass: HomeAssistant,
+    simulator: Simulator,
+    credentials: None,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """Down across the site's midnight: the day's read is still due."""
+    run = Run(hass, simulator, freezer, [SITE_FULL])
+    await run.start()
+    await run.catch_up()
+    await run.stop()
+    await run.down_for(until_after_midnight(run.now()))
+    simulator.reset_counts()
+
+    await run.start()
+    await run.catch_up()
+    await run.live_through(600)
+
+    assert outage_reads(simulator) == 1
+
+
+async def test_grid_change_while_down_reads_outages(
+    hass: HomeAssistant,
+    simulator: Simulator,
+    credentials: None,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """The grid went away while Home Assistant was down: read again, same day."""
+    run = Run(hass, simulator, freezer, [SITE_FULL])
+    await run.start()
+    await run.catch_up()
+    await run.live_through(300)
+    await run.stop()
+    simulator.set_grid_outage(SITE_FULL, True)
+    await run.down_for(600)
+    simulator.reset_counts()
+
+    await run.start()
+    await run.live_through(900)
+
+    assert outage_reads(simulator) == 1
+    assert not run.history().ledger.outages_due
+
+
+async def test_ledger_stored_before_outage_bookkeeping_loads(
+    hass: HomeAssistant,
+    simulator: Simulator,
+    credentials: None,
+    freezer: FrozenDateTimeFactory,
+    hass_storage: dict[str, Any],
+) -> None:
+    """A ledger saved by the previous version (1.1): totals kept, outages read once."""
+    now = simulator.clock.now()
+    cursor = now.replace(minute=now.minute - now.minute % 5, second=0) - timedelta(
+        minutes=10
+    )
+    old = EnergyLedger(
+        cursor=cursor,
+        next_day=cursor.astimezone(ZONE).date(),
+        first_day=cursor.astimezone(ZONE).date() - timedelta(days=30),
+        time_zone=str(ZONE),
+        backfilled=True,
+    )
+    old.totals["home_energy_consumed"] = 1_234_000.0
+    data = {
+        key: value
+        for key, value in old.as_dict().items()
+        if key not in ("outages", "outages_read", "outages_due", "grid_status")
+    }
+    hass_storage[STORE_KEY] = {
+        "version": 1,
+        "minor_version": 1,
+        "key": STORE_KEY,
+        "data": data,
+    }
+
+    run = Run(hass, simulator, freezer, [SITE_FULL])
+    await run.start()
+    ledger = run.history().ledger
+    assert ledger.cursor == cursor
+    assert ledger.outages is None
+    simulator.reset_counts()
+    await run.live_through(600)
+
+    assert outage_reads(simulator) == 1
+    assert energy_reads(simulator) == 2  # no backfill: the ledger went on
+    assert ledger.totals["home_energy_consumed"] > 1_234_000.0
+    assert hass_storage[STORE_KEY]["minor_version"] == STORAGE_MINOR_VERSION
+    assert hass_storage[STORE_KEY]["data"]["outages"]["count"] == 0
