@@ -1,7 +1,8 @@
-"""What the history costs in requests: outage reads across restarts.
+"""What a site costs in requests: a day against the estimate, outage reads.
 
 Home Assistant and the simulator share one frozen clock (``Run`` from
-test_energy); the simulator's request counter says what was sent.
+test_energy, which jumps from timer to timer); the simulator's request
+counter says what was sent.
 """
 
 from __future__ import annotations
@@ -13,15 +14,24 @@ from zoneinfo import ZoneInfo
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
+import pytest
 
+from custom_components.powerwall_fleet import PLATFORMS
+from custom_components.powerwall_fleet.const import (
+    CONF_HISTORY_INTERVAL,
+    CONF_INFO_INTERVAL,
+    CONF_LIVE_INTERVAL,
+    requests_per_day,
+)
 from custom_components.powerwall_fleet.coordinator.history import (
+    PACE,
     STORAGE_MINOR_VERSION,
     STORAGE_VERSION,
 )
 from custom_components.powerwall_fleet.ledger import EnergyLedger
 from tests.integration.test_energy import Run
 from tests.simulator import Simulator
-from tests.simulator.scenario import SITE_FULL
+from tests.simulator.scenario import SITE_FULL, SITE_PW3
 
 ZONE = ZoneInfo("America/Los_Angeles")  # the full site's
 STORE_KEY = f"powerwall_fleet.history.{SITE_FULL}"
@@ -61,6 +71,53 @@ def until_after_midnight(now: datetime) -> int:
     tomorrow = now.astimezone(ZONE).date() + timedelta(days=1)
     midnight = datetime.combine(tomorrow, time(0, 10), ZONE)
     return int((midnight - now).total_seconds())
+
+
+@pytest.mark.parametrize(
+    ("live", "info", "history", "site_ids"),
+    [
+        (30, 15, 5, [SITE_FULL]),  # the defaults
+        (60, 60, 15, [SITE_FULL, SITE_PW3]),  # Los Angeles and Chicago
+        (3600, 1440, 60, [SITE_FULL]),  # the longest intervals
+    ],
+    ids=["defaults", "two-sites", "longest"],
+)
+async def test_estimate_matches_a_day_of_requests(
+    hass: HomeAssistant,
+    simulator: Simulator,
+    credentials: None,
+    freezer: FrozenDateTimeFactory,
+    live: int,
+    info: int,
+    history: int,
+    site_ids: list[int],
+) -> None:
+    """The options form's estimate is within 1 % of 24 h of billable requests."""
+    hass.loop.set_debug(False)  # thousands of polls: no asyncio debug checks
+    run = Run(hass, simulator, freezer, site_ids)
+    entry = await run.start(platforms=PLATFORMS)
+    await run.stop()
+    hass.config_entries.async_update_entry(
+        entry,
+        options={
+            CONF_LIVE_INTERVAL: live,
+            CONF_INFO_INTERVAL: info,
+            CONF_HISTORY_INTERVAL: history,
+        },
+    )
+    await run.start()
+    for site_id in site_ids:
+        await run.catch_up(site_id)
+    assert all(run.history(site_id).update_interval != PACE for site_id in site_ids)
+    simulator.reset_counts()
+
+    await run.live_through(86400)
+
+    counted = simulator.count(billable=True)
+    assert simulator.count("products") == 1  # the daily check of the sites
+    assert outage_reads(simulator) == 1
+    estimate = requests_per_day(live, info, history, len(site_ids))
+    assert abs(estimate - counted) <= 0.01 * counted, (estimate, counted)
 
 
 async def test_restart_same_day_sends_no_outage_read(
