@@ -6,7 +6,8 @@ platform) and the simulator share one frozen clock that jumps from one timer to
 the next, so the day takes a minute or two. After setup and the 30-day
 backfill, the simulator's request counter counts 24 hours: requests per
 endpoint, the billable total beside the options form's estimate, and the
-process CPU time per update cycle of each coordinator.
+process CPU time per update cycle of each coordinator. Then what an hour of
+408 answers and a restart cost.
 """
 
 from __future__ import annotations
@@ -46,6 +47,14 @@ from tests.simulator import Simulator
 from tests.simulator.scenario import SITE_FULL
 
 DAY = 86400
+HOUR = 3600
+
+
+@pytest.fixture(autouse=True)
+def no_retry_delay() -> Iterator[None]:
+    """Time is frozen: a retry goes at once (the pause would never end)."""
+    with patch("custom_components.powerwall_fleet.coordinator.base.RETRY_DELAY", 0):
+        yield
 
 
 class CpuMeter:
@@ -131,9 +140,23 @@ async def test_one_day(
     with meter.measuring():
         await run.live_through(DAY)
     process = time.process_time() - process
+    billable, free = _by_endpoint(simulator)
+
+    # Two things the day does not show: Tesla answering 408 for an hour, and
+    # a restart (setup and the first five minutes).
+    simulator.reset_counts()
+    fault = simulator.add_fault(r"/live_status$", status=408, times=None)
+    await run.live_through(HOUR)
+    simulator.faults.remove(fault)
+    offline = simulator.count("live_status")
+    await run.stop()
+    await run.down_for(60)
+    simulator.reset_counts()
+    await run.start()
+    await run.live_through(300)
+    restart, _ = _by_endpoint(simulator)
     await run.stop()
 
-    billable, free = _by_endpoint(simulator)
     counted = billable.total()
     estimate = requests_per_day(
         DEFAULT_LIVE_INTERVAL, DEFAULT_INFO_INTERVAL, DEFAULT_HISTORY_INTERVAL
@@ -151,6 +174,12 @@ async def test_one_day(
     print(
         f"  options-form estimate        {estimate:>6}  "
         f"({(estimate - counted) / counted:+.2%} against the count)"
+    )
+
+    print(f"\nan hour of 408 answers on live_status: {offline} requests")
+    print(
+        "a restart, setup and first 5 minutes: "
+        + ", ".join(f"{name} {count}" for name, count in sorted(restart.items()))
     )
 
     cycles = meter.cycles.total()
