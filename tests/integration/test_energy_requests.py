@@ -13,7 +13,6 @@ from zoneinfo import ZoneInfo
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import entity_registry as er
 import pytest
 
 from custom_components.powerwall_fleet import PLATFORMS
@@ -29,7 +28,7 @@ from custom_components.powerwall_fleet.coordinator.history import (
     STORAGE_VERSION,
 )
 from custom_components.powerwall_fleet.ledger import EnergyLedger
-from tests.integration.test_energy import Run
+from tests.integration.test_energy import Run, energy_requests, entity_id
 from tests.simulator import Simulator
 from tests.simulator.scenario import SITE_FULL, SITE_PW3
 
@@ -48,20 +47,9 @@ def outage_reads(simulator: Simulator) -> int:
     )
 
 
-def energy_reads(simulator: Simulator) -> int:
-    """Energy history requests sent for the full site."""
-    return simulator.count("calendar_history", site_id=SITE_FULL) - outage_reads(
-        simulator
-    )
-
-
 def outage_state(hass: HomeAssistant) -> str:
     """The state of the full site's outage count sensor."""
-    entity_id = er.async_get(hass).async_get_entity_id(
-        "sensor", "powerwall_fleet", f"{SITE_FULL}_grid_outages"
-    )
-    assert entity_id is not None
-    state = hass.states.get(entity_id)
+    state = hass.states.get(entity_id(hass, SITE_FULL, "grid_outages"))
     assert state is not None
     return state.state
 
@@ -148,49 +136,34 @@ async def test_restart_same_day_sends_no_outage_read(
     assert outage_state(hass) == "0"  # from the store, before any request
     await run.live_through(1800)
 
-    assert energy_reads(simulator) >= 6  # the ledger went on polling
+    assert len(energy_requests(simulator)) >= 6  # the ledger went on polling
     assert outage_reads(simulator) == 0
     assert outage_state(hass) == "0"
 
 
-async def test_restart_on_a_new_day_reads_outages(
+@pytest.mark.parametrize("while_down", ["midnight", "grid_change"])
+async def test_restart_reads_outages_when_due(
     hass: HomeAssistant,
     simulator: Simulator,
     credentials: None,
     freezer: FrozenDateTimeFactory,
+    while_down: str,
 ) -> None:
-    """Down across the site's midnight: the day's read is still due."""
-    run = Run(hass, simulator, freezer, [SITE_FULL])
-    await run.start()
-    await run.catch_up()
-    await run.stop()
-    await run.down_for(until_after_midnight(run.now()))
-    simulator.reset_counts()
-
-    await run.start()
-    await run.catch_up()
-    await run.live_through(600)
-
-    assert outage_reads(simulator) == 1
-
-
-async def test_grid_change_while_down_reads_outages(
-    hass: HomeAssistant,
-    simulator: Simulator,
-    credentials: None,
-    freezer: FrozenDateTimeFactory,
-) -> None:
-    """The grid went away while Home Assistant was down: read again, same day."""
+    """Down across the site's midnight, or the grid went away meanwhile: one read."""
     run = Run(hass, simulator, freezer, [SITE_FULL])
     await run.start()
     await run.catch_up()
     await run.live_through(300)
     await run.stop()
-    simulator.set_grid_outage(SITE_FULL, True)
-    await run.down_for(600)
+    if while_down == "midnight":
+        await run.down_for(until_after_midnight(run.now()))
+    else:
+        simulator.set_grid_outage(SITE_FULL, True)
+        await run.down_for(600)
     simulator.reset_counts()
 
     await run.start()
+    await run.catch_up()
     await run.live_through(900)
 
     assert outage_reads(simulator) == 1
@@ -238,7 +211,7 @@ async def test_ledger_stored_before_outage_bookkeeping_loads(
     await run.live_through(600)
 
     assert outage_reads(simulator) == 1
-    assert energy_reads(simulator) == 2  # no backfill: the ledger went on
+    assert len(energy_requests(simulator)) == 2  # no backfill: the ledger went on
     assert ledger.totals["home_energy_consumed"] > 1_234_000.0
     assert hass_storage[STORE_KEY]["minor_version"] == STORAGE_MINOR_VERSION
     assert hass_storage[STORE_KEY]["data"]["outages"]["count"] == 0
