@@ -5,13 +5,19 @@ from __future__ import annotations
 import ast
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from custom_components.powerwall_fleet import ledger as ledger_module
-from custom_components.powerwall_fleet.fleet import BackupHistory, EnergyInterval
+from custom_components.powerwall_fleet.fleet import (
+    BackupHistory,
+    EnergyHistory,
+    EnergyInterval,
+)
 from custom_components.powerwall_fleet.ledger import (
     FLOWS,
     EnergyLedger,
     OutageSummary,
+    buckets,
     summarise_outages,
 )
 from tests.test_repository import _forbidden_imports
@@ -42,6 +48,25 @@ def test_flow_falls_back_to_its_parts_and_never_goes_negative() -> None:
     )
     assert home.energy(_bucket()) == 0
     assert home.energy(_bucket(total_home_usage=-3)) == 0
+
+
+def test_buckets_in_utc_local_when_zoneless_skipped_without_time() -> None:
+    """Tesla's bucket starts become UTC; a start without offset is the site's time."""
+    history = EnergyHistory.from_dict(
+        {
+            "time_series": [
+                {"timestamp": "2026-06-21T10:00:00+02:00", "grid_energy_imported": 1},
+                {"timestamp": "2026-06-21T10:05:00", "grid_energy_imported": 2},
+                {"grid_energy_imported": 3},
+            ]
+        }
+    )
+    found = buckets(history, ZoneInfo("Europe/Berlin"))
+    assert [start for start, _ in found] == [
+        datetime(2026, 6, 21, 8, 0, tzinfo=UTC),
+        datetime(2026, 6, 21, 8, 5, tzinfo=UTC),
+    ]
+    assert [bucket.grid_energy_imported for _, bucket in found] == [1, 2]
 
 
 def test_ledger_counts_each_closed_bucket_once_and_completes_hours() -> None:
