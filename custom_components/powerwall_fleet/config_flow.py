@@ -540,12 +540,12 @@ class PowerwallFleetOptionsFlow(OptionsFlowWithReload):
 
     def _estimate(self, live: float, info: float, history: float) -> dict[str, str]:
         sites = max(1, len(self.config_entry.data.get(CONF_SITE_IDS, [])))
-        per_day = requests_per_day(live, info, history) * sites
-        default = (
-            requests_per_day(
-                DEFAULT_LIVE_INTERVAL, DEFAULT_INFO_INTERVAL, DEFAULT_HISTORY_INTERVAL
-            )
-            * sites
+        per_day = requests_per_day(live, info, history, sites)
+        default = requests_per_day(
+            DEFAULT_LIVE_INTERVAL,
+            DEFAULT_INFO_INTERVAL,
+            DEFAULT_HISTORY_INTERVAL,
+            sites,
         )
         return {
             "sites": str(sites),

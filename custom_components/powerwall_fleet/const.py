@@ -1,4 +1,9 @@
-"""Constants for the Tesla Powerwall (Fleet API) integration."""
+"""Constants for the Tesla Powerwall (Fleet API) integration, and the request estimate.
+
+Owns the domain, config entry and option keys, defaults and limits, and
+:func:`requests_per_day` (what the options form shows). Imports only the fleet
+client's constants: no Home Assistant, nothing else of the integration.
+"""
 
 from __future__ import annotations
 
@@ -61,8 +66,29 @@ MIN_INFO_INTERVAL: Final = 5
 MAX_INFO_INTERVAL: Final = 1440
 MIN_HISTORY_INTERVAL: Final = 5
 MAX_HISTORY_INTERVAL: Final = 60
+# Option (no form field): backfill from the installation date instead of the
+# last 30 days.
+CONF_BACKFILL_FROM_INSTALLATION: Final = "backfill_from_installation"
+
+# Requests that do not follow the intervals: per site the outage history once
+# a day, per entry the daily check of the account's sites.
+OUTAGE_READS_PER_DAY: Final = 1
+SITES_CHECKS_PER_DAY: Final = 86400 / SITES_CHECK_INTERVAL
 
 
-def requests_per_day(live_s: float, info_min: float, history_min: float) -> int:
-    """Estimated billable requests per site and day for the given intervals."""
-    return round(86400 / live_s + 1440 / info_min + 1440 / history_min)
+def requests_per_day(
+    live_s: float, info_min: float, history_min: float, sites: int = 1
+) -> int:
+    """Billable requests a day for an entry with ``sites`` sites at these intervals.
+
+    Per site: live_status every ``live_s`` seconds, site_info every
+    ``info_min`` minutes, one energy history request per history poll (polls
+    follow Tesla's 5-minute buckets), the outage history once a day; per
+    entry: the daily check of the account's sites. The day change costs no
+    extra request when a history poll falls just after the site's midnight
+    (intervals that divide an hour, sites whose zone is whole hours off UTC);
+    otherwise it may cost one a day, which is left out.
+    """
+    history_min = max(history_min, MIN_HISTORY_INTERVAL)
+    per_site = 86400 / live_s + 1440 / info_min + 1440 / history_min
+    return round((per_site + OUTAGE_READS_PER_DAY) * sites + SITES_CHECKS_PER_DAY)

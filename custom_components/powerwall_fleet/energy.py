@@ -1,5 +1,9 @@
 """Energy sensors (from the history ledger) and grid outage sensors.
 
+Owns the descriptions of the energy and outage sensors and which a site gets.
+Reads the ledger (``ledger.py``) through the history coordinator; may not
+send requests or change the ledger.
+
 The energy sensors are the ledger's running totals: they only grow by the
 energy of Tesla's buckets, keep their value across midnight and restarts (the
 ledger is stored) and never go back to ``unknown`` once the first backfill is
@@ -21,10 +25,10 @@ from homeassistant.components.sensor import (
 )
 from homeassistant.const import UnitOfEnergy, UnitOfTime
 
-from .coordinator import SiteCoordinators
+from .coordinator import HistoryCoordinator, SiteCoordinators
 from .entity import PowerwallFleetEntity
 from .fleet import SiteInfo
-from .history import FLOWS, EnergyFlow, HistoryCoordinator, OutageSummary
+from .ledger import FLOWS, EnergyFlow, OutageSummary
 from .site import has_battery, has_component, has_grid
 
 
@@ -126,10 +130,10 @@ class OutageSensor(PowerwallFleetEntity[HistoryCoordinator], SensorEntity):
     @property
     def available(self) -> bool:
         """Available once the outage history was read."""
-        return self.coordinator.outages is not None
+        return self.coordinator.ledger.outages is not None
 
     @property
     def native_value(self) -> float | int | datetime | None:
         """The figure, when Tesla's answer had it."""
-        outages = self.coordinator.outages
+        outages = self.coordinator.ledger.outages
         return None if outages is None else self.entity_description.value_fn(outages)

@@ -7,6 +7,9 @@ while Home Assistant or Tesla was down lands in the hours it flowed, not as a
 spike when polling resumes. A row's ``sum`` is the flow's running total at the
 end of that hour; writing the same hour again (a partly filled hour completed
 by a later poll) replaces the row, so imports are idempotent.
+
+Owns the statistic ids and the recorder import. Writes the hours it is given:
+may not send requests, keep state or know how the ledger counts buckets.
 """
 
 from __future__ import annotations

@@ -35,7 +35,7 @@ from tests.simulator.scenario import SITE_FULL
 @pytest.fixture(autouse=True)
 def no_retry_delay() -> Generator[None]:
     """Time is frozen: retry at once."""
-    with patch("custom_components.powerwall_fleet.coordinator.RETRY_DELAY", 0):
+    with patch("custom_components.powerwall_fleet.coordinator.base.RETRY_DELAY", 0):
         yield
 
 

@@ -19,7 +19,6 @@ from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.powerwall_fleet import coordinator
 from custom_components.powerwall_fleet.const import (
     CONF_AUTHORIZE_URL,
     CONF_BASE_URL,
@@ -31,6 +30,7 @@ from custom_components.powerwall_fleet.const import (
     DOMAIN,
     SERVER_CUSTOM,
 )
+from custom_components.powerwall_fleet.coordinator import base as coordinator_base
 from tests.simulator import Simulator
 from tests.simulator.scenario import (
     CLIENT_ID,
@@ -167,4 +167,4 @@ def _form_action(page: str) -> str:
 @pytest.fixture
 def no_retry_delay(monkeypatch: pytest.MonkeyPatch) -> None:
     """Coordinators retry a failed read at once instead of after 2 s."""
-    monkeypatch.setattr(coordinator, "RETRY_DELAY", 0)
+    monkeypatch.setattr(coordinator_base, "RETRY_DELAY", 0)

@@ -55,7 +55,7 @@ def no_platforms() -> Generator[None]:
 @pytest.fixture(autouse=True)
 def no_retry_delay() -> Generator[None]:
     """Retry at once instead of after RETRY_DELAY seconds."""
-    with patch("custom_components.powerwall_fleet.coordinator.RETRY_DELAY", 0):
+    with patch("custom_components.powerwall_fleet.coordinator.base.RETRY_DELAY", 0):
         yield
 
 
@@ -266,11 +266,10 @@ async def test_partner_not_registered_raises_issue(
     assert _issue(hass, f"partner_not_registered_{config_entry.entry_id}") is None
 
 
-# ------------------------------------------------------------------ 408 / 5xx / timeout / network
+# ------------------------------------------------------------------ 5xx / timeout / network
 
 
 TRANSIENT_FAULTS: list[dict[str, Any]] = [
-    {"status": 408},
     {"status": 500, "json": {"error": "internal_error"}},
     {"status": 502},
     {"status": 503},
@@ -320,9 +319,64 @@ async def test_transient_failure_twice_fails_update(
     await live.async_refresh()
 
     assert not live.last_update_success
-    assert live.last_error in ("DeviceOffline", "ServerError", "CannotConnect")
+    assert live.last_error in ("ServerError", "CannotConnect")
     assert simulator.count("live_status") == 2
     assert not ir.async_get(hass).issues
+
+
+@pytest.mark.parametrize(
+    ("fault", "requests", "billed", "error"),
+    [
+        ({"status": 408}, 1, 1, "DeviceOffline"),  # billed: not re-sent
+        ({"status": 429, "headers": {"Retry-After": "60"}}, 1, 1, "rate_limited"),
+        ({"status": 503}, 2, 0, "ServerError"),  # Tesla's side failed: once more
+    ],
+    ids=["408", "429", "503"],
+)
+async def test_failed_update_costs(
+    hass: HomeAssistant,
+    simulator: Simulator,
+    config_entry: MockConfigEntry,
+    fault: dict[str, Any],
+    requests: int,
+    billed: int,
+    error: str,
+) -> None:
+    """Tesla bills every answer below 500: only 5xx, timeouts and network errors get a second try."""
+    await _setup(hass, config_entry)
+    live = _live(config_entry)
+    simulator.add_fault(LIVE, **fault, times=None)
+    simulator.reset_counts()
+
+    await live.async_refresh()
+
+    assert simulator.count("live_status") == requests
+    assert simulator.count("live_status", billable=True) == billed
+    assert live.last_error == error
+    assert not ir.async_get(hass).issues
+
+
+async def test_device_offline_fails_update_without_retry(
+    hass: HomeAssistant,
+    simulator: Simulator,
+    config_entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """408: that update fails at once (one request); the next poll asks again."""
+    await _setup(hass, config_entry)
+    live = _live(config_entry)
+    _poll(live)
+    simulator.add_fault(LIVE, status=408, times=1)
+    simulator.reset_counts()
+
+    await _tick(hass, freezer, 31)
+    assert not live.last_update_success
+    assert live.last_error == "DeviceOffline"
+    assert simulator.count("live_status") == 1
+
+    await _tick(hass, freezer, 31)
+    assert live.last_update_success
+    assert simulator.count("live_status") == 2
 
 
 async def test_dropped_connections_retried_once(

@@ -8,9 +8,10 @@ compared, hour by hour and flow by flow, with the simulator's buckets.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Iterable
 from datetime import UTC, date, datetime, time, timedelta
 import logging
+import math
 from pathlib import Path
 from typing import Any, cast
 from unittest.mock import patch
@@ -28,6 +29,7 @@ from homeassistant.core import Event, HomeAssistant
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.recorder import get_instance
 from homeassistant.setup import async_setup_component
+from homeassistant.util.async_ import get_scheduled_timer_handles
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
@@ -38,13 +40,11 @@ from pytest_homeassistant_custom_component.components.recorder.common import (
     do_adhoc_statistics,
 )
 
+from custom_components.powerwall_fleet.const import CONF_BACKFILL_FROM_INSTALLATION
+from custom_components.powerwall_fleet.coordinator import HistoryCoordinator
+from custom_components.powerwall_fleet.coordinator.history import PACE
 from custom_components.powerwall_fleet.fleet import ServerError
-from custom_components.powerwall_fleet.history import (
-    CONF_BACKFILL_FROM_INSTALLATION,
-    FLOWS,
-    PACE,
-    HistoryCoordinator,
-)
+from custom_components.powerwall_fleet.ledger import FLOWS
 from custom_components.powerwall_fleet.statistics import statistic_id
 from tests.integration.entity_helpers import setup_entry
 from tests.simulator import Simulator
@@ -91,7 +91,7 @@ def quiet_sql() -> Generator[None]:
 @pytest.fixture(autouse=True)
 def no_retry_delay() -> Generator[None]:
     """Retry at once instead of after RETRY_DELAY seconds (time is frozen)."""
-    with patch("custom_components.powerwall_fleet.coordinator.RETRY_DELAY", 0):
+    with patch("custom_components.powerwall_fleet.coordinator.base.RETRY_DELAY", 0):
         yield
 
 
@@ -140,14 +140,19 @@ class Run:
             and entity.unique_id.split("_", 1)[1] in keys
         }
 
-    async def start(self, *, user: str | None = None) -> MockConfigEntry:
+    async def start(
+        self,
+        *,
+        user: str | None = None,
+        platforms: Iterable[Platform] = (Platform.SENSOR,),
+    ) -> MockConfigEntry:
         """Set the entry up (first time) or again (after a restart)."""
         if self.entry is None:
             self.entry = await setup_entry(
                 self.hass,
                 self.simulator,
                 self.site_ids,
-                [Platform.SENSOR],
+                platforms,
                 user=user or USER_MAIN,
             )
         else:
@@ -178,6 +183,25 @@ class Run:
         self.freezer.tick(timedelta(seconds=seconds))
         async_fire_time_changed(self.hass)
         await self.hass.async_block_till_done(wait_background_tasks=True)
+
+    async def live_through(self, seconds: int) -> None:
+        """Live through ``seconds``, moving straight to each timer as it falls due.
+
+        Whole seconds: Home Assistant runs coordinator timers on whole seconds
+        (plus under 0.5 s, which ``tick`` covers), so none is late or skipped.
+        """
+        end = self.simulator.clock.timestamp() + seconds
+        while (left := math.floor(end - self.simulator.clock.timestamp())) > 0:
+            loop = self.hass.loop
+            due = min(
+                (
+                    handle.when() - loop.time()
+                    for handle in get_scheduled_timer_handles(loop)
+                    if not handle.cancelled()
+                ),
+                default=left,
+            )
+            await self.tick(min(max(math.ceil(due - 0.5), 1), left))
 
     async def down_for(self, seconds: float) -> None:
         """Time passes without Home Assistant."""
@@ -667,7 +691,7 @@ async def test_history_edges(
     await run.next_poll()
     assert history.ledger.time_zone == "America/New_York"
 
-    history._outages_due = True
+    history.ledger.outages_due = True
     with patch.object(
         history.client, "backup_history", side_effect=ServerError("down", status=503)
     ):

@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
+import ast
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
 
-from custom_components.powerwall_fleet.fleet import BackupHistory, EnergyInterval
-from custom_components.powerwall_fleet.history import (
+from custom_components.powerwall_fleet import ledger as ledger_module
+from custom_components.powerwall_fleet.fleet import (
+    BackupHistory,
+    EnergyHistory,
+    EnergyInterval,
+)
+from custom_components.powerwall_fleet.ledger import (
     FLOWS,
     EnergyLedger,
+    OutageSummary,
+    buckets,
     summarise_outages,
 )
+from tests.test_repository import _forbidden_imports
 
 NOW = datetime(2026, 6, 21, 12, 0, tzinfo=UTC)
 
@@ -37,6 +48,25 @@ def test_flow_falls_back_to_its_parts_and_never_goes_negative() -> None:
     )
     assert home.energy(_bucket()) == 0
     assert home.energy(_bucket(total_home_usage=-3)) == 0
+
+
+def test_buckets_in_utc_local_when_zoneless_skipped_without_time() -> None:
+    """Tesla's bucket starts become UTC; a start without offset is the site's time."""
+    history = EnergyHistory.from_dict(
+        {
+            "time_series": [
+                {"timestamp": "2026-06-21T10:00:00+02:00", "grid_energy_imported": 1},
+                {"timestamp": "2026-06-21T10:05:00", "grid_energy_imported": 2},
+                {"grid_energy_imported": 3},
+            ]
+        }
+    )
+    found = buckets(history, ZoneInfo("Europe/Berlin"))
+    assert [start for start, _ in found] == [
+        datetime(2026, 6, 21, 8, 0, tzinfo=UTC),
+        datetime(2026, 6, 21, 8, 5, tzinfo=UTC),
+    ]
+    assert [bucket.grid_energy_imported for _, bucket in found] == [1, 2]
 
 
 def test_ledger_counts_each_closed_bucket_once_and_completes_hours() -> None:
@@ -106,6 +136,55 @@ def test_ledger_survives_its_store() -> None:
     assert "unknown" not in broken.totals
 
 
+def test_outage_bookkeeping_once_a_day_and_after_a_grid_change() -> None:
+    """Read once per local day; a grid change makes it due again; all stored."""
+    ledger = EnergyLedger()
+    today = date(2026, 6, 21)
+    assert ledger.outages_wanted(today)  # never read
+    ledger.grid_seen("Active")  # the first status seen is no change
+    summary = OutageSummary(2, timedelta(minutes=90), NOW - timedelta(days=3))
+    ledger.outages_now(summary, today)
+    assert not ledger.outages_wanted(today)
+    assert ledger.outages_wanted(today + timedelta(days=1))
+    ledger.grid_seen("Active")
+    assert not ledger.outages_wanted(today)
+    ledger.grid_seen("Inactive")
+    assert ledger.outages_wanted(today)
+
+    again = EnergyLedger.from_dict(ledger.as_dict())
+    assert again.outages == summary
+    assert again.outages_read == today
+    assert again.outages_due
+    assert again.grid_status == "Inactive"
+    again.outages_now(OutageSummary(None, None, None), today)
+    assert EnergyLedger.from_dict(again.as_dict()).outages == OutageSummary(
+        None, None, None
+    )
+
+
+def test_ledger_from_before_outage_bookkeeping_or_damaged() -> None:
+    """An older file has no outage fields: never read. Damaged fields are dropped."""
+    older = EnergyLedger.from_dict({"cursor": NOW.isoformat(), "backfilled": True})
+    assert older.cursor == NOW
+    assert older.outages is None
+    assert older.outages_wanted(date(2026, 6, 21))
+    assert older.grid_status is None
+
+    damaged = EnergyLedger.from_dict(
+        {
+            "outages": {"count": True, "total_duration": -5, "last_start": 7},
+            "outages_read": "2026-06-21",
+            "grid_status": 1,
+        }
+    )
+    assert damaged.outages == OutageSummary(None, None, None)
+    assert damaged.outages_read == date(2026, 6, 21)
+    assert damaged.grid_status is None
+    no_summary = EnergyLedger.from_dict({"outages": "x", "outages_read": "2026-06-21"})
+    assert no_summary.outages is None
+    assert no_summary.outages_read is None  # nothing to show: read again
+
+
 def test_outage_summary_tolerates_shapes() -> None:
     """Events without timestamps or durations, old events, no events at all."""
     history = BackupHistory.from_dict(
@@ -132,3 +211,19 @@ def test_outage_summary_tolerates_shapes() -> None:
     )
     nothing = summarise_outages(BackupHistory.from_dict("unexpected"), NOW)
     assert nothing.count is None
+
+
+def test_ledger_imports_no_home_assistant() -> None:
+    """ledger.py is pure Python: the fleet client's models only (types aside)."""
+    path = Path(ledger_module.__file__)
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    tree.body = [
+        node
+        for node in tree.body
+        if not (
+            isinstance(node, ast.If)
+            and isinstance(node.test, ast.Name)
+            and node.test.id == "TYPE_CHECKING"
+        )
+    ]
+    assert _forbidden_imports(ast.unparse(tree), ledger_module.__name__) == []

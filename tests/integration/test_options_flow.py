@@ -48,12 +48,13 @@ async def test_options_flow(hass: HomeAssistant, loaded_entry: MockConfigEntry) 
         CONF_INFO_INTERVAL: 15,
         CONF_HISTORY_INTERVAL: 5,
     }
-    # 86400/30 + 1440/15 + 1440/5 = 2880 + 96 + 288 requests a day for one site.
+    # 86400/30 + 1440/15 + 1440/5 = 2880 + 96 + 288 requests a day for one
+    # site, its daily outage read and the entry's daily check of the sites.
     assert result["description_placeholders"] == {
         "sites": "1",
-        "per_day": "3,264",
-        "per_month": "97,920",
-        "default_per_day": "3,264",
+        "per_day": "3,266",
+        "per_month": "97,980",
+        "default_per_day": "3,266",
     }
 
     # The frontend's number boxes send floats.
@@ -67,12 +68,12 @@ async def test_options_flow(hass: HomeAssistant, loaded_entry: MockConfigEntry) 
     )
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "confirm"
-    # 1440 + 48 + 96
+    # 1440 + 48 + 96 + 1 + 1
     assert result["description_placeholders"] == {
         "sites": "1",
-        "per_day": "1,584",
-        "per_month": "47,520",
-        "default_per_day": "3,264",
+        "per_day": "1,586",
+        "per_month": "47,580",
+        "default_per_day": "3,266",
         "live": "60",
         "info": "30",
         "history": "15",
@@ -115,12 +116,12 @@ async def test_options_flow_starts_from_current_options(
         CONF_INFO_INTERVAL: 5,
         CONF_HISTORY_INTERVAL: 5,
     }
-    # (8640 + 288 + 288) for each of 2 sites; the defaults 3264 for each.
+    # (8640 + 288 + 288 + 1) for each of 2 sites + 1; the defaults 3265 each + 1.
     assert result["description_placeholders"] == {
         "sites": "2",
-        "per_day": "18,432",
-        "per_month": "552,960",
-        "default_per_day": "6,528",
+        "per_day": "18,435",
+        "per_month": "553,050",
+        "default_per_day": "6,531",
     }
 
 

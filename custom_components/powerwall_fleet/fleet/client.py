@@ -15,7 +15,6 @@ import aiohttp
 
 from .errors import (
     CannotConnect,
-    DeviceOffline,
     FleetError,
     InvalidArgument,
     InvalidResponse,
@@ -510,10 +509,15 @@ def _history_params(
 
 
 def is_retryable(err: FleetError) -> bool:
-    """Whether an error is transient (worth one more try within an update)."""
+    """Whether an error is transient and unbilled (worth one more try at once).
+
+    5xx answers (other than a site that is gone), timeouts and network
+    errors. Tesla bills every answer below 500, 408 and 429 included: those
+    are not re-sent at once.
+    """
     if isinstance(err, ServerError):
         return not err.site_unavailable
-    return isinstance(err, CannotConnect | DeviceOffline)
+    return isinstance(err, CannotConnect)
 
 
 __all__ = (

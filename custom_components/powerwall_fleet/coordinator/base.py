@@ -1,12 +1,17 @@
-"""Coordinators: one set per energy site.
+"""Failure handling shared by every coordinator, and the request tally of a site.
 
-``LiveCoordinator`` polls ``live_status`` (fast), ``InfoCoordinator`` polls
-``site_info`` (slow, and on demand after every command). Failures follow
-DESIGN.md's table: transient errors are retried once inside the update, then
-the entities go unavailable (Home Assistant logs the loss once and the
-recovery once); a 429 keeps the last data and pauses polling until
-``Retry-After``; a refused login starts reauth; a missing scope, a dead site or
-hour-long throttling raise a repair issue the owner can act on.
+Owns :class:`FleetCoordinator` (one endpoint of one site, polled with
+DESIGN.md's failure table) and :class:`SiteUsage`. A transient failure (5xx,
+timeout, network error) is retried once inside the update, then the entities
+go unavailable (Home Assistant logs the loss once and the recovery once); an
+answer Tesla bills (every status below 500: 408, 429, ...) is never re-sent at
+once. A 429 keeps the last data and pauses polling until ``Retry-After``; a
+refused login starts reauth; a missing scope, a dead site or hour-long
+throttling raise a repair issue the owner can act on.
+
+May not know what an endpoint means (that is the subclasses' job in
+``info.py``, ``live.py`` and ``history.py``), nor import entities, commands
+or actions.
 """
 
 from __future__ import annotations
@@ -23,36 +28,21 @@ from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 from homeassistant.util import dt as dt_util
 
-from .const import (
-    CONF_HISTORY_INTERVAL,
-    CONF_INFO_INTERVAL,
-    CONF_LIVE_INTERVAL,
-    DEFAULT_HISTORY_INTERVAL,
-    DEFAULT_INFO_INTERVAL,
-    DEFAULT_LIVE_INTERVAL,
-    DOMAIN,
-    LOGGER,
-)
-from .fleet import (
-    CannotConnect,
-    DeviceOffline,
+from custom_components.powerwall_fleet.const import DOMAIN, LOGGER
+from custom_components.powerwall_fleet.fleet import (
     FleetClient,
     FleetError,
-    LiveStatus,
     LoginRequired,
     MissingScopes,
     PartnerNotRegistered,
     Product,
     RateLimited,
-    ServerError,
-    SiteInfo,
+    is_retryable,
     site_is_unavailable,
 )
-from .site import site_name
 
 if TYPE_CHECKING:
-    from . import PowerwallFleetConfigEntry
-    from .history import HistoryCoordinator
+    from custom_components.powerwall_fleet import PowerwallFleetConfigEntry
 
 # One more try inside an update for these, after this pause.
 RETRY_DELAY = 2.0
@@ -138,8 +128,8 @@ class FleetCoordinator[T](DataUpdateCoordinator[T]):
         try:
             try:
                 data = await self._counted_fetch()
-            except (CannotConnect, DeviceOffline, ServerError) as err:
-                if site_is_unavailable(err):
+            except FleetError as err:
+                if not is_retryable(err):
                     raise
                 LOGGER.debug("%s failed (%s); trying once more", self.name, err)
                 await asyncio.sleep(RETRY_DELAY)
@@ -285,120 +275,3 @@ class FleetCoordinator[T](DataUpdateCoordinator[T]):
                 self.throttled_until.isoformat() if self.throttled_until else None
             ),
         }
-
-
-class InfoCoordinator(FleetCoordinator[SiteInfo]):
-    """``site_info``: configuration, slow poll, re-read after every command."""
-
-    endpoint = "site_info"
-
-    async def _fetch(self) -> SiteInfo:
-        return await self.client.site_info(self.site_id)
-
-
-class LiveCoordinator(FleetCoordinator[LiveStatus]):
-    """``live_status``: power flows and battery level, fast poll."""
-
-    endpoint = "live_status"
-
-    def __init__(self, *args: Any, info: InfoCoordinator, **kwargs: Any) -> None:
-        """Also know the site's info coordinator, to refresh it when needed."""
-        super().__init__(*args, **kwargs)
-        self.info = info
-
-    async def _fetch(self) -> LiveStatus:
-        return await self.client.live_status(self.site_id)
-
-    async def _async_update_data(self) -> LiveStatus:
-        previous = self.data
-        data = await super()._async_update_data()
-        if (
-            previous is not None
-            and data is not previous
-            and _explained_by_info(previous, data)
-        ):
-            # Storm watch started/ended or the grid went away: site_info says why.
-            self.config_entry.async_create_background_task(
-                self.hass,
-                self.info.async_request_refresh(),
-                f"{DOMAIN} site_info refresh {self.site_id}",
-            )
-        return data
-
-
-def _explained_by_info(before: LiveStatus, after: LiveStatus) -> bool:
-    return (
-        before.storm_mode_active != after.storm_mode_active
-        or before.grid_status != after.grid_status
-        or before.backup_capable != after.backup_capable
-    )
-
-
-@dataclass
-class SiteCoordinators:
-    """Everything polled for one site."""
-
-    site: Product
-    live: LiveCoordinator
-    info: InfoCoordinator
-    usage: SiteUsage
-    history: HistoryCoordinator
-
-    @property
-    def site_id(self) -> int:
-        """The energy site id."""
-        return self.live.site_id
-
-    @property
-    def name(self) -> str:
-        """The site's name, as its device shows it."""
-        return site_name(self.site, self.info.latest)
-
-    async def async_after_command(self) -> None:
-        """Re-read the site right after a command (confirm it applied)."""
-        await asyncio.gather(self.info.async_refresh(), self.live.async_refresh())
-
-
-def build_site_coordinators(
-    hass: HomeAssistant,
-    entry: PowerwallFleetConfigEntry,
-    client: FleetClient,
-    site: Product,
-) -> SiteCoordinators:
-    """Coordinators for one site with the entry's intervals."""
-    usage = SiteUsage()
-    live_interval = timedelta(
-        seconds=entry.options.get(CONF_LIVE_INTERVAL, DEFAULT_LIVE_INTERVAL)
-    )
-    info_interval = timedelta(
-        minutes=entry.options.get(CONF_INFO_INTERVAL, DEFAULT_INFO_INTERVAL)
-    )
-    info = InfoCoordinator(
-        hass, entry, client=client, site=site, usage=usage, interval=info_interval
-    )
-    live = LiveCoordinator(
-        hass,
-        entry,
-        client=client,
-        site=site,
-        usage=usage,
-        interval=live_interval,
-        info=info,
-    )
-    from .history import HistoryCoordinator  # noqa: PLC0415 - it builds on this module
-
-    history = HistoryCoordinator(
-        hass,
-        entry,
-        client=client,
-        site=site,
-        usage=usage,
-        interval=timedelta(
-            minutes=entry.options.get(CONF_HISTORY_INTERVAL, DEFAULT_HISTORY_INTERVAL)
-        ),
-        info=info,
-        live=live,
-    )
-    return SiteCoordinators(
-        site=site, live=live, info=info, usage=usage, history=history
-    )

@@ -1,0 +1,217 @@
+"""The history coordinator: asks Tesla for energy and outage history, drives the ledger.
+
+``calendar_history kind=energy period=day`` answers one local day of 5-minute
+buckets (Wh each). This coordinator owns when and what to ask: polls aligned
+just after Tesla's buckets close, a catch-up after downtime (one day per
+request, paced) and the 30-day backfill on first setup; the outage history
+once a day and when the grid came or went; the ledger's storage (saved after
+every batch, so restarts neither lose nor repeat a bucket); and the hourly
+statistics import of the hours each batch completed (``statistics.py``).
+
+The bookkeeping itself (which buckets count, totals, days done, outage
+summary) is ``ledger.py``'s; failure handling is ``base.py``'s. May not import
+entities, commands or actions.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta, tzinfo
+from typing import Any
+
+from homeassistant.core import callback
+from homeassistant.helpers.storage import Store
+from homeassistant.util import dt as dt_util
+
+from custom_components.powerwall_fleet.const import (
+    CONF_BACKFILL_FROM_INSTALLATION,
+    DOMAIN,
+    LOGGER,
+)
+from custom_components.powerwall_fleet.fleet import (
+    EnergyHistory,
+    FleetError,
+    Product,
+    SiteInfo,
+)
+from custom_components.powerwall_fleet.fleet.models import parse_timestamp
+from custom_components.powerwall_fleet.ledger import (
+    BUCKET,
+    FLOW_NAMES,
+    OUTAGE_WINDOW,
+    EnergyLedger,
+    backfill_start,
+    buckets,
+    summarise_outages,
+)
+from custom_components.powerwall_fleet.site import site_name, site_zone, site_zone_name
+from custom_components.powerwall_fleet.statistics import async_import_hours
+
+from .base import FleetCoordinator
+from .info import InfoCoordinator
+from .live import LiveCoordinator
+
+STORAGE_VERSION = 1
+# 2: the outage summary and when it was read are stored with the ledger.
+STORAGE_MINOR_VERSION = 2
+# Ask this long after a bucket closed (Tesla needs a moment to publish it).
+POLL_DELAY = timedelta(seconds=45)
+# Between the requests of a catch-up or backfill: at most 12 a minute, well
+# below the ~60 data requests a minute Tesla allows per device.
+PACE = timedelta(seconds=5)
+
+
+class _LedgerStore(Store[dict[str, Any]]):
+    """The ledger's file; older minor versions load as they are."""
+
+    async def _async_migrate_func(
+        self, old_major_version: int, old_minor_version: int, old_data: Any
+    ) -> dict[str, Any]:
+        # 1.1 had no outage bookkeeping: the ledger reads that as "never read".
+        return dict(old_data) if isinstance(old_data, dict) else {}
+
+
+class HistoryCoordinator(FleetCoordinator[EnergyLedger]):
+    """``calendar_history``: the site's energy ledger and its grid outages."""
+
+    endpoint = "calendar_history"
+
+    def __init__(
+        self,
+        *args: Any,
+        info: InfoCoordinator,
+        live: LiveCoordinator,
+        **kwargs: Any,
+    ) -> None:
+        """Also know site_info (time zone, installation date) and live status."""
+        super().__init__(*args, **kwargs)
+        self.product: Product = kwargs["site"]
+        self.info = info
+        self.live = live
+        self.ledger = EnergyLedger()
+        self.store: Store[dict[str, Any]] = _LedgerStore(
+            self.hass,
+            STORAGE_VERSION,
+            f"{DOMAIN}.history.{self.site_id}",
+            minor_version=STORAGE_MINOR_VERSION,
+        )
+        self._hurry = False
+
+    # ------------------------------------------------------------ lifecycle
+
+    async def async_load(self) -> None:
+        """Read the ledger saved by the last run (no request)."""
+        data = await self.store.async_load()
+        if isinstance(data, dict):
+            self.ledger = EnergyLedger.from_dict(data)
+
+    @callback
+    def async_start(self) -> None:
+        """Poll aligned to Tesla's buckets, and import statistics, until unload."""
+        self.update_interval = self._next_delay(dt_util.utcnow())
+        # The first "listener" keeps the coordinator polling with no entity:
+        # statistics are imported whether or not the sensors are enabled.
+        self.config_entry.async_on_unload(self.async_add_listener(lambda: None))
+        self.config_entry.async_on_unload(
+            self.live.async_add_listener(self._live_updated)
+        )
+
+    @callback
+    def _live_updated(self) -> None:
+        """A grid outage started or ended: read the outage history again."""
+        live = self.live.latest
+        if live is not None and live.grid_status is not None:
+            self.ledger.grid_seen(live.grid_status)
+
+    # ------------------------------------------------------------ polling
+
+    async def _counted_fetch(self) -> EnergyLedger:
+        # One update may send several requests: each is counted where sent.
+        return await self._fetch()
+
+    async def _async_update_data(self) -> EnergyLedger:
+        self._hurry = False
+        try:
+            return await super()._async_update_data()
+        finally:
+            now = dt_util.utcnow()
+            if self.throttled_until is None or self.throttled_until <= now:
+                self.update_interval = self._next_delay(now)
+
+    def _next_delay(self, now: datetime) -> timedelta:
+        """Soon while catching up, else just after the next bucket closes."""
+        if self._hurry:
+            return PACE
+        step = max(int(self.interval.total_seconds()), int(BUCKET.total_seconds()))
+        offset = POLL_DELAY.total_seconds()
+        stamp = now.timestamp()
+        following = ((stamp - offset) // step + 1) * step + offset
+        return timedelta(seconds=max(following - stamp, 1.0))
+
+    async def _fetch(self) -> EnergyLedger:
+        info = self.info.latest
+        if info is None:
+            return self.ledger  # zone and installation date not known yet
+        zone = site_zone(info)
+        zone_name = site_zone_name(info)
+        now = dt_util.utcnow()
+        today = now.astimezone(zone).date()
+        ledger = self.ledger
+        day = ledger.day_to_ask(
+            zone_name, zone, today, self._backfill_start(info, zone, today)
+        )
+        changed = False
+        if day == today and not ledger.may_have_new(now):
+            ledger.backfilled = True
+        else:
+            history = await self._request_day(day, zone_name, zone)
+            hours = ledger.add_day(day, buckets(history, zone), zone, now)
+            self._hurry = ledger.next_day != day
+            async_import_hours(
+                self.hass,
+                self.site_id,
+                site_name(self.product, info),
+                FLOW_NAMES,
+                hours,
+            )
+            changed = True
+        if not self._hurry and ledger.outages_wanted(today):
+            changed = await self._read_outages(zone_name, zone, now) or changed
+        if changed:
+            await self.store.async_save(ledger.as_dict())
+        return ledger
+
+    def _backfill_start(self, info: SiteInfo, zone: tzinfo, today: date) -> date:
+        installed = None
+        if self.config_entry.options.get(CONF_BACKFILL_FROM_INSTALLATION):
+            installed = parse_timestamp(info.installation_date)
+        return backfill_start(today, zone, installed)
+
+    async def _request_day(
+        self, day: date, zone_name: str, zone: tzinfo
+    ) -> EnergyHistory:
+        # An end of exactly midnight answers nothing: ask up to 23:59:59.
+        end = datetime.combine(day, time(23, 59, 59), zone)
+        self.usage.counts[self.endpoint] += 1
+        return await self.client.energy_history(
+            self.site_id, period="day", end=end, time_zone=zone_name
+        )
+
+    async def _read_outages(self, zone_name: str, zone: tzinfo, now: datetime) -> bool:
+        """Read the outage history; whether that worked."""
+        self.usage.counts[self.endpoint] += 1
+        try:
+            history = await self.client.backup_history(
+                self.site_id,
+                period="month",
+                start=(now - OUTAGE_WINDOW).astimezone(zone),
+                end=now.astimezone(zone),
+                time_zone=zone_name,
+            )
+        except FleetError as err:
+            # The energy ledger matters more: try again with the next poll.
+            LOGGER.debug("Outage history of %s failed: %s", self.site_id, err)
+            return False
+        self.ledger.outages_now(
+            summarise_outages(history, now), now.astimezone(zone).date()
+        )
+        return True
