@@ -43,8 +43,10 @@ def test_hostile_zone_names_fall_back_with_one_warning(
         assert site_zone(info) == site_zone(None)
         assert site_zone(info) == site_zone(None)
     warnings = [r for r in caplog.records if "unknown time zone" in r.getMessage()]
-    assert len(warnings) == 1
-    assert len(warnings[0].getMessage()) < 200
+    # The models already drop text no field holds (NUL, over 255 characters):
+    # then there is no zone to warn about.
+    assert len(warnings) == (1 if info.time_zone is not None else 0)
+    assert all(len(record.getMessage()) < 200 for record in warnings)
 
 
 @pytest.mark.parametrize("name", HOSTILE_ZONES[:5])
