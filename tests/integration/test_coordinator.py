@@ -812,15 +812,16 @@ async def test_live_change_rereads_site_info(
         assert live.data.grid_status == "Inactive"
 
 
-async def test_after_command_rereads_both(
+async def test_site_usage_counts_every_read(
     hass: HomeAssistant, simulator: Simulator, config_entry: MockConfigEntry
 ) -> None:
-    """After a command both endpoints are read again to confirm it applied."""
+    """The site's request tally counts each coordinator's reads."""
     await _setup(hass, config_entry)
     site = config_entry.runtime_data.sites[SITE_FULL]
     assert site.site_id == SITE_FULL
     simulator.reset_counts()
-    await site.async_after_command()
+    await site.info.async_refresh()
+    await site.live.async_refresh()
     assert simulator.count("site_info") == 1
     assert simulator.count("live_status") == 1
     assert site.usage.total >= 4

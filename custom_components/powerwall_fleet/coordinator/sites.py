@@ -7,7 +7,6 @@ commands or actions.
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING
@@ -53,10 +52,6 @@ class SiteCoordinators:
     def name(self) -> str:
         """The site's name, as its device shows it."""
         return site_name(self.site, self.info.latest)
-
-    async def async_after_command(self) -> None:
-        """Re-read the site right after a command (confirm it applied)."""
-        await asyncio.gather(self.info.async_refresh(), self.live.async_refresh())
 
 
 def build_site_coordinators(
