@@ -25,15 +25,11 @@ from homeassistant.config_entries import (
     ConfigEntry,
     ConfigFlowResult,
     OptionsFlow,
-    OptionsFlowWithReload,
 )
 from homeassistant.core import callback
 from homeassistant.helpers import config_entry_oauth2_flow
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.selector import (
-    NumberSelector,
-    NumberSelectorConfig,
-    NumberSelectorMode,
     SelectOptionDict,
     SelectSelector,
     SelectSelectorConfig,
@@ -43,6 +39,7 @@ from homeassistant.helpers.selector import (
     TextSelectorType,
 )
 
+from .account import SiteCheckFailed, async_check_sites, fleet_client, sign_in_failure
 from .const import (
     CONF_ALL_SITES,
     CONF_AUTHORIZE_URL,
@@ -50,53 +47,33 @@ from .const import (
     CONF_CUSTOM_AUTH_URL,
     CONF_CUSTOM_BASE_URL,
     CONF_DOMAIN_NAME,
-    CONF_HISTORY_INTERVAL,
-    CONF_INFO_INTERVAL,
-    CONF_LIVE_INTERVAL,
     CONF_PARTNER_DOMAIN,
     CONF_REGION,
     CONF_SERVER,
     CONF_SITE_IDS,
     CONF_SITES,
     CONF_TOKEN_URL,
-    DEFAULT_HISTORY_INTERVAL,
-    DEFAULT_INFO_INTERVAL,
-    DEFAULT_LIVE_INTERVAL,
     DOMAIN,
-    MAX_HISTORY_INTERVAL,
-    MAX_INFO_INTERVAL,
-    MAX_LIVE_INTERVAL,
-    MIN_HISTORY_INTERVAL,
-    MIN_INFO_INTERVAL,
-    MIN_LIVE_INTERVAL,
     OAUTH_SCOPES,
     SERVER_CUSTOM,
     SERVER_TESLA,
-    requests_per_day,
 )
 from .fleet import (
-    CannotConnect,
     FleetClient,
     FleetError,
-    LoginRequired,
-    MissingScopes,
-    PartnerNotRegistered,
     Product,
-    RateLimited,
-    WrongRegion,
     discover_region,
-    site_is_unavailable,
     token_scopes,
     token_subject,
 )
 from .oauth import TeslaFleetImplementation
+from .options_flow import PowerwallFleetOptionsFlow
 from .partner import (
     PartnerRegistration,
     PartnerSetupError,
     async_get_private_key,
     async_register_public_key_view,
     clean_domain,
-    error_detail,
     key_placeholders,
     suggested_domain,
 )
@@ -108,7 +85,7 @@ from .server import (
     tesla_server,
     trusted_base,
 )
-from .site import site_name
+from .site import entry_title, site_label
 
 if TYPE_CHECKING:
     # Home Assistant 2026.10 validates with probatio and aliases voluptuous to
@@ -380,7 +357,7 @@ class PowerwallFleetFlowHandler(
             else:
                 try:
                     return await self._async_finish(chosen)
-                except _SiteCheckFailed as err:
+                except SiteCheckFailed as err:
                     errors["base"] = err.reason
                     placeholders["detail"] = err.site_name
         default = (
@@ -400,7 +377,7 @@ class PowerwallFleetFlowHandler(
                         SelectSelectorConfig(
                             options=[
                                 SelectOptionDict(
-                                    value=str(site_id), label=_site_label(site)
+                                    value=str(site_id), label=site_label(site)
                                 )
                                 for site_id, site in self._sites.items()
                             ],
@@ -418,7 +395,7 @@ class PowerwallFleetFlowHandler(
         """Prove the token works on every chosen site, then create or update."""
         try:
             await self._check_sites(site_ids)
-        except _SiteCheckFailed as err:
+        except SiteCheckFailed as err:
             if len(self._sites) > 1:
                 raise
             return self.async_abort(
@@ -434,7 +411,7 @@ class PowerwallFleetFlowHandler(
             # Chose every site: sites added to the account later follow.
             CONF_ALL_SITES: set(site_ids) == set(self._sites),
         }
-        title = _title([self._sites[site_id] for site_id in site_ids])
+        title = entry_title([self._sites[site_id] for site_id in site_ids])
         if self.source == SOURCE_RECONFIGURE:
             return self.async_update_reload_and_abort(
                 self._get_reconfigure_entry(), data=data, title=title
@@ -442,49 +419,21 @@ class PowerwallFleetFlowHandler(
         return self.async_create_entry(title=title, data=data)
 
     def _client(self, access_token: str, base_url: str) -> FleetClient:
-        async def token() -> str:
-            return access_token
-
-        return FleetClient(async_get_clientsession(self.hass), token, base_url)
+        return fleet_client(self.hass, access_token, base_url)
 
     async def _check_sites(self, site_ids: list[int]) -> None:
-        client = self._client(
-            self._entry_data["token"]["access_token"], self._entry_data[CONF_BASE_URL]
+        await async_check_sites(
+            self._client(
+                self._entry_data["token"]["access_token"],
+                self._entry_data[CONF_BASE_URL],
+            ),
+            {site_id: self._sites[site_id] for site_id in site_ids},
         )
-        for site_id in site_ids:
-            try:
-                await client.site_info(site_id)
-            except FleetError as err:
-                name = _site_label(self._sites[site_id])
-                if site_is_unavailable(err):
-                    raise _SiteCheckFailed("site_unavailable", name) from err
-                if isinstance(err, MissingScopes):
-                    raise _SiteCheckFailed(
-                        "missing_scopes", name, ", ".join(err.scopes) or "?"
-                    ) from err
-                raise _SiteCheckFailed("cannot_connect", name) from err
 
     def _abort_for(self, err: FleetError) -> ConfigFlowResult:
-        if isinstance(err, PartnerNotRegistered):
-            return self.async_abort(reason="partner_not_registered")
-        if isinstance(err, MissingScopes):
-            return self.async_abort(
-                reason="missing_scopes",
-                description_placeholders={"scopes": ", ".join(err.scopes) or "?"},
-            )
-        if isinstance(err, LoginRequired):
-            return self.async_abort(reason="oauth_unauthorized")
-        if isinstance(err, RateLimited):
-            return self.async_abort(reason="rate_limited")
-        if isinstance(err, WrongRegion):
-            return self.async_abort(
-                reason="wrong_region",
-                description_placeholders={"detail": error_detail(err)},
-            )
-        if isinstance(err, CannotConnect):
-            return self.async_abort(reason="cannot_connect")
+        failure = sign_in_failure(err)
         return self.async_abort(
-            reason="api_error", description_placeholders={"detail": error_detail(err)}
+            reason=failure.reason, description_placeholders=failure.placeholders
         )
 
     # ------------------------------------------------- reauth, reconfigure
@@ -521,108 +470,3 @@ class PowerwallFleetFlowHandler(
                 description_placeholders={"title": self._get_reconfigure_entry().title},
             )
         return await self.async_step_user()
-
-
-class _SiteCheckFailed(Exception):
-    def __init__(self, reason: str, site_name: str, scopes: str = "") -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.site_name = site_name
-        self.scopes = scopes
-
-
-class PowerwallFleetOptionsFlow(OptionsFlowWithReload):
-    """Poll intervals, with the request budget they cost."""
-
-    def __init__(self) -> None:
-        """Nothing chosen yet."""
-        self._chosen: dict[str, int] = {}
-
-    def _estimate(self, live: float, info: float, history: float) -> dict[str, str]:
-        sites = max(1, len(self.config_entry.data.get(CONF_SITE_IDS, [])))
-        per_day = requests_per_day(live, info, history, sites)
-        default = requests_per_day(
-            DEFAULT_LIVE_INTERVAL,
-            DEFAULT_INFO_INTERVAL,
-            DEFAULT_HISTORY_INTERVAL,
-            sites,
-        )
-        return {
-            "sites": str(sites),
-            "per_day": f"{per_day:,}",
-            "per_month": f"{per_day * 30:,}",
-            "default_per_day": f"{default:,}",
-        }
-
-    async def async_step_init(
-        self, user_input: dict[str, Any] | None = None
-    ) -> ConfigFlowResult:
-        """The three intervals, with what the current ones cost."""
-        if user_input is not None:
-            self._chosen = {key: int(value) for key, value in user_input.items()}
-            return await self.async_step_confirm()
-        options = self.config_entry.options
-        live = options.get(CONF_LIVE_INTERVAL, DEFAULT_LIVE_INTERVAL)
-        info = options.get(CONF_INFO_INTERVAL, DEFAULT_INFO_INTERVAL)
-        history = options.get(CONF_HISTORY_INTERVAL, DEFAULT_HISTORY_INTERVAL)
-        return self.async_show_form(
-            step_id="init",
-            data_schema=vol.Schema(
-                {
-                    vol.Required(CONF_LIVE_INTERVAL, default=live): _number(
-                        MIN_LIVE_INTERVAL, MAX_LIVE_INTERVAL, "s"
-                    ),
-                    vol.Required(CONF_INFO_INTERVAL, default=info): _number(
-                        MIN_INFO_INTERVAL, MAX_INFO_INTERVAL, "min"
-                    ),
-                    vol.Required(CONF_HISTORY_INTERVAL, default=history): _number(
-                        MIN_HISTORY_INTERVAL, MAX_HISTORY_INTERVAL, "min"
-                    ),
-                }
-            ),
-            description_placeholders=self._estimate(live, info, history),
-        )
-
-    async def async_step_confirm(
-        self, user_input: dict[str, Any] | None = None
-    ) -> ConfigFlowResult:
-        """Show what the chosen intervals cost before saving them."""
-        if user_input is not None:
-            return self.async_create_entry(data=self._chosen)
-        return self.async_show_form(
-            step_id="confirm",
-            description_placeholders={
-                **self._estimate(
-                    self._chosen[CONF_LIVE_INTERVAL],
-                    self._chosen[CONF_INFO_INTERVAL],
-                    self._chosen[CONF_HISTORY_INTERVAL],
-                ),
-                "live": str(self._chosen[CONF_LIVE_INTERVAL]),
-                "info": str(self._chosen[CONF_INFO_INTERVAL]),
-                "history": str(self._chosen[CONF_HISTORY_INTERVAL]),
-            },
-        )
-
-
-def _number(minimum: int, maximum: int, unit: str) -> NumberSelector:
-    return NumberSelector(
-        NumberSelectorConfig(
-            min=minimum,
-            max=maximum,
-            step=1,
-            unit_of_measurement=unit,
-            mode=NumberSelectorMode.BOX,
-        )
-    )
-
-
-def _site_label(site: Product) -> str:
-    name = site.site_name or "Energy site"
-    return f"{name} ({site.energy_site_id})"
-
-
-def _title(sites: list[Product]) -> str:
-    names = [site_name(site, None) for site in sites]
-    if len(names) <= 2:
-        return " & ".join(names)
-    return f"{names[0]} & {len(names) - 1} more sites"

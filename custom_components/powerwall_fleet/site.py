@@ -114,3 +114,16 @@ def model_name(product: Product, info: SiteInfo | None) -> str | None:
     if product_components.solar:
         return "Solar"
     return None
+
+
+def site_label(product: Product) -> str:
+    """How the site picker names a site: its name and id."""
+    return f"{product.site_name or 'Energy site'} ({product.energy_site_id})"
+
+
+def entry_title(products: list[Product]) -> str:
+    """A config entry's title from its sites: two names, or the first and a count."""
+    names = [site_name(product, None) for product in products]
+    if len(names) <= 2:
+        return " & ".join(names)
+    return f"{names[0]} & {len(names) - 1} more sites"

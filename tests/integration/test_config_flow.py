@@ -25,7 +25,13 @@ from homeassistant.helpers import config_entry_oauth2_flow, device_registry as d
 import pytest
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
-from custom_components.powerwall_fleet import config_flow, partner, server
+from custom_components.powerwall_fleet import (
+    account,
+    config_flow,
+    options_flow,
+    partner,
+    server,
+)
 from custom_components.powerwall_fleet.const import (
     CONF_BASE_URL,
     CONF_PARTNER_DOMAIN,
@@ -545,11 +551,11 @@ def test_region_url_trust(reported: str | None, kind: str, trusted: bool) -> Non
 
 
 def _flow_source_keys() -> dict[str, set[str]]:
-    """Step ids, error keys and abort reasons config_flow.py (and partner.py) can produce."""
+    """Step ids, error keys and abort reasons the config and options flows can produce."""
     tree = ast.Module(
         body=[
             node
-            for module in (config_flow, partner)
+            for module in (config_flow, options_flow, account, partner)
             for node in ast.parse(inspect.getsource(module)).body
         ],
         type_ignores=[],
@@ -593,7 +599,7 @@ def _flow_source_keys() -> dict[str, set[str]]:
         elif (
             isinstance(node, ast.Call)
             and isinstance(node.func, ast.Name)
-            and node.func.id in ("PartnerSetupError", "_SiteCheckFailed")
+            and node.func.id in ("PartnerSetupError", "SiteCheckFailed")
             and node.args
         ):
             # Shown as a form error before sign-in, as an abort after it.
