@@ -21,7 +21,7 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import TYPE_CHECKING, Any
 
 from .fleet import BackupHistory, EnergyHistory, EnergyInterval
-from .fleet.models import parse_timestamp
+from .fleet.values import parse_timestamp
 
 if TYPE_CHECKING:
     from .site import Component

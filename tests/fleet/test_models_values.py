@@ -30,12 +30,13 @@ from custom_components.powerwall_fleet.fleet import (
     UserSettings,
     WallConnector,
 )
-from custom_components.powerwall_fleet.fleet.models import FleetModel, parse_timestamp
+from custom_components.powerwall_fleet.fleet.models import FleetModel
 from custom_components.powerwall_fleet.fleet.values import (
     MAX_TEXT,
     PERCENT,
     POWER,
     Bounds,
+    parse_timestamp,
     to_float,
     to_int,
     to_str,

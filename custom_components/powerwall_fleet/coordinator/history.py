@@ -33,7 +33,7 @@ from custom_components.powerwall_fleet.fleet import (
     Product,
     SiteInfo,
 )
-from custom_components.powerwall_fleet.fleet.models import parse_timestamp
+from custom_components.powerwall_fleet.fleet.values import parse_timestamp
 from custom_components.powerwall_fleet.ledger import (
     BUCKET,
     FLOW_NAMES,

@@ -29,6 +29,7 @@ from .values import (
     PERCENT,
     POWER,
     Bounds,
+    parse_timestamp,
     to_bool,
     to_float,
     to_int,
@@ -134,24 +135,6 @@ class FleetModel:
             if name in data
         }
         return cls(raw=data, **values)
-
-
-# Timestamps outside these years are no readings; near datetime's own limits,
-# converting between zones would overflow.
-FIRST_YEAR = 2000
-LAST_YEAR = 2999
-
-
-def parse_timestamp(value: Any) -> datetime | None:
-    """Parse an ISO 8601 timestamp as Tesla sends it; None when it is not one."""
-    text = to_str(value)
-    if not text:
-        return None
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    return parsed if FIRST_YEAR <= parsed.year <= LAST_YEAR else None
 
 
 @dataclass(frozen=True, kw_only=True)

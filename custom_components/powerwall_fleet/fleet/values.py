@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 
@@ -100,3 +101,21 @@ def to_bool(value: Any) -> bool | None:
 def to_mapping(value: Any) -> Mapping[str, Any] | None:
     """A copy of a JSON object, else None."""
     return dict(value) if isinstance(value, Mapping) else None
+
+
+# Timestamps outside these years are no readings; near datetime's own limits,
+# converting between zones would overflow.
+FIRST_YEAR = 2000
+LAST_YEAR = 2999
+
+
+def parse_timestamp(value: Any) -> datetime | None:
+    """Parse an ISO 8601 timestamp as Tesla sends it; None when it is not one."""
+    text = to_str(value)
+    if not text:
+        return None
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return parsed if FIRST_YEAR <= parsed.year <= LAST_YEAR else None
