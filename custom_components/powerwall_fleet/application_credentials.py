@@ -1,4 +1,9 @@
-"""Application credentials platform for Tesla Powerwall (Fleet API)."""
+"""Application credentials platform: Tesla's authorize and token URLs.
+
+Owns what Home Assistant's credentials dialog shows (the redirect URI to
+register with Tesla) and the OAuth implementation it builds for a client id
+and secret. May not send requests or touch config entries.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,8 @@
-"""Binary sensors: grid up, storm watch, backup capability, grid services."""
+"""Binary sensors: grid up, storm watch, backup capability, grid services.
+
+Descriptions and value functions only, read from live_status; which site gets
+which sensor is decided by the site facts (site.py). May not send requests.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,9 @@
-"""Base entity: one device per energy site, unique ids ``<site_id>_<key>``."""
+"""Base entity and device info: one device per energy site, unique ids ``<site_id>_<key>``.
+
+Owns the device's identity (name, model, firmware, serial from site.py's
+facts) and adding a site's entities for the components it has. May not send
+requests or hold a control's rule.
+"""
 
 from __future__ import annotations
 

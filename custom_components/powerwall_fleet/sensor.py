@@ -1,4 +1,9 @@
-"""Sensors: power flows, battery, site facts and the request counter."""
+"""Sensors: power flows, battery, site facts and the request counter.
+
+Descriptions and value functions only (live_status, site_info and the site's
+request tally); the energy and time-of-use sensors come from energy.py and
+tou.py. May not send requests.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,11 @@
-"""Async client for the energy endpoints of Tesla's Fleet API."""
+"""Async client for the energy endpoints of Tesla's Fleet API.
+
+Owns :class:`FleetClient`: every read and write of an energy site, the one
+retry after a 401 (through the injected token callback), following a 421 to
+Tesla's named region, decoding answers and mapping them to ``errors.py``.
+Argument checks live in ``arguments.py``, payload models in ``models.py``.
+It imports nothing from Home Assistant and never logs a token.
+"""
 
 from __future__ import annotations
 
