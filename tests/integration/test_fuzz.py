@@ -50,8 +50,7 @@ from tests.simulator.scenario import SITE_FULL
 
 # Examples per test (one Home Assistant per test serves them all).
 EXAMPLES = {"field": 150, "garbage": 100, "response": 50, "tariff": 80, "history": 60}
-# The site's time zone is issue 14's item 2 (site.py): until every reader goes
-# through one validated helper, a hostile zone is left out of the payloads.
+# Hostile site time zones too (every reader goes through site.site_zone).
 FUZZ_TIME_ZONE = True
 
 ALL_PLATFORMS = (
@@ -633,8 +632,8 @@ def _paths(data: Any, path: tuple[str | int, ...] = ()) -> list[tuple[str | int,
     return found
 
 
-# A price or charge too large for a float crashes fleet/tariff.py's reader
-# (see test_tariff_price_too_large_for_a_float): left out until it is fixed.
+# Prices and charges too large for a float (once an OverflowError in the
+# tariff reader; see test_tariff_price_too_large_for_a_float).
 FUZZ_HUGE_TARIFF_NUMBERS = True
 tariff_scalars = st.one_of(
     st.none(),
