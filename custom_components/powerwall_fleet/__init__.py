@@ -55,6 +55,7 @@ from .fleet import (
 )
 from .oauth import EntryTokens, implementation_for_entry
 from .partner import async_register_public_key_view
+from .repairs import missing_scopes_issue_id
 from .services import async_setup_services
 
 PLATFORMS: list[Platform] = [
@@ -186,7 +187,7 @@ async def async_remove_entry(hass: HomeAssistant, entry: ConfigEntry) -> None:
     """Close the repair issues of an entry that no longer exists."""
     for issue_id in (
         f"rate_limited_{entry.entry_id}",
-        f"missing_scopes_{entry.entry_id}",
+        missing_scopes_issue_id(entry.entry_id),
         f"partner_not_registered_{entry.entry_id}",
         *(
             f"site_unavailable_{site_id}"

@@ -7,7 +7,8 @@ time-of-use tariff). Each runs the same order:
 1. validate, raising a translated ``ServiceValidationError`` before any
    request: whole percent, the 81-99 % reserve only in backup-only mode, an
    export rule only with solar, a reserve only with a battery, a tariff only
-   where the site does time-of-use, the ``energy_cmds`` scope of the login;
+   where the site does time-of-use, the ``energy_cmds`` scope of the login
+   (a login without it also raises the missing-scopes repair issue);
 2. send the command (counted in the site's usage);
 3. show the new value at once (patch the info coordinator's data);
 4. confirm by re-reading ``site_info`` only: every setting here lives there,
@@ -15,7 +16,10 @@ time-of-use tariff). Each runs the same order:
    site reports something else, the entities show what the site says and a
    warning is logged;
 5. a refused or failed command raises a translated ``HomeAssistantError``
-   and changes nothing shown (``site_info`` is re-read then too).
+   and changes nothing shown (``site_info`` is re-read then too). Tesla's
+   403 for a missing scope raises the missing-scopes repair issue as well; a
+   command Tesla accepts clears the ``energy_cmds`` part of it (repairs.py
+   owns the issue and its rule).
 
 The entities (number, select, switch) and the actions (services.py) call the
 coroutines here and hold no rule of their own. This module may use the
@@ -30,6 +34,7 @@ from dataclasses import dataclass, replace
 import math
 from typing import TYPE_CHECKING, Any, Literal
 
+from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 
 from .const import DOMAIN, LOGGER
@@ -50,13 +55,17 @@ from .fleet import (
     token_scopes,
 )
 from .fleet.tariff import Tariff, TariffError, differences, parse_tariff
+from .repairs import (
+    COMMAND_SCOPE,
+    async_clear_missing_scopes,
+    async_raise_missing_scopes,
+)
 from .site import has_battery, has_solar
 
 if TYPE_CHECKING:
     from . import PowerwallFleetConfigEntry
     from .coordinator import SiteCoordinators
 
-COMMAND_SCOPE = "energy_cmds"
 # Outside backup-only mode Tesla accepts 0-80 % or 100 % (FLEET_API.md).
 MAX_RESERVE_OUTSIDE_BACKUP = 80
 
@@ -85,10 +94,14 @@ def validation_error(key: str, **placeholders: str) -> ServiceValidationError:
     )
 
 
-def check_command_scope(entry: PowerwallFleetConfigEntry) -> None:
-    """Refuse before any request when the login lacks ``energy_cmds``."""
+def check_command_scope(hass: HomeAssistant, entry: PowerwallFleetConfigEntry) -> None:
+    """Refuse before any request when the login lacks ``energy_cmds``.
+
+    The refusal comes with the repair issue that asks to sign in again.
+    """
     scopes = token_scopes(entry.data["token"]["access_token"])
     if scopes and COMMAND_SCOPE not in scopes:
+        async_raise_missing_scopes(hass, entry, (COMMAND_SCOPE,))
         raise validation_error("missing_command_scope", scope=COMMAND_SCOPE)
 
 
@@ -290,13 +303,15 @@ async def _async_command(
     confirm: Check,
 ) -> None:
     """Send one validated command for ``site`` and confirm it (module docstring)."""
-    check_command_scope(site.info.config_entry)
+    entry = site.info.config_entry
+    check_command_scope(site.info.hass, entry)
     site.usage.counts["commands"] += 1
     try:
         await send(site.info.client)
     except FleetError as err:
         await _async_reread(site)
         raise _command_error(site, err, what) from err
+    async_clear_missing_scopes(site.info.hass, entry, "command")
     if patch is not None and site.info.latest is not None:
         site.info.async_set_updated_data(patch(site.info.latest))
     await _async_reread(site)
@@ -336,7 +351,9 @@ def _command_error(
             translation_placeholders=placeholders,
         )
     if isinstance(err, MissingScopes):
-        placeholders["scope"] = ", ".join(err.scopes) or COMMAND_SCOPE
+        scopes = err.scopes or (COMMAND_SCOPE,)
+        async_raise_missing_scopes(site.info.hass, site.info.config_entry, scopes)
+        placeholders["scope"] = ", ".join(scopes)
         return HomeAssistantError(
             translation_domain=DOMAIN,
             translation_key="command_missing_scope",

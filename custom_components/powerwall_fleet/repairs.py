@@ -1,19 +1,32 @@
 """Repair flows for the issues an owner can fix from the Repairs dashboard.
 
 - ``missing_scopes_<entry_id>``: sign in again (starts the entry's reauth flow).
+  This module is also the one place that raises and clears that issue, for
+  the reads (coordinators) and the commands (commands.py) alike: it names
+  every scope still missing. A working read proves every scope but
+  ``energy_cmds``; only a working command proves ``energy_cmds``, so a read
+  never closes an issue raised for a command (the token may still lack the
+  scope, or Tesla may still refuse it). Confirming the fix flow closes the
+  issue; a login that still lacks a scope raises it again on the next
+  refusal.
 - ``site_unavailable_<site_id>``: remove the site from the entry; the reload
   that follows removes its device.
 
 ``rate_limited_*`` and ``partner_not_registered_*`` only explain what to do
 (lower the polling rate, reconfigure the entry) and have no fix flow.
+
+May import Home Assistant and const only: the coordinators and commands
+below the platforms call it, so it imports none of them.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any, Literal
 
 from homeassistant.components.repairs import RepairsFlow
-from homeassistant.core import HomeAssistant
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import issue_registry as ir
 
 from .const import CONF_SITE_IDS, DOMAIN, LOGGER
@@ -29,6 +42,82 @@ else:
     import voluptuous as vol
 
 type IssueData = dict[str, str | int | float | None] | None
+
+# What reads need (named when Tesla's 403 names nothing) and what commands need.
+READ_SCOPE = "energy_device_data"
+COMMAND_SCOPE = "energy_cmds"
+
+
+# ---------------------------------------------------------- missing scopes
+
+
+def missing_scopes_issue_id(entry_id: str) -> str:
+    """The id of the missing-scopes issue of one config entry."""
+    return f"missing_scopes_{entry_id}"
+
+
+def _missing_scopes(hass: HomeAssistant, entry_id: str) -> list[str] | None:
+    """The scopes the entry's open issue names; ``None`` without an issue."""
+    issue = ir.async_get(hass).async_get_issue(
+        DOMAIN, missing_scopes_issue_id(entry_id)
+    )
+    if issue is None:
+        return None
+    named = (issue.translation_placeholders or {}).get("scopes", "")
+    return [scope for scope in named.split(", ") if scope]
+
+
+def _create_missing_scopes(
+    hass: HomeAssistant, entry: ConfigEntry, missing: list[str]
+) -> None:
+    ir.async_create_issue(
+        hass,
+        DOMAIN,
+        missing_scopes_issue_id(entry.entry_id),
+        is_fixable=True,
+        severity=ir.IssueSeverity.ERROR,
+        translation_key="missing_scopes",
+        translation_placeholders={
+            "scopes": ", ".join(missing),
+            "title": entry.title,
+        },
+        data={"entry_id": entry.entry_id},
+    )
+
+
+@callback
+def async_raise_missing_scopes(
+    hass: HomeAssistant, entry: ConfigEntry, scopes: Iterable[str]
+) -> None:
+    """Raise (or widen) the fixable issue: the login lacks ``scopes``.
+
+    The issue names the scopes it already named, then the new ones.
+    """
+    named = _missing_scopes(hass, entry.entry_id) or []
+    _create_missing_scopes(hass, entry, list(dict.fromkeys([*named, *scopes])))
+
+
+@callback
+def async_clear_missing_scopes(
+    hass: HomeAssistant, entry: ConfigEntry, worked: Literal["read", "command"]
+) -> None:
+    """A read or a command of ``entry`` worked: drop the scopes it proves.
+
+    A read proves every scope but ``energy_cmds``; a command proves
+    ``energy_cmds``. The issue goes when no scope is left, else it names
+    the rest.
+    """
+    named = _missing_scopes(hass, entry.entry_id)
+    if named is None:
+        return
+    if worked == "read":
+        left = [scope for scope in named if scope == COMMAND_SCOPE]
+    else:
+        left = [scope for scope in named if scope != COMMAND_SCOPE]
+    if not left:
+        ir.async_delete_issue(hass, DOMAIN, missing_scopes_issue_id(entry.entry_id))
+    elif left != named:
+        _create_missing_scopes(hass, entry, left)
 
 
 class _EntryRepairFlow(RepairsFlow):

@@ -219,9 +219,9 @@ def _sites(hass: HomeAssistant, call: ServiceCall) -> list[SiteCoordinators]:
 
 def _check_command_scopes(sites: list[SiteCoordinators]) -> None:
     """Refuse the whole call when any targeted entry's login lacks commands."""
-    entries = {id(site.info.config_entry): site.info.config_entry for site in sites}
-    for entry in entries.values():
-        check_command_scope(entry)
+    entries = {id(site.info.config_entry): site.info for site in sites}
+    for info in entries.values():
+        check_command_scope(info.hass, info.config_entry)
 
 
 def _device_id(hass: HomeAssistant, site: SiteCoordinators) -> str | None:

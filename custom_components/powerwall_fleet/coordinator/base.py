@@ -40,6 +40,11 @@ from custom_components.powerwall_fleet.fleet import (
     is_retryable,
     site_is_unavailable,
 )
+from custom_components.powerwall_fleet.repairs import (
+    READ_SCOPE,
+    async_clear_missing_scopes,
+    async_raise_missing_scopes,
+)
 
 if TYPE_CHECKING:
     from custom_components.powerwall_fleet import PowerwallFleetConfigEntry
@@ -203,18 +208,8 @@ class FleetCoordinator[T](DataUpdateCoordinator[T]):
                 },
             )
         elif isinstance(err, MissingScopes):
-            ir.async_create_issue(
-                self.hass,
-                DOMAIN,
-                f"missing_scopes_{self.config_entry.entry_id}",
-                is_fixable=True,
-                severity=ir.IssueSeverity.ERROR,
-                translation_key="missing_scopes",
-                translation_placeholders={
-                    "scopes": ", ".join(err.scopes) or "energy_device_data",
-                    "title": self.config_entry.title,
-                },
-                data={"entry_id": self.config_entry.entry_id},
+            async_raise_missing_scopes(
+                self.hass, self.config_entry, err.scopes or (READ_SCOPE,)
             )
         elif isinstance(err, PartnerNotRegistered):
             ir.async_create_issue(
@@ -238,15 +233,16 @@ class FleetCoordinator[T](DataUpdateCoordinator[T]):
                 ir.async_delete_issue(
                     self.hass, DOMAIN, f"rate_limited_{self.config_entry.entry_id}"
                 )
-        # A read that works proves the site, the scopes for reading and the
-        # partner registration are fine again.
+        # A read that works proves the site, the scopes for reading (not
+        # energy_cmds: see repairs.py) and the partner registration are fine
+        # again.
         entry_id = self.config_entry.entry_id
         for issue_id in (
             f"site_unavailable_{self.site_id}",
-            f"missing_scopes_{entry_id}",
             f"partner_not_registered_{entry_id}",
         ):
             ir.async_delete_issue(self.hass, DOMAIN, issue_id)
+        async_clear_missing_scopes(self.hass, self.config_entry, "read")
 
     def _entry_still_throttled(self) -> bool:
         """Whether another coordinator of the entry is still rate limited.
