@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from unittest.mock import patch
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.const import STATE_UNAVAILABLE, STATE_UNKNOWN
@@ -83,3 +84,16 @@ async def test_hostile_zone_keeps_history_and_tariff_working(
         assert state.state not in (STATE_UNAVAILABLE, STATE_UNKNOWN), key
     assert "Unexpected error" not in caplog.text
     assert "Traceback" not in caplog.text
+
+
+def test_zoneinfo_errors_fall_back(
+    hass: HomeAssistant, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A well-formed name that zoneinfo still refuses (ValueError/OSError) falls back."""
+    info = SiteInfo.from_dict({"installation_time_zone": "Europe/Oddity"})
+    with patch(
+        "custom_components.powerwall_fleet.site.dt_util.get_time_zone",
+        side_effect=OSError("unreadable"),
+    ):
+        assert site_zone(info) == site_zone(None)
+    assert "unknown time zone 'Europe/Oddity'" in caplog.text
