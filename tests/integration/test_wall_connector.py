@@ -9,6 +9,7 @@ from typing import Any
 from homeassistant.components.diagnostics import REDACTED
 from homeassistant.const import STATE_UNAVAILABLE, STATE_UNKNOWN, Platform
 from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -431,3 +432,20 @@ async def test_connectors_wait_for_site_info(
     device = _device(hass, WC_CHARGING)
     assert device is not None
     assert device.model == "Gen 3 Wall Connector"
+
+
+@pytest.mark.usefixtures("no_retry_delay")
+async def test_a_connector_is_no_action_target(
+    hass: HomeAssistant, simulator: Simulator, credentials: None
+) -> None:
+    """An action aimed at a Wall Connector's device is refused, nothing is sent."""
+    await _setup(hass, simulator)
+    device = _device(hass, WC_IDLE)
+    assert device is not None
+    before = simulator.count()
+    with pytest.raises(ServiceValidationError) as err:
+        await hass.services.async_call(
+            DOMAIN, "refresh", {"device_id": device.id}, blocking=True
+        )
+    assert err.value.translation_key == "not_our_target"
+    assert simulator.count() == before
