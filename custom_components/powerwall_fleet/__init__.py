@@ -238,7 +238,11 @@ def _followed_sites(
 def _sync_devices(
     hass: HomeAssistant, entry: ConfigEntry, sites: dict[int, SiteCoordinators]
 ) -> None:
-    """One device per site; devices of sites no longer set up go away."""
+    """One device per site; devices of sites no longer set up go away.
+
+    A device connected via a kept site (a Wall Connector) stays: which of
+    those are gone, wall_connector.py decides from live_status.
+    """
     registry = dr.async_get(hass)
     keep: set[str] = set()
     for site in sites.values():
@@ -248,7 +252,7 @@ def _sync_devices(
         )
         keep.add(device.id)
     for device in dr.async_entries_for_config_entry(registry, entry.entry_id):
-        if device.id not in keep:
+        if device.id not in keep and device.via_device_id not in keep:
             registry.async_update_device(
                 device.id, remove_config_entry_id=entry.entry_id
             )

@@ -2,7 +2,7 @@
 
 Descriptions and value functions only (live_status, site_info and the site's
 request tally); the energy and time-of-use sensors come from energy.py and
-tou.py. May not send requests.
+tou.py, the Wall Connectors' from wall_connector.py. May not send requests.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from .entity import PowerwallFleetEntity, async_add_site_entities
 from .fleet import LiveStatus, SiteInfo
 from .site import has_battery, has_grid, has_solar
 from .tou import tou_sensors
+from .wall_connector import async_add_wall_connectors
 
 # Reads only: the coordinators do the fetching.
 PARALLEL_UPDATES = 0
@@ -208,6 +209,7 @@ async def async_setup_entry(
         return entities
 
     async_add_site_entities(entry, async_add_entities, build)
+    async_add_wall_connectors(hass, entry, async_add_entities)
 
 
 class PowerwallSensor(PowerwallFleetEntity[FleetCoordinator[Any]], SensorEntity):

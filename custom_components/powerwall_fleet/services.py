@@ -201,7 +201,12 @@ def resolve_targets(hass: HomeAssistant, call: ServiceCall) -> list[Target]:
         if not site_ids or entry_id is None:
             raise validation_error("not_our_target", target=device_id)
         entry = _loaded_entry(hass, entry_id, device_id)
-        site = entry.runtime_data.sites.get(int(site_ids[0]))
+        # A Wall Connector's device (its DIN, not a site id) is no target.
+        site = (
+            entry.runtime_data.sites.get(int(site_ids[0]))
+            if site_ids[0].isdigit()
+            else None
+        )
         if site is None:  # a device left over from a site no longer set up
             raise validation_error("not_our_target", target=device_id)
         targets[site.site_id] = (entry, site, True)

@@ -393,7 +393,8 @@ async def test_full_flow(
 
     registry = dr.async_get(hass)
     devices = dr.async_entries_for_config_entry(registry, entry.entry_id)
-    assert {next(iter(d.identifiers))[1] for d in devices} == {
+    sites = [d for d in devices if d.via_device_id is None]  # no Wall Connector
+    assert {next(iter(d.identifiers))[1] for d in sites} == {
         str(SITE_FULL),
         str(SITE_PW3),
     }

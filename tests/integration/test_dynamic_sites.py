@@ -26,10 +26,12 @@ from tests.simulator.scenario import (
 
 
 def _device_sites(hass: HomeAssistant, entry: MockConfigEntry) -> set[str]:
+    """The sites with a device (a Wall Connector's device, via its site, is none)."""
     registry = dr.async_get(hass)
     return {
         identifier[1]
         for device in dr.async_entries_for_config_entry(registry, entry.entry_id)
+        if device.via_device_id is None
         for identifier in device.identifiers
     }
 

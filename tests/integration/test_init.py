@@ -43,8 +43,15 @@ async def test_setup_registers_devices_and_unloads(
         for device in dr.async_entries_for_config_entry(registry, config_entry.entry_id)
         for identifier in device.identifiers
     }
-    assert set(devices) == {(DOMAIN, str(SITE_FULL)), (DOMAIN, str(SITE_SOLAR_ONLY))}
+    # The full site lists a Wall Connector: its device is connected via the site's.
+    wall_connector = (DOMAIN, "1457768-02-G--PGT23456000W01")
+    assert set(devices) == {
+        (DOMAIN, str(SITE_FULL)),
+        (DOMAIN, str(SITE_SOLAR_ONLY)),
+        wall_connector,
+    }
     full = devices[(DOMAIN, str(SITE_FULL))]
+    assert devices[wall_connector].via_device_id == full.id
     assert full.manufacturer == "Tesla"
     assert full.name == "Home"
     assert full.model == "Powerwall 2 x2"

@@ -70,10 +70,12 @@ async def _confirm(client: Any, flow_id: str) -> dict[str, Any]:
 
 
 def _device_sites(hass: HomeAssistant, entry: MockConfigEntry) -> set[str]:
+    """The sites with a device (a Wall Connector's device, via its site, is none)."""
     registry = dr.async_get(hass)
     return {
         identifier
         for device in dr.async_entries_for_config_entry(registry, entry.entry_id)
+        if device.via_device_id is None
         for domain, identifier in device.identifiers
         if domain == DOMAIN
     }

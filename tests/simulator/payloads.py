@@ -47,16 +47,28 @@ def live_status(site: SiteState) -> dict[str, Any]:
             "storm_mode_active": site.storm_mode_active,
             "timestamp": local_iso(now, site.report_zone),
             "wall_connectors": [
-                {
-                    "din": wc["din"],
-                    "wall_connector_state": 2,
-                    "wall_connector_fault_state": 2,
-                    "wall_connector_power": 0,
-                }
+                _wall_connector(site, wc["din"], powers["load_power"])
                 for wc in cfg.wall_connectors
             ],
         }
     )
+    return data
+
+
+def _wall_connector(site: SiteState, din: str, load_power: int) -> dict[str, Any]:
+    """One connector in live_status: idle and unplugged unless the scenario says otherwise.
+
+    A charging car's power is part of the home load; with the house dark (an
+    outage without a battery to carry it) it draws nothing.
+    """
+    data: dict[str, Any] = {
+        "din": din,
+        "wall_connector_state": 2,
+        "wall_connector_fault_state": 2,
+        "wall_connector_power": 0,
+    }
+    data.update(site.config.wall_connector_live.get(din, {}))
+    data["wall_connector_power"] = min(data["wall_connector_power"], max(load_power, 0))
     return data
 
 

@@ -28,6 +28,7 @@ APP_NAME = "Powerwall Fleet (simulated app)"
 
 USER_MAIN = "user-main"
 USER_EU = "user-eu"
+USER_CHARGERS = "user-chargers"
 
 PARTNER_DOMAIN = "powerwall.example.org"
 # Deterministic private scalar of the pre-registered partner key (secp256r1).
@@ -38,8 +39,14 @@ SITE_SOLAR_ONLY = 2252147483647002
 SITE_PW3 = 2252147483647003
 SITE_DEAD = 2252147483647004
 SITE_EU = 2252147483647005
+SITE_CHARGERS = 2252147483647006
 
 VEHICLE_ID = 3744019283746501
+
+# The Wall Connectors of SITE_CHARGERS: one charging a car, one idle.
+WC_CHARGING = "1529455-02-D--PGT24111000A07"
+WC_IDLE = "1529455-02-D--PGT24111000B08"
+CHARGING_VIN = "7SAYGDEF5PF000421"
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +95,10 @@ class SiteConfig:
     utility: str = "Pacific Gas & Electric Co"
     currency: str = "USD"
     wall_connectors: tuple[dict[str, Any], ...] = ()
+    # live_status fields of a connector (by DIN) that differ from idle and
+    # unplugged; a "wall_connector_power" is a car charging, drawn from the
+    # home load.
+    wall_connector_live: dict[str, dict[str, Any]] = field(default_factory=dict)
     dead: bool = False
     load_scale: float = 1.0
     seed: int = 0
@@ -110,6 +121,16 @@ class SiteConfig:
     def battery_max_w(self) -> int:
         """Maximum charge/discharge power of the whole site (W)."""
         return self.battery_count * self.battery_power_w
+
+    @property
+    def charging_w(self) -> float:
+        """Power (W) the cars charging at the Wall Connectors draw, part of the home load."""
+        return float(
+            sum(
+                live.get("wall_connector_power", 0)
+                for live in self.wall_connector_live.values()
+            )
+        )
 
     @property
     def has_battery(self) -> bool:
@@ -164,6 +185,9 @@ def default_scenario() -> Scenario:
     users = {
         USER_MAIN: UserConfig(USER_MAIN, "na", "main@example.com", "Main Owner"),
         USER_EU: UserConfig(USER_EU, "eu", "eu@example.com", "EU Owner"),
+        USER_CHARGERS: UserConfig(
+            USER_CHARGERS, "na", "chargers@example.com", "Charging Owner"
+        ),
     }
     sites = [
         SiteConfig(
@@ -308,6 +332,53 @@ def default_scenario() -> Scenario:
             initial_soc=45.0,
             initial_export_rule="pv_only",
             load_scale=0.9,
+        ),
+        SiteConfig(
+            site_id=SITE_CHARGERS,
+            user=USER_CHARGERS,
+            site_name="Carport",
+            time_zone="America/Los_Angeles",
+            physics_time_zone="America/Los_Angeles",
+            latitude=34.05,
+            longitude=-118.24,
+            gateway_id="1232100-00-E--TG123777000C06",
+            asset_site_id="a3c0f5d2-1b7e-4c55-9a1e-000000000006",
+            installation_date="2024-04-20T15:30:00-07:00",
+            solar_w=6400,
+            battery_count=1,
+            battery_part_name="Powerwall 2",
+            battery_part_number="3012170-05-C",
+            battery_energy_wh=13500,
+            battery_power_w=5000,
+            battery_type="ac_powerwall",
+            backup=True,
+            gateway_part_name="Gateway 2",
+            gateway_part_number="1232100-00-E",
+            gateway_serial="TG123777000C06",
+            wall_connectors=(
+                {
+                    "din": WC_CHARGING,
+                    "part_name": "Gen 3 Wall Connector",
+                    "part_number": "1529455-02-D",
+                    "is_active": True,
+                },
+                {
+                    "din": WC_IDLE,
+                    "part_name": "Gen 3 Wall Connector",
+                    "part_number": "1529455-02-D",
+                    "is_active": True,
+                },
+            ),
+            wall_connector_live={
+                WC_CHARGING: {
+                    "wall_connector_state": 1,
+                    "wall_connector_power": 9600,
+                    "vin": CHARGING_VIN,
+                },
+            },
+            seed=6,
+            initial_soc=70.0,
+            initial_export_rule="pv_only",
         ),
     ]
     return Scenario(

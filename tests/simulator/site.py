@@ -208,6 +208,7 @@ class SiteState:
         self._has_solar = config.has_solar
         self._storm_capable = config.storm_capable
         self._load_scale = config.load_scale
+        self._charging_w = config.charging_w  # cars at the Wall Connectors
         self._slot = -(1 << 62)
         self._appliance = 0.0
         self.on_change: Callable[[SiteState], None] | None = None
@@ -414,7 +415,7 @@ class SiteState:
         if slot != self._slot:  # an appliance runs for 15 minutes now and then
             self._slot = slot
             self._appliance = 1800.0 if _hash01(self._seed + 3, slot) > 0.93 else 0.0
-        return (demand + self._appliance) * self._load_scale
+        return (demand + self._appliance) * self._load_scale + self._charging_w
 
     def _plan(self, t: float, duration: float) -> None:
         """Decide constant powers for [t, t + duration)."""

@@ -144,6 +144,7 @@ class WallConnector(FleetModel):
     din: str | None = None
     vin: str | None = None
     part_name: str | None = None
+    part_number: str | None = None
     serial_number: str | None = None
     wall_connector_state: int | None = reading(CODE)
     wall_connector_fault_state: int | None = reading(CODE)
