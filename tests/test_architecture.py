@@ -29,6 +29,7 @@ PLATFORMS = (
     "sensor",
     "switch",
     "energy",
+    "wall_connector",
     "tou",
 )
 FORBIDDEN: dict[str, tuple[str, ...]] = {
