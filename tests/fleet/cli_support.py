@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+import stat
 import sys
+import time
 from typing import Any
 
 from aiohttp import web
@@ -115,15 +117,25 @@ def write_config(
     return data
 
 
+def expire_tokens(path: Path) -> None:
+    """Make the stored access token expired (by our clock)."""
+    data = read_config(path)
+    data["tokens"]["expires_at"] = time.time() - 60
+    path.write_text(json.dumps(data), encoding="utf-8")
+
+
+def file_mode(path: Path) -> int:
+    """The permission bits of ``path``."""
+    return stat.S_IMODE(path.stat().st_mode)
+
+
 def read_config(path: Path) -> dict[str, Any]:
     """The config file's JSON."""
     data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     return data
 
 
-async def cli(
-    capsys: pytest.CaptureFixture[str], *argv: str
-) -> tuple[int, str, str]:
+async def cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     """Run the tool in this event loop; exit status, stdout and stderr."""
     capsys.readouterr()
     code = await run(list(argv))

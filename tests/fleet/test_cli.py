@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 from pathlib import Path
-import stat
 import subprocess
 import threading
 import time
@@ -19,7 +18,15 @@ from custom_components.powerwall_fleet.fleet.cli_config import Config
 from tests.simulator import Simulator
 from tests.simulator.scenario import SITE_DEAD, SITE_FULL, SITE_SOLAR_ONLY, USER_MAIN
 
-from .cli_support import PYTHON, assert_no_secret, cli, read_config, write_config
+from .cli_support import (
+    PYTHON,
+    assert_no_secret,
+    cli,
+    expire_tokens,
+    file_mode,
+    read_config,
+    write_config,
+)
 
 REPO = Path(__file__).parents[2]
 
@@ -72,12 +79,18 @@ async def test_main_runs_its_own_event_loop(
 ) -> None:
     """main() (what the module runs) returns the exit status; here from a thread."""
     result: list[int] = []
-    thread = threading.Thread(
-        target=lambda: result.append(main(["--config", str(config), "getmode"]))
-    )
+    loop = asyncio.get_running_loop()
+    done = asyncio.Event()
+
+    def target() -> None:
+        try:
+            result.append(main(["--config", str(config), "getmode"]))
+        finally:
+            loop.call_soon_threadsafe(done.set)
+
+    thread = threading.Thread(target=target)
     thread.start()
-    while thread.is_alive():
-        await asyncio.sleep(0.01)
+    await done.wait()
     thread.join()
     assert result == [0]
     assert capsys.readouterr().out.strip() == _state(simulator)["default_real_mode"]
@@ -86,7 +99,7 @@ async def test_main_runs_its_own_event_loop(
 async def test_sites(
     tmp_path: Path, simulator: Simulator, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """sites lists the energy sites (no vehicles), remembers them and picks a default."""
+    """Sites lists the energy sites (no vehicles), remembers them and picks a default."""
     path = tmp_path / "fleet.json"
     write_config(path, simulator, sites=[], site_id=None)
     code, out, _ = await cli(capsys, "--config", str(path), "sites")
@@ -102,7 +115,7 @@ async def test_sites(
     stored = read_config(path)
     assert [s["energy_site_id"] for s in stored["sites"]] == mine
     assert stored["site_id"] == mine[0]
-    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert file_mode(path) == 0o600
 
     code, out, _ = await cli(capsys, "sites", "--json", "--config", str(path))
     assert code == 0
@@ -114,7 +127,7 @@ async def test_sites(
 async def test_status(
     config: Path, simulator: Simulator, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """status --json is live_status under Tesla's names; the text names the flows."""
+    """Status --json is live_status under Tesla's names; the text names the flows."""
     code, out, _ = await cli(capsys, "--config", str(config), "status", "--json")
     assert code == 0
     data = json.loads(out)
@@ -134,7 +147,7 @@ async def test_status(
 async def test_info(
     config: Path, simulator: Simulator, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """info --json is site_info under Tesla's names; --site takes an id or a name."""
+    """Info --json is site_info under Tesla's names; --site takes an id or a name."""
     code, out, _ = await cli(capsys, "--config", str(config), "info", "--json")
     assert code == 0
     data = json.loads(out)
@@ -158,7 +171,7 @@ async def test_info(
 async def test_getmode_and_getreserve_print_the_bare_value(
     config: Path, simulator: Simulator, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """getmode and getreserve print just the value (JSON with --json)."""
+    """Getmode and getreserve print just the value (JSON with --json)."""
     simulator.site(SITE_FULL).backup_reserve_percent = 35
     simulator.site(SITE_FULL).default_real_mode = "autonomous"
     code, out, _ = await cli(capsys, "--config", str(config), "getreserve")
@@ -187,7 +200,7 @@ async def test_setmode(
     given: str,
     expected: str,
 ) -> None:
-    """setmode changes the site's mode ('self' is self_consumption)."""
+    """Setmode changes the site's mode ('self' is self_consumption)."""
     simulator.site(SITE_FULL).default_real_mode = (
         "autonomous" if expected != "autonomous" else "self_consumption"
     )
@@ -201,7 +214,7 @@ async def test_setmode(
 async def test_setreserve(
     config: Path, simulator: Simulator, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """setreserve takes a percent, or 'current' for the present charge level."""
+    """Setreserve takes a percent, or 'current' for the present charge level."""
     code, out, _ = await cli(capsys, "--config", str(config), "setreserve", "42")
     assert code == 0
     assert "42%" in out
@@ -281,17 +294,15 @@ async def test_expired_token_is_refreshed_and_the_rotation_saved_first(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """An expired access token is refreshed; the new refresh token is on disk (0600) before use."""
-    data = read_config(config)
-    old_refresh = data["tokens"]["refresh_token"]
-    data["tokens"]["expires_at"] = time.time() - 60
-    config.write_text(json.dumps(data), encoding="utf-8")
+    old_refresh = read_config(config)["tokens"]["refresh_token"]
+    expire_tokens(config)
     saves: list[tuple[str, list[str], int]] = []
     save = Config.save
 
     def spy(self: Config) -> None:
         save(self)
         on_disk = read_config(self.path)["tokens"]["refresh_token"]
-        mode = stat.S_IMODE(self.path.stat().st_mode)
+        mode = file_mode(self.path)
         saves.append((on_disk, [r.endpoint for r in simulator.requests], mode))
 
     monkeypatch.setattr(cli_config.Config, "save", spy)
@@ -307,7 +318,7 @@ async def test_expired_token_is_refreshed_and_the_rotation_saved_first(
     assert [r.endpoint for r in simulator.requests] == ["token", "site_info"]
     # The old refresh token is spent: reusing it would fail.
     assert simulator.oauth.refresh_tokens[old_refresh].used_at is not None
-    assert stat.S_IMODE(config.stat().st_mode) == 0o600
+    assert file_mode(config) == 0o600
 
     # The next run uses the saved tokens without refreshing.
     simulator.reset_counts()
@@ -364,7 +375,9 @@ async def test_dead_site_says_what_to_do(
     config: Path, simulator: Simulator, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """A site Tesla no longer knows (404) points at 'fleetapi sites'."""
-    code, _, err = await cli(capsys, "--config", str(config), "--site", str(SITE_DEAD), "info")
+    code, _, err = await cli(
+        capsys, "--config", str(config), "--site", str(SITE_DEAD), "info"
+    )
     assert code == 1
     assert "fleetapi sites" in err
 
@@ -373,11 +386,15 @@ async def test_debug_logs_without_secrets(
     config: Path, simulator: Simulator, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """--debug logs the requests and the refresh, never a token or the client secret."""
-    data = read_config(config)
-    data["tokens"]["expires_at"] = time.time() - 60
-    config.write_text(json.dumps(data), encoding="utf-8")
+    expire_tokens(config)
     code, out, err = await cli(
-        capsys, "--config", str(config), "--debug", "--site", str(SITE_SOLAR_ONLY), "status"
+        capsys,
+        "--config",
+        str(config),
+        "--debug",
+        "--site",
+        str(SITE_SOLAR_ONLY),
+        "status",
     )
     assert code == 0
     assert "DEBUG" in err

@@ -43,9 +43,18 @@ _LOGGER = logging.getLogger(__name__)
 PACKAGE_LOGGER: Final = __name__.rpartition(".")[0]
 
 MODE_ALIASES: Final = {"self": "self_consumption"}
-SITE_COMMANDS: Final = ("status", "info", "getmode", "setmode", "getreserve", "setreserve")
+SITE_COMMANDS: Final = (
+    "status",
+    "info",
+    "getmode",
+    "setmode",
+    "getreserve",
+    "setreserve",
+)
 
-type Command = Callable[[argparse.Namespace, Config, aiohttp.ClientSession], Awaitable[int]]
+type Command = Callable[
+    [argparse.Namespace, Config, aiohttp.ClientSession], Awaitable[int]
+]
 
 
 # ------------------------------------------------------------------ parser
@@ -91,7 +100,9 @@ def build_parser() -> argparse.ArgumentParser:
     add("getreserve", "Print the backup reserve (percent)")
     setmode = add("setmode", "Set the operation mode")
     setmode.add_argument(
-        "mode", choices=[*OPERATION_MODES, *MODE_ALIASES], help="'self' = self_consumption"
+        "mode",
+        choices=[*OPERATION_MODES, *MODE_ALIASES],
+        help="'self' = self_consumption",
     )
     setreserve = add("setreserve", "Set the backup reserve")
     setreserve.add_argument(
@@ -239,11 +250,15 @@ async def cmd_sites(
     return 0
 
 
-async def _live(args: argparse.Namespace, config: Config, session: aiohttp.ClientSession) -> LiveStatus:
+async def _live(
+    args: argparse.Namespace, config: Config, session: aiohttp.ClientSession
+) -> LiveStatus:
     return await Connection(config, session).client.live_status(args.site_id)
 
 
-async def _info(args: argparse.Namespace, config: Config, session: aiohttp.ClientSession) -> SiteInfo:
+async def _info(
+    args: argparse.Namespace, config: Config, session: aiohttp.ClientSession
+) -> SiteInfo:
     return await Connection(config, session).client.site_info(args.site_id)
 
 
@@ -261,8 +276,12 @@ async def cmd_status(
     print(f"Home:          {_kw(live.load_power)}")
     print(f"Battery:       {_kw(live.battery_power)}  (+ discharge, - charge)")
     print(f"Battery level: {_number(live.percentage_charged)} %")
-    print(f"Energy left:   {_number(live.energy_left)} Wh of {_number(live.total_pack_energy)} Wh")
-    print(f"Grid status:   {live.grid_status or 'unknown'} ({live.island_status or 'unknown'})")
+    print(
+        f"Energy left:   {_number(live.energy_left)} Wh of {_number(live.total_pack_energy)} Wh"
+    )
+    print(
+        f"Grid status:   {live.grid_status or 'unknown'} ({live.island_status or 'unknown'})"
+    )
     for connector in live.wall_connectors or ():
         print(
             f"Wall Connector {connector.din}: state {connector.wall_connector_state}, "
@@ -332,7 +351,14 @@ async def cmd_setmode(
     mode = MODE_ALIASES.get(args.mode, args.mode)
     connection = Connection(config, session)
     result = await connection.client.set_operation_mode(args.site_id, mode)
-    return _report_write(args, result.raw, result.result, "default_real_mode", mode, "Operation mode set to")
+    return _report_write(
+        args,
+        raw=result.raw,
+        accepted=result.result,
+        field="default_real_mode",
+        value=mode,
+        text="Operation mode set to",
+    )
 
 
 async def cmd_setreserve(
@@ -348,12 +374,18 @@ async def cmd_setreserve(
         percent = max(0, min(100, round(live.percentage_charged)))
     result = await connection.client.set_backup_reserve(args.site_id, percent)
     return _report_write(
-        args, result.raw, result.result, "backup_reserve_percent", percent, "Backup reserve set to"
+        args,
+        raw=result.raw,
+        accepted=result.result,
+        field="backup_reserve_percent",
+        value=percent,
+        text="Backup reserve set to",
     )
 
 
 def _report_write(
     args: argparse.Namespace,
+    *,
     raw: Mapping[str, Any],
     accepted: bool | None,
     field: str,

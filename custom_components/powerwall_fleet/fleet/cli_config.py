@@ -89,7 +89,6 @@ class Config:
     sites: list[dict[str, Any]] = field(default_factory=list)
     tokens: dict[str, Any] = field(default_factory=dict)
 
-
     @classmethod
     def load(cls, path: Path, *, required: bool = True) -> Config:
         """Read the config; a missing or unreadable file is a :class:`UsageError`."""
@@ -255,7 +254,10 @@ _ADVICE: Final[tuple[tuple[type[FleetError], str], ...]] = (
     (InvalidClient, "check the client id and secret ('fleetapi setup')"),
     (PartnerNotRegistered, "register the application with 'fleetapi setup'"),
     (MissingScopes, "sign in again with 'fleetapi setup' and grant every permission"),
-    (DeviceOffline, "the gateway is not answering Tesla: check its internet connection"),
+    (
+        DeviceOffline,
+        "the gateway is not answering Tesla: check its internet connection",
+    ),
     (NotFound, "the site is not in this account: run 'fleetapi sites'"),
     (CannotConnect, "check the internet connection and the URLs in the config"),
 )

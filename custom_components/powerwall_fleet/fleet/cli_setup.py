@@ -64,10 +64,7 @@ def ask_secret(prompt: str, default: str = "") -> str:
     """A secret: no echo on a terminal; keeps ``default`` when left empty."""
     shown = f"{prompt} [keep stored]: " if default else f"{prompt}: "
     try:
-        if sys.stdin.isatty():
-            answer = getpass.getpass(shown)
-        else:
-            answer = input(shown)
+        answer = getpass.getpass(shown) if sys.stdin.isatty() else input(shown)
     except EOFError:
         answer = ""
     answer = answer.strip() or default
@@ -180,7 +177,9 @@ async def _check_published_key(
             return
         problem = where if reported is None else f"{where} serves another key"
         print(f"The public key is not published yet: {problem}.")
-        print(f"Upload the public key file so it is served at {config.public_key_url()}")
+        print(
+            f"Upload the public key file so it is served at {config.public_key_url()}"
+        )
         answer = ask("Press Enter to check again, or type 'skip'", "again")
         if answer.lower() == "skip":
             return
@@ -257,9 +256,10 @@ async def _sign_in(
     for site in sites:
         mark = "*" if site.energy_site_id == config.site_id else " "
         print(f"{mark} {site.energy_site_id}  {site.site_name or '(unnamed)'}")
-    assert config.site_id is not None
-    live = await connection.client.live_status(config.site_id)
+    site_id = config.resolve_site(None)
+    live = await connection.client.live_status(site_id)
+    level = live.percentage_charged
     print(
-        f"Setup complete. Site {config.site_id}: battery "
-        f"{live.percentage_charged if live.percentage_charged is not None else '?'} %."
+        f"Setup complete. Site {site_id}: battery "
+        f"{level if level is not None else 'unknown'} %."
     )
