@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from pathlib import Path
 import subprocess
 import threading
@@ -13,7 +14,7 @@ from typing import Any
 import pytest
 
 from custom_components.powerwall_fleet.fleet import cli_config
-from custom_components.powerwall_fleet.fleet.cli import main
+from custom_components.powerwall_fleet.fleet.cli import _RedactSecrets, main
 from custom_components.powerwall_fleet.fleet.cli_config import Config
 from tests.simulator import Simulator
 from tests.simulator.scenario import SITE_DEAD, SITE_FULL, SITE_SOLAR_ONLY, USER_MAIN
@@ -401,3 +402,25 @@ async def test_debug_logs_without_secrets(
     assert "Access token refreshed" in err
     assert "live_status" in err
     assert_no_secret(out + err, simulator)
+
+
+def test_debug_log_redacts_secrets(tmp_path: Path) -> None:
+    """Even a log line that quoted a secret of the config shows it redacted."""
+    record = logging.LogRecord(
+        "custom_components.powerwall_fleet.fleet.auth",
+        logging.DEBUG,
+        __file__,
+        1,
+        "sent %s and %s",
+        ("the-client-secret-value", "refresh-token-value"),
+        None,
+    )
+    redact = _RedactSecrets()
+    config = Config(
+        path=tmp_path / "x.json",
+        client_secret="the-client-secret-value",
+        tokens={"access_token": "a", "refresh_token": "refresh-token-value"},
+    )
+    redact.secrets = config.secrets
+    assert redact.filter(record)
+    assert record.getMessage() == "sent **REDACTED** and **REDACTED**"

@@ -154,7 +154,10 @@ async def run(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exit_:  # --help (0) or bad arguments (2)
         return exit_.code if isinstance(exit_.code, int) else 2
-    log_filter, handler = _configure_logging(args.debug)
+    log_filter = _RedactSecrets()
+    logger = logging.getLogger(PACKAGE_LOGGER)
+    level = logger.level
+    handler = _debug_handler(log_filter) if args.debug else None
     try:
         config = Config.load(Path(args.config), required=args.command != "setup")
         log_filter.secrets = config.secrets
@@ -174,10 +177,9 @@ async def run(argv: Sequence[str] | None = None) -> int:
         print(f"fleetapi: error: {err.strerror or err}", file=sys.stderr)
         return 1
     finally:
-        logger = logging.getLogger(PACKAGE_LOGGER)
-        logger.removeFilter(log_filter)
         if handler is not None:
             logger.removeHandler(handler)
+            logger.setLevel(level)
 
 
 class _RedactSecrets(logging.Filter):
@@ -189,7 +191,8 @@ class _RedactSecrets(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        secrets = self.secrets()
+        # Short values are no real secret and would garble every line.
+        secrets = [secret for secret in self.secrets() if len(secret) >= 8]
         if any(secret in message for secret in secrets):
             for secret in secrets:
                 message = message.replace(secret, "**REDACTED**")
@@ -197,20 +200,15 @@ class _RedactSecrets(logging.Filter):
         return True
 
 
-def _configure_logging(
-    debug: bool,
-) -> tuple[_RedactSecrets, logging.Handler | None]:
-    log_filter = _RedactSecrets()
-    logger = logging.getLogger(PACKAGE_LOGGER)
-    logger.addFilter(log_filter)
-    if not debug:
-        return log_filter, None
+def _debug_handler(log_filter: _RedactSecrets) -> logging.Handler:
+    """Send the package's debug log to stderr, through the redacting filter."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
     handler.addFilter(log_filter)
+    logger = logging.getLogger(PACKAGE_LOGGER)
     logger.addHandler(handler)
     logger.setLevel(logging.DEBUG)
-    return log_filter, handler
+    return handler
 
 
 def print_json(value: Any) -> None:
