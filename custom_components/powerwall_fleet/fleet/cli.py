@@ -31,6 +31,7 @@ from .cli_config import (
     Connection,
     UsageError,
     advice_for,
+    percent_text,
     remember_sites,
 )
 from .cli_doctor import doctor
@@ -222,6 +223,10 @@ def _number(value: float | None) -> str:
     return str(int(value)) if float(value).is_integer() else str(value)
 
 
+def _kwh(watt_hours: float | None) -> str:
+    return "unknown" if watt_hours is None else f"{watt_hours / 1000:.2f} kWh"
+
+
 def _kw(watts: float | None) -> str:
     return "unknown" if watts is None else f"{watts / 1000:8.3f} kW"
 
@@ -273,10 +278,8 @@ async def cmd_status(
     print(f"Grid:          {_kw(live.grid_power)}  (+ import, - export)")
     print(f"Home:          {_kw(live.load_power)}")
     print(f"Battery:       {_kw(live.battery_power)}  (+ discharge, - charge)")
-    print(f"Battery level: {_number(live.percentage_charged)} %")
-    print(
-        f"Energy left:   {_number(live.energy_left)} Wh of {_number(live.total_pack_energy)} Wh"
-    )
+    print(f"Battery level: {percent_text(live.percentage_charged)}")
+    print(f"Energy left:   {_kwh(live.energy_left)} of {_kwh(live.total_pack_energy)}")
     print(
         f"Grid status:   {live.grid_status or 'unknown'} ({live.island_status or 'unknown'})"
     )

@@ -33,6 +33,7 @@ from .errors import (
     NotFound,
     PartnerNotRegistered,
     RateLimited,
+    site_is_unavailable,
 )
 from .partner import PUBLIC_KEY_PATH, normalize_domain
 from .region import REGION_BASE_URLS
@@ -268,7 +269,16 @@ def advice_for(err: FleetError) -> str:
     if isinstance(err, RateLimited):
         wait = f" {round(err.retry_after)} s" if err.retry_after is not None else ""
         return f" (too many requests: wait{wait or ' a while'} and try again)"
+    if site_is_unavailable(err):
+        return (
+            " (Tesla no longer reaches this site: was it removed? See 'fleetapi sites')"
+        )
     for cls, text in _ADVICE:
         if isinstance(err, cls):
             return f" ({text})"
     return ""
+
+
+def percent_text(value: float | None) -> str:
+    """A charge level for people: ``57.2 %`` (``unknown`` when missing)."""
+    return "unknown" if value is None else f"{value:.1f} %"

@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from . import keys
 from .auth import SCOPES, token_scopes
-from .cli_config import PARTNER_REGIONS, Config, Connection, advice_for
+from .cli_config import PARTNER_REGIONS, Config, Connection, advice_for, percent_text
 from .cli_setup import hosted_key_hex
 from .errors import FleetError
 from .partner import partner_public_key, partner_token
@@ -191,7 +191,7 @@ async def _account(session: aiohttp.ClientSession, config: Config) -> list[Check
                 name,
                 OK,
                 f"{site.site_name or '(unnamed)'}: battery "
-                f"{live.percentage_charged} %, grid {live.grid_status}",
+                f"{percent_text(live.percentage_charged)}, grid {live.grid_status}",
             )
         )
     return checks

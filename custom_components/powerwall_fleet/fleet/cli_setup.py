@@ -23,7 +23,14 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from . import keys
 from .auth import build_authorize_url, exchange_code
-from .cli_config import PARTNER_REGIONS, Config, Connection, UsageError, remember_sites
+from .cli_config import (
+    PARTNER_REGIONS,
+    Config,
+    Connection,
+    UsageError,
+    percent_text,
+    remember_sites,
+)
 from .errors import CannotConnect, FleetError, LoginRequired
 from .json_request import DEFAULT_TIMEOUT, fetch
 from .partner import normalize_domain, partner_token, register_partner
@@ -258,8 +265,6 @@ async def _sign_in(
         print(f"{mark} {site.energy_site_id}  {site.site_name or '(unnamed)'}")
     site_id = config.resolve_site(None)
     live = await connection.client.live_status(site_id)
-    level = live.percentage_charged
     print(
-        f"Setup complete. Site {site_id}: battery "
-        f"{level if level is not None else 'unknown'} %."
+        f"Setup complete. Site {site_id}: battery {percent_text(live.percentage_charged)}."
     )
