@@ -331,3 +331,54 @@ async def test_doctor_names_what_fails_and_what_to_do(
     assert status == 1
     assert "[FAIL] public key: not reachable" in out
     assert "-> upload" in out
+
+
+async def test_setup_waits_until_the_domain_serves_our_key(
+    tmp_path: Path,
+    fresh_sim: Simulator,
+    key_server: KeyServer,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The domain serves another key: setup says where to upload ours and checks again."""
+    path = _setup_config(tmp_path, fresh_sim, key_server)
+    key_server.pem = keys.public_key_pem(keys.generate_private_key())
+    prompts: list[str] = []
+
+    def user(prompt: str) -> str:
+        prompts.append(prompt)
+        key_server.pem = None  # the user uploads our key
+        return ""
+
+    monkeypatch.setattr("builtins.input", user)
+    code = fresh_sim.issue_code(user=USER_MAIN, redirect_uri=REDIRECT)
+    status, out, err = await cli(capsys, *_flags(path), "--code", code)
+    assert status == 0, err
+    assert len(prompts) == 1
+    assert prompts[0].startswith("Press Enter to check again")
+    assert "serves another key" in out
+    assert "is ours" in out
+    _check_done(path, fresh_sim)
+
+
+async def test_doctor_without_key_or_tokens(
+    tmp_path: Path,
+    simulator: Simulator,
+    key_server: KeyServer,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """No key file: a warning; no tokens: run setup; exit 1 and no account request."""
+    key_server.pem = keys.public_key_pem(partner_key())
+    path = tmp_path / "fleet.json"
+    write_config(path, simulator, domain_origin=key_server.origin, tokens={})
+    (tmp_path / "key.pem").unlink()
+    simulator.reset_counts()
+    status, out, _ = await cli(capsys, "--config", str(path), "doctor", "--json")
+    assert status == 1
+    checks = {c["check"]: c for c in json.loads(out)}
+    assert checks["private key"]["verdict"] == "WARN"
+    assert checks["public key"]["verdict"] == "WARN"
+    assert checks["partner (na)"]["verdict"] == "OK"
+    assert checks["token"]["verdict"] == "FAIL"
+    assert "fleetapi setup" in checks["token"]["advice"]
+    assert simulator.count("products") == simulator.count("users_region") == 0
