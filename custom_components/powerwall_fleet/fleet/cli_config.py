@@ -1,0 +1,284 @@
+"""The command-line tool's config file and the live connection built from it.
+
+Owns ``.fleetapi.config`` (JSON, written atomically with mode 0600), the
+endpoints it may override (so the tool can talk to a simulator), the token
+manager whose rotated refresh tokens are saved before use, the
+:class:`FleetClient` the commands share, site selection and the usage error
+(exit status 2) and the advice shown with an error. Command logic lives in ``cli.py``, ``cli_setup.py`` and
+``cli_doctor.py``. No Home Assistant import; no secret in a message or log.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+import json
+import logging
+import os
+from pathlib import Path
+import tempfile
+from typing import Any, Final
+
+import aiohttp
+
+from .auth import AUTHORIZE_URL, TOKEN_URL, TokenManager, TokenSet
+from .client import FleetClient
+from .errors import (
+    CannotConnect,
+    DeviceOffline,
+    FleetError,
+    InvalidClient,
+    LoginRequired,
+    MissingScopes,
+    NotFound,
+    PartnerNotRegistered,
+    RateLimited,
+    site_is_unavailable,
+)
+from .partner import PUBLIC_KEY_PATH, normalize_domain
+from .region import REGION_BASE_URLS
+
+_LOGGER = logging.getLogger(__name__)
+
+DEFAULT_CONFIG: Final = ".fleetapi.config"
+DEFAULT_KEY_FILE: Final = "fleetapi-private-key.pem"
+# Regions a partner registers in. China needs a separate developer account.
+PARTNER_REGIONS: Final = ("na", "eu")
+
+_FIELDS: Final = (  # the keys of the file, in order
+    "client_id",
+    "client_secret",
+    "domain",
+    "redirect_uri",
+    "key_file",
+    "authorize_url",
+    "token_url",
+    "fleet_api_urls",
+    "domain_origin",
+    "region",
+    "base_url",
+    "site_id",
+    "sites",
+    "tokens",
+)
+
+
+class UsageError(Exception):
+    """Bad input from the user: exit status 2, and no request was sent."""
+
+
+@dataclass(kw_only=True)
+class Config:
+    """What ``setup`` stores; every endpoint can be overridden in the file."""
+
+    path: Path
+    client_id: str = ""
+    client_secret: str = ""
+    domain: str = ""
+    redirect_uri: str = ""
+    key_file: str = DEFAULT_KEY_FILE
+    authorize_url: str = AUTHORIZE_URL
+    token_url: str = TOKEN_URL
+    fleet_api_urls: dict[str, str] = field(
+        default_factory=lambda: {r: REGION_BASE_URLS[r] for r in PARTNER_REGIONS}
+    )
+    # Where the domain serves its files (default https://<domain>).
+    domain_origin: str = ""
+    region: str = ""
+    base_url: str = ""
+    site_id: int | None = None
+    sites: list[dict[str, Any]] = field(default_factory=list)
+    tokens: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, path: Path, *, required: bool = True) -> Config:
+        """Read the config; a missing or unreadable file is a :class:`UsageError`."""
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            if not required:
+                return cls(path=path)
+            raise UsageError(
+                f"No config file at {path}; run 'fleetapi setup' first "
+                "(or point --config at one)"
+            ) from None
+        except OSError as err:
+            raise UsageError(f"Cannot read {path}: {err.strerror}") from None
+        try:
+            data = json.loads(text)
+        except ValueError:
+            raise UsageError(f"{path} is not valid JSON") from None
+        if not isinstance(data, dict):
+            raise UsageError(f"{path} does not hold a JSON object")
+        config = cls(path=path)
+        for name in _FIELDS:
+            if name in data and data[name] is not None:
+                setattr(config, name, data[name])
+        return config
+
+    def as_dict(self) -> dict[str, Any]:
+        """The JSON the file holds."""
+        return {name: getattr(self, name) for name in _FIELDS}
+
+    def save(self) -> None:
+        """Write atomically (temporary file, fsync, rename), readable by the owner only."""
+        directory = self.path.parent
+        directory.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{self.path.name}.")
+        try:
+            os.fchmod(fd, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as file:
+                json.dump(self.as_dict(), file, indent=2)
+                file.write("\n")
+                file.flush()
+                os.fsync(file.fileno())
+            Path(tmp).replace(self.path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        _LOGGER.debug("Saved %s", self.path)
+
+    # ------------------------------------------------------------ derived
+
+    @property
+    def key_path(self) -> Path:
+        """The private key file (relative paths are relative to the config)."""
+        key = Path(self.key_file)
+        return key if key.is_absolute() else self.path.parent / key
+
+    def public_key_url(self) -> str:
+        """Where the domain publishes the public key."""
+        origin = self.domain_origin or f"https://{normalize_domain(self.domain)}"
+        return f"{origin.rstrip('/')}{PUBLIC_KEY_PATH}"
+
+    def region_url(self, region: str) -> str:
+        """The Fleet API base URL of ``region``."""
+        return self.fleet_api_urls.get(region) or REGION_BASE_URLS[region]
+
+    def token_set(self) -> TokenSet:
+        """The stored tokens, with their stored expiry."""
+        if not self.tokens.get("access_token"):
+            raise UsageError(
+                f"{self.path} holds no tokens; run 'fleetapi setup' to sign in"
+            )
+        tokens = TokenSet.from_response(self.tokens)
+        expires_at = self.tokens.get("expires_at")
+        if isinstance(expires_at, int | float) and not isinstance(expires_at, bool):
+            tokens = replace(tokens, expires_at=float(expires_at))
+        return tokens
+
+    def secrets(self) -> tuple[str, ...]:
+        """Every secret the file holds (for the log filter)."""
+        values = [self.client_secret]
+        values += [
+            str(self.tokens.get(key) or "")
+            for key in ("access_token", "refresh_token", "id_token")
+        ]
+        return tuple(value for value in values if value)
+
+    # ------------------------------------------------------------- sites
+
+    def resolve_site(self, wanted: str | None) -> int:
+        """The site to act on: ``--site`` (id or name), else the default site.
+
+        Only sites listed in the config count (``sites`` refreshes the list),
+        so a typo is refused before any request.
+        """
+        known = [s for s in self.sites if isinstance(s.get("energy_site_id"), int)]
+        if wanted is None:
+            if self.site_id is not None:
+                return int(self.site_id)
+            if len(known) == 1:
+                return int(known[0]["energy_site_id"])
+            raise UsageError(
+                "No default site: pass --site <id or name> (see 'fleetapi sites')"
+            )
+        for site in known:
+            if wanted in (str(site["energy_site_id"]), site.get("site_name")):
+                return int(site["energy_site_id"])
+        names = ", ".join(
+            f"{s['energy_site_id']} ({s.get('site_name') or 'unnamed'})" for s in known
+        )
+        raise UsageError(
+            f"Unknown site {wanted!r}; known sites: {names or 'none'}. "
+            "Run 'fleetapi sites' to refresh the list."
+        )
+
+
+class Connection:
+    """The token manager and client for one run; saves rotated tokens first."""
+
+    def __init__(self, config: Config, session: aiohttp.ClientSession) -> None:
+        """Connect with the stored tokens (nothing is sent yet)."""
+        self.config = config
+        self.session = session
+        self.tokens = TokenManager(
+            session,
+            client_id=config.client_id,
+            client_secret=config.client_secret or None,
+            tokens=config.token_set(),
+            token_url=config.token_url,
+            on_rotate=self._save_tokens,
+        )
+        self.client = FleetClient(
+            session,
+            self.tokens.access_token,
+            config.base_url or config.region_url(config.region or "na"),
+            on_token_rejected=self.tokens.token_rejected,
+            on_base_url_change=self._save_base_url,
+        )
+
+    def _save_tokens(self, tokens: TokenSet) -> None:
+        # Tesla's refresh tokens are single use: the new one is on disk
+        # before the new access token is handed out.
+        self.config.tokens = tokens.as_dict()
+        self.config.save()
+
+    def _save_base_url(self, url: str) -> None:
+        self.config.base_url = url
+        self.config.save()
+
+
+def remember_sites(config: Config, sites: list[Mapping[str, Any]]) -> None:
+    """Store the account's energy sites (id and name) and pick a default."""
+    config.sites = [
+        {"energy_site_id": s.get("energy_site_id"), "site_name": s.get("site_name")}
+        for s in sites
+    ]
+    ids = [s["energy_site_id"] for s in config.sites]
+    if config.site_id not in ids:
+        config.site_id = ids[0] if ids else None
+
+
+_ADVICE: Final[tuple[tuple[type[FleetError], str], ...]] = (
+    (LoginRequired, "sign in again with 'fleetapi setup'"),
+    (InvalidClient, "check the client id and secret ('fleetapi setup')"),
+    (PartnerNotRegistered, "register the application with 'fleetapi setup'"),
+    (MissingScopes, "sign in again with 'fleetapi setup' and grant every permission"),
+    (
+        DeviceOffline,
+        "the gateway is not answering Tesla: check its internet connection",
+    ),
+    (NotFound, "the site is not in this account: run 'fleetapi sites'"),
+    (CannotConnect, "check the internet connection and the URLs in the config"),
+)
+
+
+def advice_for(err: FleetError) -> str:
+    """What to do about ``err``, as text to append to its message ('' if nothing)."""
+    if isinstance(err, RateLimited):
+        wait = f" {round(err.retry_after)} s" if err.retry_after is not None else ""
+        return f" (too many requests: wait{wait or ' a while'} and try again)"
+    if site_is_unavailable(err):
+        return (
+            " (Tesla no longer reaches this site: was it removed? See 'fleetapi sites')"
+        )
+    for cls, text in _ADVICE:
+        if isinstance(err, cls):
+            return f" ({text})"
+    return ""
+
+
+def percent_text(value: float | None) -> str:
+    """A charge level for people: ``57.2 %`` (``unknown`` when missing)."""
+    return "unknown" if value is None else f"{value:.1f} %"
