@@ -35,7 +35,7 @@ from .errors import (
     RateLimited,
     site_is_unavailable,
 )
-from .partner import PUBLIC_KEY_PATH, normalize_domain
+from .partner import PUBLIC_KEY_PATH, normalize_domain, partner_token
 from .region import REGION_BASE_URLS
 
 _LOGGER = logging.getLogger(__name__)
@@ -154,6 +154,17 @@ class Config:
     def region_url(self, region: str) -> str:
         """The Fleet API base URL of ``region``."""
         return self.fleet_api_urls.get(region) or REGION_BASE_URLS[region]
+
+    async def partner_token(self, session: aiohttp.ClientSession, base_url: str) -> str:
+        """A partner (client-credentials) access token for the region at ``base_url``."""
+        token = await partner_token(
+            session,
+            client_id=self.client_id,
+            client_secret=self.client_secret,
+            audience=base_url,
+            token_url=self.token_url,
+        )
+        return token.access_token
 
     def token_set(self) -> TokenSet:
         """The stored tokens, with their stored expiry."""

@@ -21,7 +21,7 @@ from .auth import SCOPES, token_scopes
 from .cli_config import PARTNER_REGIONS, Config, Connection, advice_for, percent_text
 from .cli_setup import hosted_key_hex
 from .errors import FleetError
-from .partner import partner_public_key, partner_token
+from .partner import partner_public_key
 
 OK = "OK"
 WARN = "WARN"
@@ -106,16 +106,9 @@ async def _partner(
         name = f"partner ({region})"
         base_url = config.region_url(region)
         try:
-            token = await partner_token(
-                session,
-                client_id=config.client_id,
-                client_secret=config.client_secret,
-                audience=base_url,
-                token_url=config.token_url,
-            )
             reported = await partner_public_key(
                 session,
-                partner_token=token.access_token,
+                partner_token=await config.partner_token(session, base_url),
                 base_url=base_url,
                 domain=config.domain,
             )

@@ -33,7 +33,7 @@ from .cli_config import (
 )
 from .errors import CannotConnect, FleetError, LoginRequired
 from .json_request import DEFAULT_TIMEOUT, fetch
-from .partner import normalize_domain, partner_token, register_partner
+from .partner import normalize_domain, register_partner
 from .region import discover_region
 
 SECRET_ENV = "FLEETAPI_CLIENT_SECRET"  # noqa: S105 - the variable's name
@@ -197,16 +197,9 @@ async def _register(
 ) -> None:
     for region in PARTNER_REGIONS:
         base_url = config.region_url(region)
-        token = await partner_token(
-            session,
-            client_id=config.client_id,
-            client_secret=config.client_secret,
-            audience=base_url,
-            token_url=config.token_url,
-        )
         account = await register_partner(
             session,
-            partner_token=token.access_token,
+            partner_token=await config.partner_token(session, base_url),
             base_url=base_url,
             domain=config.domain,
         )
