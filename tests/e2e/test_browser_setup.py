@@ -323,7 +323,7 @@ def _check_devices(web: Browser, stack: Stack) -> None:
     web.shot("device-home", full_page=True)
     # The site's Wall Connector: its own device, linked to the site.
     page.goto(f"{stack.ha_url}/config/devices/dashboard")
-    page.get_by_text(re.compile(r"^Wall Connector ")).first.click()
+    page.get_by_role("row").filter(has_text="Gen 3 Wall Connector").first.click()
     page.wait_for_url(re.compile(r"/config/devices/device/"))
     page.get_by_text("Connected vehicle").first.wait_for()
     web.shot("device-wall-connector", full_page=True)
