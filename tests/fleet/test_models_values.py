@@ -12,23 +12,12 @@ import pytest
 
 from custom_components.powerwall_fleet.fleet import (
     BackupEvent,
-    BackupHistory,
-    Battery,
-    ChargeHistory,
     CommandResult,
     Components,
-    EnergyHistory,
     EnergyInterval,
     FleetClient,
-    Gateway,
     LiveStatus,
-    PartnerAccount,
-    Product,
-    Region,
     SiteInfo,
-    TouSettings,
-    UserSettings,
-    WallConnector,
 )
 from custom_components.powerwall_fleet.fleet.models import FleetModel
 from custom_components.powerwall_fleet.fleet.values import (
@@ -44,24 +33,9 @@ from custom_components.powerwall_fleet.fleet.values import (
 from tests.simulator import Simulator
 from tests.simulator.scenario import SITE_FULL
 
-ALL_MODELS: tuple[type[FleetModel], ...] = (
-    BackupEvent,
-    BackupHistory,
-    Battery,
-    ChargeHistory,
-    CommandResult,
-    Components,
-    EnergyHistory,
-    EnergyInterval,
-    Gateway,
-    LiveStatus,
-    PartnerAccount,
-    Product,
-    Region,
-    SiteInfo,
-    TouSettings,
-    UserSettings,
-    WallConnector,
+# Every model of the client (a new one is checked without being listed here).
+ALL_MODELS: tuple[type[FleetModel], ...] = tuple(
+    sorted(FleetModel.__subclasses__(), key=lambda model: model.__name__)
 )
 HUGE = 10**309  # 1 followed by 309 zeros: more than a float holds
 
