@@ -322,13 +322,7 @@ async def cmd_getmode(
 ) -> int:
     """Print the operation mode, bare."""
     info = await _info(args, config, session)
-    if info.default_real_mode is None:
-        raise InvalidResponse("site_info has no default_real_mode")
-    if args.json:
-        print_json({"default_real_mode": info.default_real_mode})
-    else:
-        print(info.default_real_mode)
-    return 0
+    return _print_setting(args, "default_real_mode", info.default_real_mode)
 
 
 async def cmd_getreserve(
@@ -336,12 +330,25 @@ async def cmd_getreserve(
 ) -> int:
     """Print the backup reserve percent, bare."""
     info = await _info(args, config, session)
-    if info.backup_reserve_percent is None:
-        raise InvalidResponse("site_info has no backup_reserve_percent")
+    reserve = info.backup_reserve_percent
+    return _print_setting(
+        args,
+        "backup_reserve_percent",
+        reserve,
+        None if reserve is None else _number(reserve),
+    )
+
+
+def _print_setting(
+    args: argparse.Namespace, field: str, value: object, text: str | None = None
+) -> int:
+    """One site_info setting: bare (``text``, else the value) or as JSON."""
+    if value is None:
+        raise InvalidResponse(f"site_info has no {field}")
     if args.json:
-        print_json({"backup_reserve_percent": info.backup_reserve_percent})
+        print_json({field: value})
     else:
-        print(_number(info.backup_reserve_percent))
+        print(value if text is None else text)
     return 0
 
 
