@@ -70,6 +70,15 @@ MAX_HISTORY_INTERVAL: Final = 60
 # last 30 days.
 CONF_BACKFILL_FROM_INSTALLATION: Final = "backfill_from_installation"
 
+# Options: money and the statistics picker (issue 10). A price entity (its
+# recorded state, currency/kWh or currency/MWh) prices the grid's imports or
+# exports instead of the site's Tesla tariff; the breakdown flows (home from
+# grid, battery charged from solar, ...) are imported only when asked for.
+CONF_IMPORT_PRICE_ENTITY: Final = "import_price_entity"
+CONF_EXPORT_PRICE_ENTITY: Final = "export_price_entity"
+CONF_BREAKDOWN_STATISTICS: Final = "breakdown_statistics"
+DEFAULT_BREAKDOWN_STATISTICS: Final = False
+
 # Requests that do not follow the intervals: per site the outage history once
 # a day, per entry the daily check of the account's sites.
 OUTAGE_READS_PER_DAY: Final = 1
