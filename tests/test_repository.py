@@ -1,13 +1,15 @@
-"""Checks on the repository itself: manifest, HACS metadata, client isolation."""
+"""Checks on the repository itself: manifest, HACS metadata, licence, workflows, client isolation."""
 
 import ast
 import json
 from pathlib import Path
+from typing import Any
 
-from awesomeversion import AwesomeVersion
+from awesomeversion import AwesomeVersion, AwesomeVersionStrategy
 from homeassistant.const import __version__ as ha_version
 from homeassistant.core import HomeAssistant
 from homeassistant.loader import async_get_integration
+from homeassistant.util.yaml import load_yaml_dict
 import pytest
 
 from custom_components.powerwall_fleet.const import DOMAIN
@@ -146,3 +148,170 @@ def test_brand_icons(name: str, size: int) -> None:
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
     width, height = int.from_bytes(data[16:20]), int.from_bytes(data[20:24])
     assert (width, height) == (size, size)
+
+
+# ------------------------------------------- hassfest's and HACS's metadata rules
+
+# CUSTOM_INTEGRATION_MANIFEST_SCHEMA in core's script/hassfest/manifest.py.
+HASSFEST_MANIFEST_KEYS = {
+    "after_dependencies",
+    "bluetooth",
+    "codeowners",
+    "config_flow",
+    "dependencies",
+    "dhcp",
+    "disabled",
+    "documentation",
+    "domain",
+    "homekit",
+    "import_executor",
+    "integration_type",
+    "iot_class",
+    "issue_tracker",
+    "loggers",
+    "mqtt",
+    "name",
+    "quality_scale",
+    "requirements",
+    "single_config_entry",
+    "ssdp",
+    "usb",
+    "version",
+    "zeroconf",
+}
+# HACS_MANIFEST_JSON_SCHEMA in hacs/integration (extra keys are refused).
+HACS_JSON_KEYS = {
+    "content_in_root",
+    "country",
+    "filename",
+    "hacs",
+    "hide_default_branch",
+    "homeassistant",
+    "persistent_directory",
+    "render_readme",
+    "zip_release",
+    "name",
+}
+
+
+def test_manifest_follows_hassfest_and_hacs_rules() -> None:
+    """The keys hassfest knows for a custom integration, with the ones it and HACS require."""
+    manifest = _manifest()
+
+    assert set(manifest) <= HASSFEST_MANIFEST_KEYS
+    assert manifest["domain"] == INTEGRATION_DIR.name
+    for key in ("name", "documentation", "issue_tracker", "version"):
+        assert isinstance(manifest[key], str), key
+        assert manifest[key], key
+    for key in ("documentation", "issue_tracker"):
+        assert str(manifest[key]).startswith("https://"), key
+    codeowners = manifest["codeowners"]
+    assert isinstance(codeowners, list)
+    assert codeowners
+    assert all(str(owner).startswith("@") for owner in codeowners)
+    assert manifest["iot_class"] in {
+        "assumed_state",
+        "calculated",
+        "cloud_polling",
+        "cloud_push",
+        "local_polling",
+        "local_push",
+    }
+    assert manifest["integration_type"] in {
+        "device",
+        "entity",
+        "hardware",
+        "helper",
+        "hub",
+        "service",
+        "system",
+    }
+    # hassfest's verify_version: one of these version schemes.
+    AwesomeVersion(
+        str(manifest["version"]),
+        ensure_strategy=[
+            AwesomeVersionStrategy.CALVER,
+            AwesomeVersionStrategy.SEMVER,
+            AwesomeVersionStrategy.SIMPLEVER,
+            AwesomeVersionStrategy.BUILDVER,
+            AwesomeVersionStrategy.PEP440,
+        ],
+    )
+
+
+def test_hacs_json_follows_hacs_schema() -> None:
+    """Only keys HACS knows (it refuses others), a name, and a valid minimum version."""
+    hacs = json.loads((REPO_ROOT / "hacs.json").read_text(encoding="utf-8"))
+
+    assert set(hacs) <= HACS_JSON_KEYS
+    assert isinstance(hacs["name"], str)
+    assert hacs["name"]
+    assert AwesomeVersion(hacs["homeassistant"]).valid
+    for key in (
+        "content_in_root",
+        "hide_default_branch",
+        "render_readme",
+        "zip_release",
+    ):
+        assert isinstance(hacs.get(key, False), bool), key
+    if hacs.get("zip_release"):
+        assert hacs.get("filename"), "zip_release needs filename"
+
+
+def test_licence() -> None:
+    """HACS refuses a repository without a licence; the README names it."""
+    licence = (REPO_ROOT / "LICENSE").read_text(encoding="utf-8")
+
+    assert licence.startswith("MIT License")
+    assert "Copyright (c) 2026 Powerwall Fleet contributors" in licence
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    assert "## Licence" in readme
+    assert "[LICENSE](LICENSE)" in readme
+
+
+def _workflow_jobs() -> dict[str, dict[str, Any]]:
+    jobs: dict[str, dict[str, Any]] = {}
+    for path in sorted((REPO_ROOT / ".github" / "workflows").glob("*.y*ml")):
+        workflow = load_yaml_dict(str(path))
+        for name, job in workflow["jobs"].items():
+            jobs[f"{path.name}:{name}"] = job
+    return jobs
+
+
+def _steps(job: dict[str, Any]) -> list[dict[str, Any]]:
+    return list(job.get("steps", []))
+
+
+def test_workflows_validate_and_test() -> None:
+    """GitHub runs hassfest, HACS validation and the suite on newest and oldest HA.
+
+    They run on GitHub, not in .ci/run; this keeps anyone from deleting them
+    silently.
+    """
+    jobs = _workflow_jobs()
+
+    def uses(job: dict[str, Any], action: str) -> list[dict[str, Any]]:
+        return [s for s in _steps(job) if str(s.get("uses", "")).startswith(action)]
+
+    assert any(uses(job, "home-assistant/actions/hassfest@") for job in jobs.values())
+    assert any(
+        step.get("with", {}).get("category") == "integration"
+        for job in jobs.values()
+        for step in uses(job, "hacs/action@")
+    )
+    suites = [
+        job
+        for job in jobs.values()
+        if sorted(job.get("strategy", {}).get("matrix", {}).get("ha", []))
+        == ["newest", "oldest"]
+    ]
+    assert suites, "no job with a matrix over the newest and oldest Home Assistant"
+    for job in suites:
+        assert uses(job, "actions/checkout@")
+        python = uses(job, "actions/setup-python@")
+        assert python
+        assert str(python[0]["with"]["python-version"]) == "3.14"
+        commands = " ".join(str(step.get("run", "")) for step in _steps(job))
+        for script in ("scripts/setup", "scripts/lint", "scripts/test"):
+            assert script in commands, script
+        assert "--ha ${{ matrix.ha }}" in commands
