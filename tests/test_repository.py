@@ -293,12 +293,14 @@ def test_workflows_validate_and_test() -> None:
     def uses(job: dict[str, Any], action: str) -> list[dict[str, Any]]:
         return [s for s in _steps(job) if str(s.get("uses", "")).startswith(action)]
 
-    assert any(uses(job, "home-assistant/actions/hassfest@") for job in jobs.values())
+    assert any(
+        uses(job, "home-assistant/actions/hassfest@") for job in jobs.values()
+    ), "no job runs home-assistant/actions/hassfest"
     assert any(
         step.get("with", {}).get("category") == "integration"
         for job in jobs.values()
         for step in uses(job, "hacs/action@")
-    )
+    ), "no job runs hacs/action with category: integration"
     suites = [
         job
         for job in jobs.values()
