@@ -281,9 +281,7 @@ def test_issues_have_description_or_fix_flow(
 # ------------------------------------------------------------ keys used by the code
 
 
-def _expected_paths(
-    uses: list[Use], strings: dict[str, Any]
-) -> dict[tuple[str, ...], Use]:
+def _expected_paths(uses: list[Use]) -> dict[tuple[str, ...], Use]:
     """en.json paths the code needs, with one use that needs it."""
     needed: dict[tuple[str, ...], Use] = {}
     fixable = sorted(
@@ -303,7 +301,7 @@ def test_every_used_key_exists(strings: dict[str, Any], uses: list[Use]) -> None
     """Each key the code (or Home Assistant's flow helpers for it) uses has a text."""
     missing = [
         f"{_name(path)} (used at {use.where})"
-        for path, use in sorted(_expected_paths(uses, strings).items())
+        for path, use in sorted(_expected_paths(uses).items())
         if _get(strings, path) is None
     ]
     assert not missing, "missing in translations/en.json:\n" + "\n".join(missing)
@@ -344,7 +342,7 @@ def _defined_paths(strings: dict[str, Any]) -> set[tuple[str, ...]]:
 
 def test_every_key_is_used(strings: dict[str, Any], uses: list[Use]) -> None:
     """No text in en.json that nothing shows (a renamed key leaves one behind)."""
-    used = set(_expected_paths(uses, strings)) | {use.path for use in uses}
+    used = set(_expected_paths(uses)) | {use.path for use in uses}
     unused = sorted(_defined_paths(strings) - used)
     assert not unused, "unused in translations/en.json:\n" + "\n".join(
         map(_name, unused)
