@@ -22,7 +22,7 @@ import voluptuous as vol
 
 from custom_components.powerwall_fleet.const import DOMAIN
 
-from .source_index import Placeholders, Unresolved, placeholders_in
+from .source_index import Placeholders, placeholders_in
 from .source_resolve import Scanner
 from .translation_usage import Use, framework_defaults, scan
 
@@ -211,6 +211,72 @@ def _keys(where: str, keys: Any) -> Iterator[str]:
 def test_keys_follow_hassfest_rules(strings: dict[str, Any]) -> None:
     """Lowercase snake keys where hassfest wants them."""
     problems = list(_key_problems(strings))
+    assert not problems, "\n".join(problems)
+
+
+# What hassfest's strings schema allows (it refuses any other key).
+TOP_LEVEL = {
+    "title",
+    "config",
+    "config_subentries",
+    "options",
+    "preview_features",
+    "selector",
+    "device_automation",
+    "system_health",
+    "config_panel",
+    "application_credentials",
+    "issues",
+    "entity_component",
+    "device",
+    "entity",
+    "exceptions",
+    "services",
+    "conditions",
+    "triggers",
+    "conversation",
+    "common",
+}
+ENTRY_KEYS: dict[tuple[str, ...], set[str]] = {
+    ("entity", "*", "*"): {"name", "state", "state_attributes", "unit_of_measurement"},
+    ("entity", "*", "*", "state_attributes", "*"): {"name", "state"},
+    ("exceptions", "*"): {"message"},
+    ("issues", "*"): {"title", "description", "fix_flow"},
+    ("services", "*"): {"name", "description", "fields", "sections"},
+    ("services", "*", "fields", "*"): {"name", "description", "example"},
+    ("selector", "*"): {"options", "choices", "unit_of_measurement", "fields"},
+    ("application_credentials",): {"description"},
+    ("device", "*"): {"name"},
+}
+
+
+def _entries(tree: Any, pattern: tuple[str, ...]) -> Iterator[tuple[str, Any]]:
+    """The dicts at ``pattern`` (``*``: any key), with their dotted path."""
+
+    def walk(
+        node: Any, rest: tuple[str, ...], path: tuple[str, ...]
+    ) -> Iterator[tuple[str, Any]]:
+        if not rest:
+            yield _name(path), node
+            return
+        if not isinstance(node, dict):
+            return
+        keys = list(node) if rest[0] == "*" else [rest[0]] if rest[0] in node else []
+        for key in keys:
+            yield from walk(node[key], rest[1:], (*path, key))
+
+    yield from walk(tree, pattern, ())
+
+
+def test_sections_follow_hassfest_schema(strings: dict[str, Any]) -> None:
+    """Only the sections and keys hassfest's schema knows."""
+    problems = [f"{key}: unknown section" for key in set(strings) - TOP_LEVEL]
+    for pattern, allowed in ENTRY_KEYS.items():
+        for path, entry in _entries(strings, pattern):
+            if not isinstance(entry, dict):
+                problems.append(f"{path}: not an object")
+            elif extra := set(entry) - allowed:
+                problems.append(f"{path}: unknown keys {sorted(extra)}")
     assert not problems, "\n".join(problems)
 
 
@@ -451,66 +517,3 @@ def test_entity_names_take_no_placeholders(
         if isinstance(value, str) and placeholders_in(value)
     ]
     assert not problems, "\n".join(problems)
-
-
-# ------------------------------------------------- the scan itself, on made-up code
-
-
-FAKE_FLOW = """
-from homeassistant.config_entries import ConfigFlow
-from homeassistant.exceptions import ServiceValidationError
-
-
-class Refused(Exception):
-    def __init__(self, reason: str, detail: str = "") -> None:
-        self.reason = reason
-
-
-def check(value):
-    if value:
-        raise Refused("too_big", "x")
-
-
-def refuse(key: str, **placeholders: str) -> ServiceValidationError:
-    return ServiceValidationError(
-        translation_domain="fake", translation_key=key, translation_placeholders=placeholders
-    )
-
-
-def act():
-    raise refuse("no_site", site="Home")
-
-
-class Flow(ConfigFlow, domain="fake"):
-    async def async_step_user(self, user_input=None):
-        errors = {}
-        try:
-            check(user_input)
-        except Refused as err:
-            errors["base"] = err.reason
-        return self.async_show_form(step_id="user", errors=errors)
-"""
-
-
-def test_scan_follows_keys_through_the_code(tmp_path: Path) -> None:
-    """Keys passed on through parameters and exceptions are found, with placeholders."""
-    (tmp_path / "flow.py").write_text(FAKE_FLOW, encoding="utf-8")
-    found = {
-        (use.path, use.placeholders.names if use.placeholders else None)
-        for use in scan(Scanner(tmp_path, "fake"))
-    }
-    assert found == {
-        (("config", "error", "too_big"), None),
-        (("config", "step", "user"), frozenset()),
-        (("exceptions", "no_site"), frozenset({"site"})),
-    }
-
-
-def test_scan_refuses_what_it_cannot_follow(tmp_path: Path) -> None:
-    """A key computed at run time fails the scan instead of being skipped."""
-    (tmp_path / "flow.py").write_text(
-        FAKE_FLOW + '\n\ndef other(name):\n    raise refuse(f"no_{name}")\n',
-        encoding="utf-8",
-    )
-    with pytest.raises(Unresolved, match="no_"):
-        scan(Scanner(tmp_path, "fake"))
