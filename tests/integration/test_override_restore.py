@@ -359,3 +359,24 @@ async def test_removing_the_entry_drops_its_overrides(
     await hass.async_block_till_done()
     assert key not in hass_storage
     assert ir.async_get(hass).async_get_issue(DOMAIN, ISSUE) is None
+
+
+async def test_second_call_without_settings_moves_the_end(
+    hass: HomeAssistant,
+    simulator: Simulator,
+    config_entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """A call with only an end moves a running override's end; nothing is sent."""
+    await setup_sites(hass, config_entry)
+    sim = simulator.site(SITE_FULL)
+    await override(hass, SITE_FULL, preset="storm_prep", duration={"hours": 12})
+    posted = len(posts(simulator))
+
+    result = await override(hass, SITE_FULL, duration={"hours": 2})
+
+    assert result["values"] == {}
+    assert result["restore"] == {"backup_reserve": 20}
+    assert len(posts(simulator)) == posted
+    await tick(hass, freezer, 7201)
+    assert sim.reserve == 20
