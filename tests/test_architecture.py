@@ -23,6 +23,7 @@ MAX_LINES = 500
 # What each room may not import (prefixes of module names inside the package).
 PLATFORMS = (
     "binary_sensor",
+    "button",
     "calendar",
     "number",
     "select",
@@ -31,6 +32,7 @@ PLATFORMS = (
     "energy",
     "wall_connector",
     "tou",
+    "override_entity",
 )
 FORBIDDEN: dict[str, tuple[str, ...]] = {
     # Facts and bookkeeping: nothing above them.
@@ -41,8 +43,18 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
     "coordinator": ("commands", "services", "entity", "config_flow", *PLATFORMS),
     # Controls: below the entities and the actions that call them.
     "commands": ("services", "entity", "config_flow", *PLATFORMS),
+    # Overrides: below the entities and the actions, above the controls.
+    "override": ("services", "override_actions", "entity", "config_flow", *PLATFORMS),
+    "override_model": (
+        "override",
+        "services",
+        "override_actions",
+        "entity",
+        *PLATFORMS,
+    ),
+    "override_actions": ("entity", "config_flow", *PLATFORMS),
     # Platforms never reach into the actions module.
-    **dict.fromkeys(PLATFORMS, ("services", "config_flow")),
+    **dict.fromkeys(PLATFORMS, ("services", "override_actions", "config_flow")),
 }
 
 

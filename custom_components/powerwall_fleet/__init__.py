@@ -54,13 +54,15 @@ from .fleet import (
     Product,
 )
 from .oauth import EntryTokens, implementation_for_entry
+from .override import OverrideManager, async_remove_store
 from .partner import async_register_public_key_view
-from .repairs import missing_scopes_issue_id
+from .repairs import missing_scopes_issue_id, override_restore_issue_id
 from .services import async_setup_services
 
 PLATFORMS: list[Platform] = [
     # one per line, alphabetical
     Platform.BINARY_SENSOR,
+    Platform.BUTTON,
     Platform.CALENDAR,
     Platform.NUMBER,
     Platform.SELECT,
@@ -76,6 +78,7 @@ class PowerwallFleetData:
 
     client: FleetClient
     tokens: EntryTokens
+    overrides: OverrideManager
     sites: dict[int, SiteCoordinators] = field(default_factory=dict)
 
 
@@ -153,8 +156,13 @@ async def async_setup_entry(
     await asyncio.gather(*(site.history.async_load() for site in coordinators.values()))
     for site in coordinators.values():
         site.history.async_start()
+    # Running overrides (local file): their ends are armed again, and those
+    # that ended while Home Assistant was down are restored now.
+    overrides = OverrideManager(hass, entry)
+    await overrides.async_load(coordinators)
+    entry.async_on_unload(overrides.async_unload)
     entry.runtime_data = PowerwallFleetData(
-        client=client, tokens=tokens, sites=coordinators
+        client=client, tokens=tokens, overrides=overrides, sites=coordinators
     )
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
 
@@ -184,13 +192,18 @@ async def async_unload_entry(
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: ConfigEntry) -> None:
-    """Close the repair issues of an entry that no longer exists."""
+    """Close the repair issues of an entry that no longer exists; drop its overrides."""
+    await async_remove_store(hass, entry.entry_id)
     for issue_id in (
         f"rate_limited_{entry.entry_id}",
         missing_scopes_issue_id(entry.entry_id),
         f"partner_not_registered_{entry.entry_id}",
         *(
             f"site_unavailable_{site_id}"
+            for site_id in entry.data.get(CONF_SITE_IDS, [])
+        ),
+        *(
+            override_restore_issue_id(int(site_id))
             for site_id in entry.data.get(CONF_SITE_IDS, [])
         ),
     ):

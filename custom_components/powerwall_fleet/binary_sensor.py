@@ -1,4 +1,4 @@
-"""Binary sensors: grid up, storm watch, backup capability, grid services.
+"""Binary sensors: grid up, storm watch, backup capability, grid services, override active.
 
 Descriptions and value functions only, read from live_status; which site gets
 which sensor is decided by the site facts (site.py). May not send requests.
@@ -24,6 +24,7 @@ from . import PowerwallFleetConfigEntry
 from .coordinator import LiveCoordinator, SiteCoordinators
 from .entity import PowerwallFleetEntity, async_add_site_entities
 from .fleet import LiveStatus, SiteInfo
+from .override_entity import OverrideActiveSensor
 from .site import has_battery, has_grid
 
 # Reads only: the coordinators do the fetching.
@@ -84,15 +85,17 @@ async def async_setup_entry(
 ) -> None:
     """Binary sensors for every site, as its components allow."""
 
-    def build(site: SiteCoordinators) -> list[PowerwallBinarySensor]:
+    def build(site: SiteCoordinators) -> list[BinarySensorEntity]:
         info = site.info.latest
         if info is None:  # pragma: no cover - async_add_site_entities waits for it
             return []
-        return [
+        entities: list[BinarySensorEntity] = [
             PowerwallBinarySensor(site, description)
             for description in BINARY_SENSORS
             if description.exists_fn(info)
         ]
+        entities.append(OverrideActiveSensor(entry, site))
+        return entities
 
     async_add_site_entities(entry, async_add_entities, build)
 

@@ -13,7 +13,9 @@
   that follows removes its device.
 
 ``rate_limited_*`` and ``partner_not_registered_*`` only explain what to do
-(lower the polling rate, reconfigure the entry) and have no fix flow.
+(lower the polling rate, reconfigure the entry) and have no fix flow; nor has
+``override_restore_<site_id>`` (override.py): the values an override could not
+put back for over an hour, closed when the restore works or the owner cancels.
 
 May import Home Assistant and const only: the coordinators and commands
 below the platforms call it, so it imports none of them.
@@ -118,6 +120,41 @@ def async_clear_missing_scopes(
         ir.async_delete_issue(hass, DOMAIN, missing_scopes_issue_id(entry.entry_id))
     elif left != named:
         _create_missing_scopes(hass, entry, left)
+
+
+# ------------------------------------------------------- override restore
+
+
+def override_restore_issue_id(site_id: int) -> str:
+    """The id of the issue: an override's values could not be restored."""
+    return f"override_restore_{site_id}"
+
+
+@callback
+def async_raise_override_restore(
+    hass: HomeAssistant, entry: ConfigEntry, site_id: int, site: str, values: str
+) -> None:
+    """Raise (or update) the issue naming the values still not restored."""
+    ir.async_create_issue(
+        hass,
+        DOMAIN,
+        override_restore_issue_id(site_id),
+        is_fixable=False,
+        severity=ir.IssueSeverity.ERROR,
+        translation_key="override_restore",
+        translation_placeholders={
+            "site": site,
+            "values": values,
+            "title": entry.title,
+        },
+        data={"entry_id": entry.entry_id, "site_id": site_id},
+    )
+
+
+@callback
+def async_clear_override_restore(hass: HomeAssistant, site_id: int) -> None:
+    """The values were restored, or the owner cancelled: close the issue."""
+    ir.async_delete_issue(hass, DOMAIN, override_restore_issue_id(site_id))
 
 
 class _EntryRepairFlow(RepairsFlow):

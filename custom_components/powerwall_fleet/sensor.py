@@ -1,4 +1,4 @@
-"""Sensors: power flows, battery, site facts and the request counter.
+"""Sensors: power flows, battery, site facts, the request counter and the override's end.
 
 Descriptions and value functions only (live_status, site_info and the site's
 request tally); the energy and time-of-use sensors come from energy.py and
@@ -27,6 +27,7 @@ from .coordinator import FleetCoordinator, SiteCoordinators
 from .energy import energy_entities
 from .entity import PowerwallFleetEntity, async_add_site_entities
 from .fleet import LiveStatus, SiteInfo
+from .override_entity import OverrideEndsSensor
 from .site import has_battery, has_grid, has_solar
 from .tou import tou_sensors
 from .wall_connector import async_add_wall_connectors
@@ -204,6 +205,7 @@ async def async_setup_entry(
             if description.exists_fn(info, site.live.latest)
         ]
         entities.append(RequestCounterSensor(site))
+        entities.append(OverrideEndsSensor(entry, site))
         entities.extend(energy_entities(site, info))
         entities.extend(tou_sensors(site))
         return entities

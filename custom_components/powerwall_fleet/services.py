@@ -1,7 +1,8 @@
 """Every action of the integration, with one target resolver.
 
-``set_backup_reserve``, ``refresh``, ``set_time_of_use`` and
-``get_time_of_use`` target energy sites by device (``device_id``) and/or by
+``set_backup_reserve``, ``refresh``, ``set_time_of_use``,
+``get_time_of_use``, ``override`` and ``cancel_override`` (override_actions.py,
+registered here with this module's resolver) target energy sites by device (``device_id``) and/or by
 config entry (``config_entry_id``: every site of the entry). Targets and input
 are checked for every site before any request is sent; the checks of a value
 against a site, and the sending, are the controls' own (commands.py). This
@@ -58,6 +59,7 @@ from .fleet.tariff import (
     tariff_from_legacy,
     tariff_from_simple,
 )
+from .override_actions import async_setup_override_actions
 from .site import has_battery, site_zone
 
 if TYPE_CHECKING:
@@ -152,6 +154,8 @@ def async_setup_services(hass: HomeAssistant) -> None:
         schema=GET_TIME_OF_USE_SCHEMA,
         supports_response=SupportsResponse.ONLY,
     )
+    # override and cancel_override: their own module, the same targets.
+    async_setup_override_actions(hass, resolve_targets, _TARGET_FIELDS)
 
 
 # ------------------------------------------------------------------ targets

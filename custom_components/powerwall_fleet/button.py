@@ -1,0 +1,30 @@
+"""Buttons: cancel a site's override (override_entity.py).
+
+Adds the entities only; cancelling and restoring are override.py's.
+"""
+
+from __future__ import annotations
+
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from . import PowerwallFleetConfigEntry
+from .coordinator import SiteCoordinators
+from .entity import async_add_site_entities
+from .override_entity import CancelOverrideButton
+
+# Commands: one at a time per platform.
+PARALLEL_UPDATES = 1
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: PowerwallFleetConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """A "Cancel override" button for every site."""
+
+    def build(site: SiteCoordinators) -> list[CancelOverrideButton]:
+        return [CancelOverrideButton(entry, site)]
+
+    async_add_site_entities(entry, async_add_entities, build)

@@ -1,0 +1,376 @@
+"""Battery overrides: settings changed for a while, then restored, surviving restarts.
+
+Owns the running overrides of one config entry (:class:`OverrideManager`):
+what each override set, the values it replaced (read from ``site_info`` when
+it started), its end (a time and/or a battery level), its file
+(``homeassistant.helpers.storage.Store``), its timers, the restore, and the
+retries when Tesla refuses or cannot be reached at the end. Every change,
+made or restored, goes through commands.py (validate, send, show, read back);
+this module holds no control's rule. The action schemas, presets and the
+checks of a call are override_actions.py's; the entities only read the state
+here and call :meth:`OverrideManager.async_cancel`.
+
+Rules:
+
+- A second override on a site that has one running merges into it: its values
+  are set, its end replaces the running one's (also when earlier), and the
+  values to restore stay the first override's for the fields the first one
+  set (for a field only the second sets, the value before the second).
+- At the end each field is put back to the value it replaced, unless the
+  owner changed it meanwhile (the site no longer holds what the override
+  set): that field is left as the owner set it, with an info log line.
+- A restore that fails is retried after 1, 3, 8, 18, 30 and 60 minutes, then
+  every 30 minutes; when the retry an hour after the end still fails, a
+  repair issue (repairs.py) names the values not restored. It goes when the
+  restore succeeds or the owner cancels.
+- An override whose end passed while Home Assistant was down is restored at
+  start-up.
+
+The record and the settings are override_model.py's. Below the platforms and
+the actions, above commands and the coordinators.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers.event import async_call_later, async_track_point_in_utc_time
+from homeassistant.helpers.storage import Store
+from homeassistant.util import dt as dt_util
+
+from .const import DOMAIN, LOGGER
+from .override_model import (
+    Override,
+    RestoreResult,
+    Value,
+    async_send_setting,
+    read_setting,
+    send_order,
+)
+from .repairs import async_clear_override_restore, async_raise_override_restore
+
+if TYPE_CHECKING:
+    from . import PowerwallFleetConfigEntry
+    from .coordinator import SiteCoordinators
+
+STORAGE_VERSION = 1
+
+# Minutes between restore attempts; the last one repeats.
+RETRY_MINUTES = (1, 2, 5, 10, 12, 30)
+# The repair issue is raised when a restore still fails this long after the end.
+REPAIR_AFTER = timedelta(hours=1)
+
+
+async def async_remove_store(hass: HomeAssistant, entry_id: str) -> None:
+    """Delete the file of an entry that no longer exists."""
+    await Store[dict[str, Any]](
+        hass, STORAGE_VERSION, f"{DOMAIN}.override.{entry_id}"
+    ).async_remove()
+
+
+class OverrideManager:
+    """The overrides of one config entry's sites: state, file, timers, restore."""
+
+    def __init__(self, hass: HomeAssistant, entry: PowerwallFleetConfigEntry) -> None:
+        """Nothing is read until :meth:`async_load`."""
+        self.hass = hass
+        self.entry = entry
+        self.sites: dict[int, SiteCoordinators] = {}
+        self.overrides: dict[int, Override] = {}
+        self._store: Store[dict[str, Any]] = Store(
+            hass, STORAGE_VERSION, f"{DOMAIN}.override.{entry.entry_id}"
+        )
+        self._timers: dict[int, list[CALLBACK_TYPE]] = {}
+        self._listeners: list[Callable[[], None]] = []
+        self._locks: dict[int, asyncio.Lock] = {}
+        self._unloaded = False
+
+    # ------------------------------------------------------------ lifecycle
+
+    async def async_load(self, sites: dict[int, SiteCoordinators]) -> None:
+        """Read the saved overrides; arm their ends; restore the ones due."""
+        self.sites = sites
+        data = await self._store.async_load()
+        saved = data.get("overrides", {}) if isinstance(data, dict) else {}
+        for key, raw in saved.items():
+            site_id = int(key)
+            if site_id not in sites:
+                LOGGER.warning(
+                    "Energy site %s had an override but is no longer set up; "
+                    "its values were not restored: %s",
+                    site_id,
+                    raw.get("restore"),
+                )
+                continue
+            self.overrides[site_id] = Override.from_dict(raw)
+        now = dt_util.utcnow()
+        for site_id, override in self.overrides.items():
+            if override.restoring or (
+                override.ends_at is not None and override.ends_at <= now
+            ):
+                # The end passed while Home Assistant was down (or a restore
+                # was still failing): restore now, without holding up setup.
+                self.entry.async_create_background_task(
+                    self.hass,
+                    self._async_end(site_id),
+                    f"{DOMAIN} override restore {site_id}",
+                )
+            else:
+                self._arm(site_id, override)
+        if len(self.overrides) != len(saved):
+            await self._async_save()
+
+    @callback
+    def async_unload(self) -> None:
+        """Stop every timer and watch; the file keeps what is needed."""
+        self._unloaded = True
+        for site_id in list(self._timers):
+            self._disarm(site_id)
+
+    @callback
+    def async_add_listener(self, update: Callable[[], None]) -> CALLBACK_TYPE:
+        """Call ``update`` whenever an override starts, changes or ends."""
+        self._listeners.append(update)
+
+        @callback
+        def _remove() -> None:
+            self._listeners.remove(update)
+
+        return _remove
+
+    def _notify(self) -> None:
+        for update in list(self._listeners):
+            update()
+
+    async def _async_save(self) -> None:
+        await self._store.async_save(
+            {
+                "overrides": {
+                    str(site_id): override.as_dict()
+                    for site_id, override in self.overrides.items()
+                }
+            }
+        )
+
+    def _lock(self, site_id: int) -> asyncio.Lock:
+        return self._locks.setdefault(site_id, asyncio.Lock())
+
+    # ------------------------------------------------------------ start
+
+    async def async_start(
+        self,
+        site: SiteCoordinators,
+        values: dict[str, Value],
+        *,
+        ends_at: datetime | None,
+        target_percent: float | None,
+        target_rising: bool,
+    ) -> tuple[dict[str, Value], Override]:
+        """Set ``values`` on ``site`` (already validated) and remember the override.
+
+        Returns the values the site held before this call, and the override.
+        A change Tesla refuses raises; the changes made before it stay in the
+        override and are restored at its end.
+        """
+        async with self._lock(site.site_id):
+            info = site.info.latest
+            previous = {name: read_setting(info, name) for name in values}
+            running = self.overrides.get(site.site_id)
+            if running is not None and running.restoring:
+                # The old override's restore is still failing: the new one
+                # replaces its end; its values to restore are kept.
+                running.ended_at = None
+                running.attempts = 0
+                async_clear_override_restore(self.hass, site.site_id)
+            override = running or Override(values={}, restore={})
+            override.ends_at = ends_at
+            override.target_percent = target_percent
+            override.target_rising = target_rising
+            self.overrides[site.site_id] = override
+            try:
+                for name in send_order(values):
+                    before = previous[name]
+                    if before is None:  # pragma: no cover - refused by the checks
+                        continue
+                    if before != values[name]:
+                        await async_send_setting(site, name, values[name])
+                    override.restore.setdefault(name, before)
+                    override.values[name] = values[name]
+            finally:
+                if not override.values:
+                    del self.overrides[site.site_id]
+                    self._disarm(site.site_id)
+                else:
+                    self._arm(site.site_id, override)
+                await self._async_save()
+                self._notify()
+            return {k: v for k, v in previous.items() if v is not None}, override
+
+    # ------------------------------------------------------------ end
+
+    def _arm(self, site_id: int, override: Override) -> None:
+        """(Re)start the override's end timer and battery watch."""
+        self._disarm(site_id)
+        if self._unloaded:
+            return
+        timers: list[CALLBACK_TYPE] = []
+        if override.ends_at is not None:
+
+            @callback
+            def _due(_now: datetime) -> None:
+                self._end_soon(site_id)
+
+            timers.append(
+                async_track_point_in_utc_time(self.hass, _due, override.ends_at)
+            )
+        site = self.sites.get(site_id)
+        if override.target_percent is not None and site is not None:
+
+            @callback
+            def _level() -> None:
+                if self._target_reached(site, override):
+                    self._end_soon(site_id)
+
+            timers.append(site.live.async_add_listener(_level))
+        self._timers[site_id] = timers
+
+    def _disarm(self, site_id: int) -> None:
+        for cancel in self._timers.pop(site_id, []):
+            cancel()
+
+    @staticmethod
+    def _target_reached(site: SiteCoordinators, override: Override) -> bool:
+        live = site.live.latest
+        level = live.percentage_charged if live is not None else None
+        if level is None or override.target_percent is None:
+            return False
+        if override.target_rising:
+            return level >= override.target_percent
+        return level <= override.target_percent
+
+    @callback
+    def _end_soon(self, site_id: int) -> None:
+        self._disarm(site_id)
+        self.entry.async_create_background_task(
+            self.hass, self._async_end(site_id), f"{DOMAIN} override end {site_id}"
+        )
+
+    async def _async_end(self, site_id: int) -> None:
+        """The end is reached: restore, and retry later when that fails."""
+        async with self._lock(site_id):
+            override = self.overrides.get(site_id)
+            if override is None or self._unloaded:
+                return
+            if override.ended_at is None:
+                override.ended_at = dt_util.utcnow()
+            await self._async_restore(site_id, override, give_up=False)
+
+    async def async_cancel(self, site: SiteCoordinators) -> RestoreResult:
+        """End the site's override now and restore (the cancel action and button).
+
+        Cancelling an override whose restore keeps failing tries once more and
+        then stops trying: the repair issue goes and the values not restored
+        are named in the error raised.
+        """
+        async with self._lock(site.site_id):
+            override = self.overrides.get(site.site_id)
+            if override is None:
+                return RestoreResult()
+            give_up = override.restoring
+            if override.ended_at is None:
+                override.ended_at = dt_util.utcnow()
+            self._disarm(site.site_id)
+            return await self._async_restore(site.site_id, override, give_up=give_up)
+
+    async def _async_restore(
+        self, site_id: int, override: Override, *, give_up: bool
+    ) -> RestoreResult:
+        """One restore attempt (the site's lock is held)."""
+        site = self.sites[site_id]
+        result = RestoreResult()
+        # What the site holds now decides what was changed by the owner.
+        await site.info.async_refresh()
+        info = site.info.latest
+        for name in send_order(override.restore):
+            before = override.restore[name]
+            now = read_setting(info, name)
+            if now is not None and now != override.values.get(name):
+                if now != before:
+                    LOGGER.info(
+                        "%s of %s was changed to %s during the override; "
+                        "leaving it as set instead of restoring %s",
+                        name,
+                        site.name,
+                        now,
+                        before,
+                    )
+                    result.kept[name] = now
+                else:
+                    result.restored[name] = before
+                continue
+            try:
+                if now != before:
+                    await async_send_setting(site, name, before)
+            except HomeAssistantError as err:
+                result.failed[name] = before
+                result.error = result.error or err
+            else:
+                result.restored[name] = before
+        if not result.failed or give_up:
+            if result.failed:
+                LOGGER.warning(
+                    "Stopped restoring the override of %s; values not restored: %s",
+                    site.name,
+                    result.failed,
+                )
+            self.overrides.pop(site_id, None)
+            async_clear_override_restore(self.hass, site_id)
+        else:
+            for name in (*result.restored, *result.kept):
+                override.restore.pop(name, None)
+                override.values.pop(name, None)
+            self._retry_later(site, override, result)
+        await self._async_save()
+        self._notify()
+        return result
+
+    def _retry_later(
+        self, site: SiteCoordinators, override: Override, result: RestoreResult
+    ) -> None:
+        delay = RETRY_MINUTES[min(override.attempts, len(RETRY_MINUTES) - 1)]
+        override.attempts += 1
+        override.next_attempt = dt_util.utcnow() + timedelta(minutes=delay)
+        LOGGER.warning(
+            "Could not restore %s of %s after the override (%s); retrying in %s min",
+            ", ".join(result.failed),
+            site.name,
+            result.error,
+            delay,
+        )
+        ended = override.ended_at or override.started_at
+        if dt_util.utcnow() - ended >= REPAIR_AFTER:
+            async_raise_override_restore(
+                self.hass,
+                self.entry,
+                site.site_id,
+                site.name,
+                ", ".join(f"{name} {value}" for name, value in result.failed.items()),
+            )
+        if self._unloaded:
+            return
+        site_id = site.site_id
+
+        @callback
+        def _again(_now: datetime) -> None:
+            self._timers.pop(site_id, None)
+            self.entry.async_create_background_task(
+                self.hass, self._async_end(site_id), f"{DOMAIN} override retry"
+            )
+
+        self._disarm(site_id)
+        self._timers[site_id] = [async_call_later(self.hass, delay * 60, _again)]

@@ -1,0 +1,393 @@
+"""The ``override`` and ``cancel_override`` actions: schemas, presets, checks, responses.
+
+services.py registers them with its one target resolver (``device_id`` /
+``config_entry_id``). A call is checked for every targeted site before any
+request: the settings each site has (a battery for the mode, reserve, grid
+charging and a battery level; solar for the export rule; storm watch), the
+reserve Tesla accepts for the resulting mode (81-99 % only in backup-only
+mode), that the call has an end (``duration`` or ``until``, and/or
+``target_percent``) not in the past, and the login's command scope. Then
+override.py sets the values and remembers what to restore. Presets give
+values that explicit fields override:
+
+- ``charge_from_grid``: time-based control (``autonomous``), reserve 100 % and,
+  on sites with solar, grid charging allowed (what owners do to force a grid
+  charge under Tesla's current rules; FLEET_API.md, README "Overrides");
+- ``preserve_battery``: the reserve at the battery's present charge (rounded;
+  81-99 % becomes 80 % unless the resulting mode is backup-only, so the
+  battery is never charged from the grid to reach it);
+- ``storm_prep``: reserve 100 %.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+import math
+from typing import TYPE_CHECKING, Any, cast
+
+from homeassistant.core import (
+    HomeAssistant,
+    ServiceCall,
+    ServiceResponse,
+    SupportsResponse,
+)
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.helpers import config_validation as cv, device_registry as dr
+from homeassistant.util import dt as dt_util
+
+from .commands import (
+    MAX_RESERVE_OUTSIDE_BACKUP,
+    check_command_scope,
+    validation_error,
+    whole_percent,
+)
+from .const import DOMAIN, LOGGER
+from .fleet import EXPORT_RULES, OPERATION_MODES
+from .override import OverrideManager
+from .override_model import (
+    BACKUP_RESERVE,
+    EXPORT_RULE,
+    FIELDS,
+    GRID_CHARGING,
+    OPERATION_MODE,
+    STORM_WATCH,
+    Value,
+    not_restored_error,
+    read_setting,
+)
+from .site import has_battery, has_solar
+
+if TYPE_CHECKING:
+    # Home Assistant 2026.10 validates with probatio and aliases voluptuous to
+    # it; 2026.3 uses voluptuous itself. Type against the newer engine.
+    import probatio as vol
+
+    from . import PowerwallFleetConfigEntry
+    from .coordinator import SiteCoordinators
+else:
+    import voluptuous as vol
+
+SERVICE_OVERRIDE = "override"
+SERVICE_CANCEL_OVERRIDE = "cancel_override"
+PRESET_CHARGE_FROM_GRID = "charge_from_grid"
+PRESET_PRESERVE_BATTERY = "preserve_battery"
+PRESET_STORM_PREP = "storm_prep"
+PRESETS = (PRESET_CHARGE_FROM_GRID, PRESET_PRESERVE_BATTERY, PRESET_STORM_PREP)
+
+# (entry, site, targeted as a device), as services.resolve_targets gives them.
+type Target = tuple[PowerwallFleetConfigEntry, SiteCoordinators, bool]
+type Resolver = Callable[[HomeAssistant, ServiceCall], list[Target]]
+
+# Refusals that mean "this site lacks the setting": a site reached through its
+# entry (not named as a device) is then left out instead of failing the call.
+_MISSING_COMPONENT = (
+    "override_needs_battery",
+    "no_export_without_solar",
+    "override_no_storm_watch",
+)
+
+
+def override_schema(target_fields: dict[vol.Marker, Any]) -> vol.Schema:
+    """The override action's schema, with the shared target fields."""
+    return vol.Schema(
+        {
+            vol.Optional(OPERATION_MODE): vol.In(OPERATION_MODES),
+            # "current" or a percentage; the range is checked with a
+            # translated message, not by the schema.
+            vol.Optional(BACKUP_RESERVE): vol.Any("current", vol.Coerce(float)),
+            vol.Optional(EXPORT_RULE): vol.In(EXPORT_RULES),
+            vol.Optional(GRID_CHARGING): cv.boolean,
+            vol.Optional(STORM_WATCH): cv.boolean,
+            vol.Optional("duration"): cv.time_period,
+            vol.Optional("until"): cv.datetime,
+            vol.Optional("target_percent"): vol.Coerce(float),
+            vol.Optional("preset"): vol.In(PRESETS),
+            **target_fields,
+        }
+    )
+
+
+def async_setup_override_actions(
+    hass: HomeAssistant,
+    resolve: Resolver,
+    target_fields: dict[vol.Marker, Any],
+) -> None:
+    """Register ``override`` and ``cancel_override`` (from services.py)."""
+
+    async def _override(call: ServiceCall) -> ServiceResponse:
+        return await _async_override(hass, call, resolve(hass, call))
+
+    async def _cancel(call: ServiceCall) -> ServiceResponse:
+        return await _async_cancel(hass, resolve(hass, call))
+
+    hass.services.async_register(
+        DOMAIN,
+        SERVICE_OVERRIDE,
+        _override,
+        schema=override_schema(target_fields),
+        supports_response=SupportsResponse.OPTIONAL,
+    )
+    hass.services.async_register(
+        DOMAIN,
+        SERVICE_CANCEL_OVERRIDE,
+        _cancel,
+        schema=vol.Schema(target_fields),
+        supports_response=SupportsResponse.OPTIONAL,
+    )
+
+
+# ------------------------------------------------------------------ checks
+
+
+@dataclass
+class Plan:
+    """What one site gets: checked values and the end."""
+
+    site: SiteCoordinators
+    manager: OverrideManager
+    values: dict[str, Value]
+    ends_at: datetime | None
+    target_percent: float | None
+    target_rising: bool
+
+
+def _battery_level(site: SiteCoordinators) -> float:
+    live = site.live.latest
+    level = live.percentage_charged if live is not None else None
+    if level is None or not site.live.last_update_success:
+        raise validation_error("override_no_battery_level", site=site.name)
+    return float(level)
+
+
+def preset_values(site: SiteCoordinators, preset: str | None) -> dict[str, Any]:
+    """The values a preset gives ``site`` (before the explicit fields)."""
+    info = site.info.latest
+    if preset == PRESET_CHARGE_FROM_GRID:
+        values: dict[str, Any] = {OPERATION_MODE: "autonomous", BACKUP_RESERVE: 100}
+        if has_solar(info):
+            # Tesla's flag only matters where solar is installed.
+            values[GRID_CHARGING] = True
+        return values
+    if preset == PRESET_PRESERVE_BATTERY:
+        return {BACKUP_RESERVE: "preserve"}
+    if preset == PRESET_STORM_PREP:
+        return {BACKUP_RESERVE: 100}
+    return {}
+
+
+def _reserve(site: SiteCoordinators, asked: Any, mode: str | None) -> int:
+    """The reserve to set: a percentage, ``current`` or the preset's ``preserve``."""
+    if asked in ("current", "preserve"):
+        value = whole_percent(float(math.floor(_battery_level(site) + 0.5)))
+        if (
+            asked == "preserve"
+            and MAX_RESERVE_OUTSIDE_BACKUP < value < 100
+            and mode != "backup"
+        ):
+            # Rounding up to 100 % would charge from the grid: keep 80 %.
+            value = MAX_RESERVE_OUTSIDE_BACKUP
+    else:
+        value = whole_percent(float(asked))
+    if MAX_RESERVE_OUTSIDE_BACKUP < value < 100 and mode != "backup":
+        raise validation_error("reserve_needs_backup_mode", percent=str(value))
+    return value
+
+
+def _check_components(site: SiteCoordinators, values: dict[str, Any]) -> None:
+    info = site.info.latest
+    for name in values:
+        if name in (OPERATION_MODE, BACKUP_RESERVE, GRID_CHARGING) and not has_battery(
+            info
+        ):
+            raise validation_error("override_needs_battery", site=site.name)
+        if name == EXPORT_RULE and not has_solar(info):
+            raise validation_error("no_export_without_solar", site=site.name)
+        if name == STORM_WATCH and not (
+            info and info.components and info.components.storm_mode_capable
+        ):
+            raise validation_error("override_no_storm_watch", site=site.name)
+
+
+def _whole_second(when: datetime) -> datetime:
+    """``when`` rounded up to a whole second (what the timestamp sensor shows)."""
+    if when.microsecond:
+        when = when.replace(microsecond=0) + timedelta(seconds=1)
+    return when
+
+
+def _end(data: dict[str, Any], now: datetime) -> datetime | None:
+    duration: timedelta | None = data.get("duration")
+    until: datetime | None = data.get("until")
+    if duration is not None and until is not None:
+        raise validation_error("override_one_end")
+    if duration is not None:
+        if duration <= timedelta(0):
+            raise validation_error("override_until_past")
+        return _whole_second(now + duration)
+    if until is not None:
+        if until.tzinfo is None:
+            until = until.replace(tzinfo=dt_util.get_default_time_zone())
+        until = dt_util.as_utc(until)
+        if until <= now:
+            raise validation_error("override_until_past")
+        return _whole_second(until)
+    return None
+
+
+def plan_override(
+    site: SiteCoordinators, manager: OverrideManager, data: dict[str, Any]
+) -> Plan:
+    """Check one site's part of a call; refuse (no request) what Tesla would."""
+    asked = preset_values(site, data.get("preset"))
+    asked.update({name: data[name] for name in FIELDS if name in data})
+    if not asked:
+        raise validation_error("override_nothing")
+    _check_components(site, asked)
+    info = site.info.latest
+    mode = asked.get(OPERATION_MODE, info.default_real_mode if info else None)
+    values: dict[str, Value] = {}
+    for name, value in asked.items():
+        if name == BACKUP_RESERVE:
+            values[name] = _reserve(site, value, mode)
+        else:
+            values[name] = value
+    held = read_setting(info, BACKUP_RESERVE)
+    if (
+        OPERATION_MODE in values
+        and BACKUP_RESERVE not in values
+        and mode != "backup"
+        and isinstance(held, int)
+        and MAX_RESERVE_OUTSIDE_BACKUP < held < 100
+    ):
+        # The site holds 81-99 %, which the new mode does not allow.
+        raise validation_error("reserve_needs_backup_mode", percent=str(held))
+    unknown = [name for name in values if read_setting(info, name) is None]
+    if unknown:
+        raise validation_error(
+            "override_value_unknown", site=site.name, settings=", ".join(unknown)
+        )
+    ends_at = _end(data, dt_util.utcnow())
+    target: float | None = data.get("target_percent")
+    rising = True
+    if target is not None:
+        if not has_battery(info):
+            raise validation_error("override_needs_battery", site=site.name)
+        if not 0 <= target <= 100:
+            raise validation_error("reserve_out_of_range", percent=f"{target:g}")
+        level = _battery_level(site)
+        if level == target:
+            raise validation_error(
+                "override_target_reached", site=site.name, percent=f"{target:g}"
+            )
+        rising = target > level
+    elif ends_at is None:
+        raise validation_error("override_needs_end")
+    return Plan(site, manager, values, ends_at, target, rising)
+
+
+def _plans(
+    hass: HomeAssistant, targets: list[Target], data: dict[str, Any]
+) -> list[Plan]:
+    plans: list[Plan] = []
+    first: ServiceValidationError | None = None
+    for entry, site, explicit in targets:
+        try:
+            plans.append(plan_override(site, entry.runtime_data.overrides, data))
+        except ServiceValidationError as err:
+            if explicit or err.translation_key not in _MISSING_COMPONENT:
+                raise
+            first = first or err
+    if not plans and first is not None:
+        raise first
+    for entry in {id(entry): entry for entry, _, _ in targets}.values():
+        check_command_scope(hass, entry)
+    return plans
+
+
+# ------------------------------------------------------------------ actions
+
+
+async def _async_override(
+    hass: HomeAssistant, call: ServiceCall, targets: list[Target]
+) -> ServiceResponse:
+    """Check every site first, then set each site's values."""
+    plans = _plans(hass, targets, dict(call.data))
+    results: list[dict[str, Any]] = []
+    failures: list[HomeAssistantError] = []
+    for plan in plans:
+        try:
+            previous, override = await plan.manager.async_start(
+                plan.site,
+                plan.values,
+                ends_at=plan.ends_at,
+                target_percent=plan.target_percent,
+                target_rising=plan.target_rising,
+            )
+        except HomeAssistantError as err:
+            failures.append(err)
+            continue
+        results.append(
+            {
+                **_site_fields(hass, plan.site),
+                "values": dict(plan.values),
+                "changed": [
+                    name
+                    for name, value in plan.values.items()
+                    if previous.get(name) != value
+                ],
+                "previous": previous,
+                "restore": dict(override.restore),
+                "ends_at": _iso(override.ends_at),
+                "target_percent": override.target_percent,
+            }
+        )
+    if failures:
+        for failure in failures[1:]:
+            LOGGER.error("Starting an override failed: %s", failure)
+        raise failures[0]
+    return cast("ServiceResponse", {"sites": results})
+
+
+async def _async_cancel(hass: HomeAssistant, targets: list[Target]) -> ServiceResponse:
+    """Restore the targeted sites now; a site without an override is left alone."""
+    results: list[dict[str, Any]] = []
+    failed: list[str] = []
+    for entry, site, _ in targets:
+        manager = entry.runtime_data.overrides
+        was_active = site.site_id in manager.overrides
+        result = await manager.async_cancel(site)
+        results.append(
+            {
+                **_site_fields(hass, site),
+                "was_active": was_active,
+                "restored": result.restored,
+                "kept": result.kept,
+                "not_restored": result.failed,
+            }
+        )
+        if (failure := result.failure(site.name)) is not None:
+            failed.append(failure)
+    if failed:
+        raise not_restored_error(failed)
+    return cast("ServiceResponse", {"sites": results})
+
+
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def _site_fields(hass: HomeAssistant, site: SiteCoordinators) -> dict[str, Any]:
+    identifier = (DOMAIN, str(site.site_id))
+    registry = dr.async_get(hass)
+    entry_id = site.info.config_entry.entry_id
+    device_id = next(
+        (
+            device.id
+            for device in dr.async_entries_for_config_entry(registry, entry_id)
+            if identifier in device.identifiers
+        ),
+        None,
+    )
+    return {"site_id": site.site_id, "device_id": device_id, "name": site.name}

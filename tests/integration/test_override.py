@@ -1,0 +1,207 @@
+"""The override and cancel_override actions against the simulator: set, end, restore.
+
+Restarts, retries and the repair issue: test_override_restore.py; every
+refusal: test_override_validation.py.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.const import ATTR_ENTITY_ID
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import device_registry as dr, entity_registry as er
+from homeassistant.util import dt as dt_util
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.powerwall_fleet.const import DOMAIN
+from tests.integration.entity_helpers import request_bodies, setup_sites, tick
+from tests.simulator import Simulator
+from tests.simulator.scenario import SITE_FULL
+
+pytestmark = pytest.mark.usefixtures("no_retry_delay")
+
+
+def device_id(hass: HomeAssistant, site_id: int) -> str:
+    """The device of an energy site."""
+    registry = dr.async_get(hass)
+    for entry in hass.config_entries.async_entries(DOMAIN):
+        for device in dr.async_entries_for_config_entry(registry, entry.entry_id):
+            if (DOMAIN, str(site_id)) in device.identifiers:
+                return device.id
+    raise AssertionError(f"no device for {site_id}")
+
+
+async def override(hass: HomeAssistant, site_id: int, **data: Any) -> dict[str, Any]:
+    """Call powerwall_fleet.override for one site; the site's part of the response."""
+    response = await hass.services.async_call(
+        DOMAIN,
+        "override",
+        {"device_id": device_id(hass, site_id), **data},
+        blocking=True,
+        return_response=True,
+    )
+    assert response is not None
+    sites: list[dict[str, Any]] = response["sites"]  # type: ignore[assignment]
+    assert len(sites) == 1
+    return sites[0]
+
+
+async def cancel(hass: HomeAssistant, site_id: int) -> dict[str, Any]:
+    """Call powerwall_fleet.cancel_override for one site."""
+    response = await hass.services.async_call(
+        DOMAIN,
+        "cancel_override",
+        {"device_id": device_id(hass, site_id)},
+        blocking=True,
+        return_response=True,
+    )
+    assert response is not None
+    sites: list[dict[str, Any]] = response["sites"]  # type: ignore[assignment]
+    return sites[0]
+
+
+def entity(hass: HomeAssistant, platform: str, site_id: int, key: str) -> str:
+    """The entity id of one of a site's entities."""
+    entity_id = er.async_get(hass).async_get_entity_id(
+        platform, DOMAIN, f"{site_id}_{key}"
+    )
+    assert entity_id is not None, key
+    return entity_id
+
+
+def active(hass: HomeAssistant, site_id: int) -> tuple[str, dict[str, Any]]:
+    """The "Override active" state and attributes."""
+    state = hass.states.get(entity(hass, "binary_sensor", site_id, "override_active"))
+    assert state is not None
+    return state.state, dict(state.attributes)
+
+
+def ends(hass: HomeAssistant, site_id: int) -> str:
+    """The "Override ends" state."""
+    state = hass.states.get(entity(hass, "sensor", site_id, "override_ends"))
+    assert state is not None
+    return state.state
+
+
+async def test_override_ends_and_restores(
+    hass: HomeAssistant,
+    simulator: Simulator,
+    config_entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """Values are set, shown, and at the end exactly the replaced ones come back."""
+    await setup_sites(hass, config_entry)
+    sim = simulator.site(SITE_FULL)
+    assert (sim.reserve, sim.mode, sim.export_rule) == (
+        20,
+        "self_consumption",
+        "pv_only",
+    )
+    assert active(hass, SITE_FULL)[0] == "off"
+    assert ends(hass, SITE_FULL) == "unknown"
+    start = dt_util.utcnow().replace(microsecond=0)
+    freezer.move_to(start)
+
+    result = await override(
+        hass,
+        SITE_FULL,
+        backup_reserve=100,
+        export_rule="never",
+        duration={"hours": 2},
+    )
+
+    assert (sim.reserve, sim.export_rule) == (100, "never")
+    ends_at = start + timedelta(hours=2)
+    assert result == {
+        "site_id": SITE_FULL,
+        "device_id": device_id(hass, SITE_FULL),
+        "name": "Home",
+        "values": {"backup_reserve": 100, "export_rule": "never"},
+        "changed": ["backup_reserve", "export_rule"],
+        "previous": {"backup_reserve": 20, "export_rule": "pv_only"},
+        "restore": {"backup_reserve": 20, "export_rule": "pv_only"},
+        "ends_at": ends_at.isoformat(),
+        "target_percent": None,
+    }
+    state, attributes = active(hass, SITE_FULL)
+    assert state == "on"
+    assert attributes["overridden"] == {"backup_reserve": 100, "export_rule": "never"}
+    assert attributes["restore"] == {"backup_reserve": 20, "export_rule": "pv_only"}
+    assert dt_util.parse_datetime(ends(hass, SITE_FULL)) == ends_at
+
+    await tick(hass, freezer, 7199)
+    assert sim.reserve == 100
+    await tick(hass, freezer, 2)
+
+    assert (sim.reserve, sim.export_rule) == (20, "pv_only")
+    assert request_bodies(simulator, "backup", SITE_FULL) == [
+        {"backup_reserve_percent": 100},
+        {"backup_reserve_percent": 20},
+    ]
+    assert request_bodies(simulator, "grid_import_export", SITE_FULL) == [
+        {"customer_preferred_export_rule": "never"},
+        {"customer_preferred_export_rule": "pv_only"},
+    ]
+    assert active(hass, SITE_FULL)[0] == "off"
+    assert ends(hass, SITE_FULL) == "unknown"
+
+
+async def test_cancel_restores_at_once(
+    hass: HomeAssistant, simulator: Simulator, config_entry: MockConfigEntry
+) -> None:
+    """cancel_override restores now; a second cancel (no override) sends nothing."""
+    await setup_sites(hass, config_entry)
+    sim = simulator.site(SITE_FULL)
+    await override(
+        hass, SITE_FULL, operation_mode="backup", backup_reserve=90, duration="01:00:00"
+    )
+    assert (sim.mode, sim.reserve) == ("backup", 90)
+    # Backup-only first, then 90 %.
+    assert [r.endpoint for r in simulator.requests if r.method == "POST"] == [
+        "operation",
+        "backup",
+    ]
+
+    result = await cancel(hass, SITE_FULL)
+
+    assert (sim.mode, sim.reserve) == ("self_consumption", 20)
+    assert result["restored"] == {
+        "backup_reserve": 20,
+        "operation_mode": "self_consumption",
+    }
+    # 20 % first (valid in backup-only), then the mode.
+    assert [r.endpoint for r in simulator.requests if r.method == "POST"] == [
+        "operation",
+        "backup",
+        "backup",
+        "operation",
+    ]
+    assert active(hass, SITE_FULL)[0] == "off"
+    before = simulator.count()
+    result = await cancel(hass, SITE_FULL)
+    assert result["was_active"] is False
+    assert simulator.count() == before
+
+
+async def test_cancel_button(
+    hass: HomeAssistant, simulator: Simulator, config_entry: MockConfigEntry
+) -> None:
+    """The site's "Cancel override" button restores too."""
+    await setup_sites(hass, config_entry)
+    sim = simulator.site(SITE_FULL)
+    await override(hass, SITE_FULL, storm_watch=False, duration={"minutes": 30})
+    assert sim.storm_mode_enabled is False
+
+    await hass.services.async_call(
+        "button",
+        "press",
+        {ATTR_ENTITY_ID: entity(hass, "button", SITE_FULL, "cancel_override")},
+        blocking=True,
+    )
+
+    assert sim.storm_mode_enabled is True
+    assert active(hass, SITE_FULL)[0] == "off"

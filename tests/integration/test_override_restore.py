@@ -1,0 +1,295 @@
+"""Overrides that always come back: restarts, downtime, owner changes, Tesla refusing.
+
+Each test runs against the simulator over HTTP; time is Home Assistant's
+(freezer), the simulator's faults stand in for Tesla refusing or not answering.
+"""
+
+from __future__ import annotations
+
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers import issue_registry as ir
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.powerwall_fleet.const import DOMAIN
+from tests.integration.entity_helpers import request_bodies, setup_sites, tick
+from tests.integration.test_override import active, cancel, ends, override
+from tests.simulator import Simulator
+from tests.simulator.scenario import SITE_FULL, SITE_PW3
+
+pytestmark = pytest.mark.usefixtures("no_retry_delay")
+
+ISSUE = f"override_restore_{SITE_FULL}"
+
+
+def posts(simulator: Simulator) -> list[str]:
+    """The commands the simulator received, in order."""
+    return [r.endpoint for r in simulator.requests if r.method == "POST"]
+
+
+async def restart(hass: HomeAssistant, entry: MockConfigEntry) -> None:
+    """Unload the entry (Home Assistant stops) and set it up again (it starts)."""
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+
+async def test_restart_keeps_end_and_values(
+    hass: HomeAssistant,
+    simulator: Simulator,
+    config_entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """A restart mid-override keeps its end and the values to restore."""
+    await setup_sites(hass, config_entry)
+    sim = simulator.site(SITE_FULL)
+    await override(hass, SITE_FULL, backup_reserve=100, duration={"hours": 1})
+    await tick(hass, freezer, 1200)
+
+    await restart(hass, config_entry)
+
+    assert sim.reserve == 100
+    state, attributes = active(hass, SITE_FULL)
+    assert state == "on"
+    assert attributes["restore"] == {"backup_reserve": 20}
+    assert ends(hass, SITE_FULL) != "unknown"
+    await tick(hass, freezer, 2390)
+    assert sim.reserve == 100
+    await tick(hass, freezer, 20)
+    assert sim.reserve == 20
+    assert active(hass, SITE_FULL)[0] == "off"
+
+
+async def test_end_passed_while_down_restored_at_start(
+    hass: HomeAssistant,
+    simulator: Simulator,
+    config_entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """An override whose end passed while Home Assistant was down is restored at start-up."""
+    await setup_sites(hass, config_entry)
+    sim = simulator.site(SITE_FULL)
+    await override(
+        hass,
+        SITE_FULL,
+        operation_mode="autonomous",
+        storm_watch=False,
+        duration="00:30:00",
+    )
+    assert (sim.mode, sim.storm_mode_enabled) == ("autonomous", False)
+    assert await hass.config_entries.async_unload(config_entry.entry_id)
+    await hass.async_block_till_done()
+
+    await tick(hass, freezer, 3 * 3600)  # down for three hours
+    assert (sim.mode, sim.storm_mode_enabled) == ("autonomous", False)
+    assert await hass.config_entries.async_setup(config_entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+    assert (sim.mode, sim.storm_mode_enabled) == ("self_consumption", True)
+    assert active(hass, SITE_FULL)[0] == "off"
+
+
+async def test_owner_change_is_left_alone(
+    hass: HomeAssistant,
+    simulator: Simulator,
+    config_entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A value the owner changed during the override stays; the others are restored."""
+    await setup_sites(hass, config_entry)
+    sim = simulator.site(SITE_FULL)
+    await override(
+        hass, SITE_FULL, backup_reserve=100, export_rule="never", duration={"hours": 1}
+    )
+    sim.reserve = 50  # in the Tesla app
+
+    await tick(hass, freezer, 3601)
+
+    assert (sim.reserve, sim.export_rule) == (50, "pv_only")
+    assert request_bodies(simulator, "backup", SITE_FULL) == [
+        {"backup_reserve_percent": 100}
+    ]
+    assert "backup_reserve of Home was changed to 50 during the override" in caplog.text
+    assert active(hass, SITE_FULL)[0] == "off"
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        pytest.param({"status": 400}, id="refused"),
+        pytest.param({"drop": True}, id="unreachable"),
+        pytest.param({"status": 503}, id="tesla-down"),
+    ],
+)
+async def test_restore_retried_then_repair_issue(
+    hass: HomeAssistant,
+    simulator: Simulator,
+    config_entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+    fault: dict[str, object],
+) -> None:
+    """A failing restore is retried with backoff; after an hour a repair issue names the values."""
+    await setup_sites(hass, config_entry)
+    sim = simulator.site(SITE_FULL)
+    issues = ir.async_get(hass)
+    await override(
+        hass,
+        SITE_FULL,
+        backup_reserve=100,
+        export_rule="never",
+        duration={"minutes": 10},
+    )
+    failing = simulator.add_fault(r"/backup$", method="POST", times=None, **fault)  # type: ignore[arg-type]
+
+    await tick(hass, freezer, 601)
+    # The export rule came back; the reserve did not.
+    assert (sim.reserve, sim.export_rule) == (100, "pv_only")
+    assert failing.hits == 1
+    state, attributes = active(hass, SITE_FULL)
+    assert state == "on"
+    assert attributes["restoring"] is True
+    assert attributes["restore"] == {"backup_reserve": 20}
+
+    # Retries after 1, 3, 8, 18 and 30 minutes: no issue yet.
+    for minutes, hits in ((1, 2), (2, 3), (5, 4), (10, 5), (12, 6)):
+        await tick(hass, freezer, minutes * 60)
+        assert failing.hits == hits, minutes
+    assert issues.async_get_issue(DOMAIN, ISSUE) is None
+    await tick(hass, freezer, 30 * 60)  # an hour after the end
+    assert failing.hits == 7
+    issue = issues.async_get_issue(DOMAIN, ISSUE)
+    assert issue is not None
+    assert issue.translation_key == "override_restore"
+    assert issue.translation_placeholders is not None
+    assert issue.translation_placeholders["values"] == "backup_reserve 20"
+    assert issue.translation_placeholders["site"] == "Home"
+
+    # Every 30 minutes from then on, until Tesla takes it.
+    failing.times = 0
+    await tick(hass, freezer, 30 * 60)
+    assert sim.reserve == 20
+    assert issues.async_get_issue(DOMAIN, ISSUE) is None
+    assert active(hass, SITE_FULL)[0] == "off"
+
+
+async def test_failing_restore_survives_restart_and_cancel_stops_it(
+    hass: HomeAssistant,
+    simulator: Simulator,
+    config_entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """The retries go on after a restart; cancelling tries once more, then gives up."""
+    await setup_sites(hass, config_entry)
+    sim = simulator.site(SITE_FULL)
+    issues = ir.async_get(hass)
+    await override(hass, SITE_FULL, backup_reserve=100, duration={"minutes": 10})
+    failing = simulator.add_fault(r"/backup$", method="POST", status=503, times=None)
+    await tick(hass, freezer, 601)
+    assert failing.hits == 1
+
+    await restart(hass, config_entry)  # tries again at start-up
+    assert failing.hits == 2
+    await tick(hass, freezer, 3600)
+    assert issues.async_get_issue(DOMAIN, ISSUE) is not None
+
+    with pytest.raises(HomeAssistantError) as err:
+        await cancel(hass, SITE_FULL)
+    assert err.value.translation_key == "override_not_restored"
+    assert "backup_reserve 20" in str(err.value.translation_placeholders)
+    assert issues.async_get_issue(DOMAIN, ISSUE) is None
+    assert active(hass, SITE_FULL)[0] == "off"
+    hits = failing.hits
+    await tick(hass, freezer, 3 * 3600)
+    assert failing.hits == hits  # no more retries
+    assert sim.reserve == 100
+
+
+async def test_two_sites_two_overrides(
+    hass: HomeAssistant,
+    simulator: Simulator,
+    config_entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """Two sites with different overrides each end and restore on their own."""
+    await setup_sites(hass, config_entry, SITE_FULL, SITE_PW3)
+    home, cabin = simulator.site(SITE_FULL), simulator.site(SITE_PW3)
+    await override(hass, SITE_FULL, preset="storm_prep", duration={"hours": 1})
+    await override(
+        hass, SITE_PW3, operation_mode="self_consumption", duration={"hours": 2}
+    )
+    assert (home.reserve, cabin.mode) == (100, "self_consumption")
+    assert active(hass, SITE_PW3)[1]["restore"] == {"operation_mode": "autonomous"}
+
+    await tick(hass, freezer, 3601)
+    assert (home.reserve, cabin.mode) == (20, "self_consumption")
+    assert active(hass, SITE_FULL)[0] == "off"
+    assert active(hass, SITE_PW3)[0] == "on"
+
+    await tick(hass, freezer, 3600)
+    assert (home.reserve, cabin.mode, cabin.reserve) == (20, "autonomous", 30)
+    assert active(hass, SITE_PW3)[0] == "off"
+
+
+async def test_second_override_merges(
+    hass: HomeAssistant,
+    simulator: Simulator,
+    config_entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """A second override sets its values, replaces the end, keeps the first's restore values."""
+    await setup_sites(hass, config_entry)
+    sim = simulator.site(SITE_FULL)
+    await override(hass, SITE_FULL, backup_reserve=100, duration={"hours": 2})
+
+    result = await override(
+        hass,
+        SITE_FULL,
+        backup_reserve=50,
+        export_rule="never",
+        duration={"minutes": 30},
+    )
+
+    assert result["previous"] == {"backup_reserve": 100, "export_rule": "pv_only"}
+    assert result["restore"] == {"backup_reserve": 20, "export_rule": "pv_only"}
+    assert active(hass, SITE_FULL)[1]["overridden"] == {
+        "backup_reserve": 50,
+        "export_rule": "never",
+    }
+    await tick(hass, freezer, 1801)  # the second one's end, earlier than the first's
+    assert (sim.reserve, sim.export_rule) == (20, "pv_only")
+    assert active(hass, SITE_FULL)[0] == "off"
+    posted = len(posts(simulator))
+    await tick(hass, freezer, 2 * 3600)
+    assert len(posts(simulator)) == posted
+
+
+async def test_target_percent_reached(
+    hass: HomeAssistant,
+    simulator: Simulator,
+    config_entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """An override with a target charge ends when the battery reaches it."""
+    await setup_sites(hass, config_entry)
+    sim = simulator.site(SITE_FULL)
+    result = await override(
+        hass, SITE_FULL, preset="charge_from_grid", target_percent=90
+    )
+    assert result["ends_at"] is None
+    assert result["target_percent"] == 90
+    assert ends(hass, SITE_FULL) == "unknown"
+    assert (sim.mode, sim.reserve) == ("autonomous", 100)
+
+    sim.soc = 85
+    await tick(hass, freezer, 31)
+    assert sim.reserve == 100
+    sim.soc = 90.2
+    await tick(hass, freezer, 31)
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+    assert (sim.mode, sim.reserve) == ("self_consumption", 20)
+    assert active(hass, SITE_FULL)[0] == "off"
