@@ -34,6 +34,7 @@ __all__ = [
     "HISTORY_FIELDS",
     "HISTORY_FIELD_NAMES",
     "MODES",
+    "RESERVE_81_99",
     "SiteState",
     "local_iso",
     "zone_for",
@@ -41,6 +42,7 @@ __all__ = [
 
 MODES = ("self_consumption", "autonomous", "backup")
 EXPORT_RULES = ("battery_ok", "pv_only", "never")
+RESERVE_81_99 = ("refuse", "snap")
 
 # Tesla's name of each setting the gateway acts on -> (shown attribute, acting attribute)
 _SETTINGS: dict[str, tuple[str, str]] = {
@@ -89,6 +91,7 @@ class SiteState(SitePhysics):
         self._disallow_grid_charging = config.initial_disallow_grid_charging
         self._ogvcr = config.initial_ogvcr
         self.apply_delay: dict[str, float] = dict.fromkeys(DELAYED_SETTINGS, 0.0)
+        self._reserve_81_99 = "refuse"
         self.site_name = config.site_name
         self.tou_settings: dict[str, Any] = default_tou_settings()
         self.tou_settings_legacy_written = False
@@ -117,6 +120,22 @@ class SiteState(SitePhysics):
             raise ValueError("apply delay must be 0 or more seconds")
         for name in names:
             self.apply_delay[name] = seconds
+
+    @property
+    def reserve_81_99(self) -> str:
+        """What a reserve of 81-99 % outside backup-only mode meets.
+
+        ``"refuse"`` (default, 2025 firmware): a 400.  ``"snap"`` (what other owners
+        report): accepted and stored as 80 %, and a mode change out of backup-only
+        lowers a held 81-99 % to 80 % — a 200 that did not do what was asked.
+        """
+        return self._reserve_81_99
+
+    @reserve_81_99.setter
+    def reserve_81_99(self, value: str) -> None:
+        if value not in RESERVE_81_99:
+            raise ValueError(f"reserve_81_99 must be one of {', '.join(RESERVE_81_99)}")
+        self._reserve_81_99 = value
 
     def accept(self, name: str, value: Any) -> None:
         """Tesla accepted a command: ``name`` shows ``value`` now, the gateway acts after its delay."""
@@ -313,6 +332,7 @@ class SiteState(SitePhysics):
             "disallow_charge_from_grid_with_solar_installed": self._disallow_grid_charging,
             "off_grid_vehicle_charging_reserve_percent": self._ogvcr,
             "apply_delay": dict(self.apply_delay),
+            "reserve_81_99": self._reserve_81_99,
             "acting": {name: self.acting(name) for name in DELAYED_SETTINGS},
             "pending": self.pending_changes(),
         }

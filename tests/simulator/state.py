@@ -242,6 +242,15 @@ class SimulatorState:
         for site in sites:
             site.set_apply_delay(seconds, None if settings is None else list(settings))
 
+    def set_reserve_81_99(self, behaviour: str, *, site_id: int | None = None) -> None:
+        """``"refuse"`` (default) or ``"snap"`` a reserve of 81-99 % outside backup-only mode.
+
+        See ``SiteState.reserve_81_99``; ``site_id``: one site (default all).
+        """
+        sites = [self.site(site_id)] if site_id is not None else self.sites.values()
+        for site in sites:
+            site.reserve_81_99 = behaviour
+
     def override_fields(
         self,
         site_id: int,

@@ -3,7 +3,9 @@
 backup, operation, storm_mode, grid_import_export, off_grid_vehicle_charging_reserve and
 time_of_use_settings: owns each command's validation (Tesla's status and error text, in
 Tesla's order; the refusals owners meet: no battery, no solar, reserve 81-99 % outside
-backup-only mode, not storm-watch / time-of-use / off-grid-reserve capable) and its
+backup-only mode (refused, or with ``SiteState.reserve_81_99 = "snap"`` taken as 80 %,
+also when the mode leaves backup-only), not storm-watch / time-of-use /
+off-grid-reserve capable) and its
 effect on the site (``SiteState.accept``: shown at once, acted on after the site's apply
 delay).  Tariff rules are in ``tariff.py``; token, region and scope checks happen
 before, in ``server.py``.  Touches only the one site it is given: no tokens, no other
@@ -51,11 +53,13 @@ class WriteRoutes:
                     "backup_reserve_percent must be an integer between 0 and 100",
                 )
             if 80 < value < 100 and site.default_real_mode != "backup":
-                return bad(
-                    400,
-                    "invalid_field",
-                    "backup_reserve_percent must be 0-80 or 100 outside backup mode",
-                )
+                if site.reserve_81_99 == "refuse":
+                    return bad(
+                        400,
+                        "invalid_field",
+                        "backup_reserve_percent must be 0-80 or 100 outside backup mode",
+                    )
+                value = 80  # the other firmware: accepted, stored as 80
             site.accept("backup_reserve_percent", value)
             return json_response(
                 {"response": {"Code": 200, "Message": "Backup reserve updated"}}
@@ -70,6 +74,9 @@ class WriteRoutes:
                     "invalid_field",
                     f"default_real_mode must be one of {', '.join(MODES)}",
                 )
+            held = site.backup_reserve_percent
+            if mode != "backup" and 80 < held < 100 and site.reserve_81_99 == "snap":
+                site.accept("backup_reserve_percent", 80)
             site.accept("default_real_mode", mode)
             return json_response({"response": {"code": 201, "message": "Updated"}})
         if endpoint == "storm_mode":

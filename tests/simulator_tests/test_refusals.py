@@ -131,3 +131,49 @@ async def test_reserve_81_to_99_needs_backup_only_mode(
     status, _, _ = await api.post(path, {"backup_reserve_percent": value})
     assert status == 200
     assert site.reserve == value
+
+
+async def test_reserve_81_to_99_snaps_to_80_on_other_firmware(
+    simulator: Simulator, api: Api
+) -> None:
+    """The "snap" variant answers 200 and stores 80 %, also when backup-only ends."""
+    site = simulator.site(SITE_FULL)
+    simulator.set_reserve_81_99("snap", site_id=SITE_FULL)
+    path = f"energy_sites/{SITE_FULL}"
+    status, body, _ = await api.post(f"{path}/backup", {"backup_reserve_percent": 90})
+    assert (status, body) == (
+        200,
+        {"response": {"Code": 200, "Message": "Backup reserve updated"}},
+    )
+    assert (await api.info())["backup_reserve_percent"] == 80
+    await api.post(f"{path}/operation", {"default_real_mode": "backup"})
+    await api.post(f"{path}/backup", {"backup_reserve_percent": 95})
+    assert site.reserve == 95  # backup-only takes it
+    status, _, _ = await api.post(
+        f"{path}/operation", {"default_real_mode": "self_consumption"}
+    )
+    assert status == 200
+    info = await api.info()
+    assert (info["default_real_mode"], info["backup_reserve_percent"]) == (
+        "self_consumption",
+        80,
+    )
+    # "refuse" (the default) keeps a held 95 % when the mode changes
+    simulator.set_reserve_81_99("refuse")
+    site.mode = "backup"
+    site.reserve = 95
+    await api.post(f"{path}/operation", {"default_real_mode": "autonomous"})
+    assert site.reserve == 95
+    with pytest.raises(ValueError, match="refuse, snap"):
+        simulator.set_reserve_81_99("round")
+    async with api.http.post(
+        f"{simulator.url}/_sim/site",
+        json={"site_id": SITE_FULL, "set": {"reserve_81_99": "snap"}},
+    ) as resp:
+        assert resp.status == 200
+        assert (await resp.json())["state"]["reserve_81_99"] == "snap"
+    async with api.http.post(
+        f"{simulator.url}/_sim/site",
+        json={"site_id": SITE_FULL, "set": {"reserve_81_99": "round"}},
+    ) as resp:
+        assert resp.status == 400
