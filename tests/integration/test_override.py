@@ -7,22 +7,38 @@ refusal: test_override_validation.py.
 from __future__ import annotations
 
 from datetime import timedelta
+import json
+from pathlib import Path
+import time
 from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.const import ATTR_ENTITY_ID
 from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import device_registry as dr, entity_registry as er
+from homeassistant.helpers.selector import validate_selector
+from homeassistant.helpers.service import async_get_all_descriptions
 from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from custom_components import powerwall_fleet as integration_dir
 from custom_components.powerwall_fleet.const import DOMAIN
+from tests.integration.conftest import entry_data
 from tests.integration.entity_helpers import request_bodies, setup_sites, tick
 from tests.simulator import Simulator
-from tests.simulator.scenario import SITE_FULL
+from tests.simulator.scenario import (
+    DEFAULT_SCOPES,
+    SITE_FULL,
+    SITE_PW3,
+    SITE_SOLAR_ONLY,
+    USER_MAIN,
+)
 
 pytestmark = pytest.mark.usefixtures("no_retry_delay")
+
+HOUR = {"hours": 1}
 
 
 def device_id(hass: HomeAssistant, site_id: int) -> str:
@@ -205,3 +221,109 @@ async def test_cancel_button(
 
     assert sim.storm_mode_enabled is True
     assert active(hass, SITE_FULL)[0] == "off"
+
+
+async def test_action_descriptions(
+    hass: HomeAssistant, simulator: Simulator, config_entry: MockConfigEntry
+) -> None:
+    """services.yaml describes both actions with valid selectors; every field is translated."""
+    await setup_sites(hass, config_entry)
+    descriptions = (await async_get_all_descriptions(hass))[DOMAIN]
+    assert set(descriptions["override"]["fields"]) == {
+        "operation_mode",
+        "backup_reserve",
+        "export_rule",
+        "grid_charging",
+        "storm_watch",
+        "duration",
+        "until",
+        "target_percent",
+        "preset",
+        "device_id",
+        "config_entry_id",
+    }
+    assert set(descriptions["cancel_override"]["fields"]) == {
+        "device_id",
+        "config_entry_id",
+    }
+    strings = json.loads(
+        (Path(integration_dir.__file__).parent / "translations" / "en.json").read_text()
+    )
+    for name in ("override", "cancel_override"):
+        assert strings["services"][name]["name"]
+        assert "MERGES" not in strings["services"][name]["description"]
+        for field_name, field in descriptions[name]["fields"].items():
+            validate_selector(field["selector"])
+            assert strings["services"][name]["fields"][field_name]["description"]
+            options = field["selector"].get("select", {})
+            if "translation_key" in options:
+                translated = strings["selector"][options["translation_key"]]["options"]
+                assert set(translated) == set(options["options"])
+    assert "merges into it" in strings["services"]["override"]["description"]
+
+
+async def test_no_command_scope_refused(
+    hass: HomeAssistant, simulator: Simulator, credentials: None
+) -> None:
+    """A login without energy_cmds: refused before any request."""
+    tokens = simulator.issue_tokens(
+        user=USER_MAIN,
+        scopes=[scope for scope in DEFAULT_SCOPES if scope != "energy_cmds"],
+    )
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title="Home",
+        unique_id=USER_MAIN,
+        data=entry_data(
+            simulator,
+            token={**tokens, "expires_at": time.time() + tokens["expires_in"]},
+        ),
+    )
+    await setup_sites(hass, entry)
+    before = simulator.count()
+    with pytest.raises(ServiceValidationError) as err:
+        await override(hass, SITE_FULL, backup_reserve=100, duration={"hours": 1})
+    assert err.value.translation_key == "missing_command_scope"
+    assert simulator.count() == before
+
+
+async def test_refused_change_while_starting(
+    hass: HomeAssistant,
+    simulator: Simulator,
+    config_entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """Tesla refuses the second change: the first stays overridden and is restored at the end."""
+    await setup_sites(hass, config_entry)
+    sim = simulator.site(SITE_FULL)
+    simulator.add_fault(r"/grid_import_export$", method="POST", status=400)
+    with pytest.raises(HomeAssistantError) as err:
+        await override(
+            hass,
+            SITE_FULL,
+            backup_reserve=100,
+            export_rule="never",
+            duration="01:00:00",
+        )
+    assert err.value.translation_key == "command_refused"
+    assert sim.reserve == 100
+    assert active(hass, SITE_FULL)[1]["overridden"] == {"backup_reserve": 100}
+    await tick(hass, freezer, 3601)
+    assert (sim.reserve, sim.export_rule) == (20, "pv_only")
+    assert active(hass, SITE_FULL)[0] == "off"
+
+
+async def test_entities_for_every_site(
+    hass: HomeAssistant, simulator: Simulator, config_entry: MockConfigEntry
+) -> None:
+    """A solar-only site can have an export-rule override: it gets the entities too."""
+    await setup_sites(hass, config_entry, SITE_SOLAR_ONLY, SITE_PW3)
+    for site_id in (SITE_SOLAR_ONLY, SITE_PW3):
+        state, attributes = active(hass, site_id)
+        assert state == "off"
+        assert (attributes["overridden"], attributes["restore"]) == ({}, {})
+        assert ends(hass, site_id) == "unknown"
+        entity(hass, "button", site_id, "cancel_override")
+    result = await override(hass, SITE_SOLAR_ONLY, export_rule="never", duration=HOUR)
+    assert result["previous"] == {"export_rule": "pv_only"}
+    assert simulator.site(SITE_SOLAR_ONLY).export_rule == "never"

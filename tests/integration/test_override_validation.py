@@ -127,7 +127,8 @@ async def test_entry_target_leaves_out_sites_without_the_setting(
         return_response=True,
     )
     assert response is not None
-    assert [site["site_id"] for site in response["sites"]] == [SITE_FULL]  # type: ignore[union-attr]
+    sites: list[dict[str, Any]] = response["sites"]  # type: ignore[assignment]
+    assert [site["site_id"] for site in sites] == [SITE_FULL]
     assert [r.site_id for r in simulator.requests if r.method == "POST"] == [SITE_FULL]
 
 
