@@ -250,6 +250,16 @@ async def _tick(
     await hass.async_block_till_done(wait_background_tasks=True)
 
 
+async def _override(hass: HomeAssistant, site_id: int, **data: Any) -> None:
+    """An override started elsewhere (not by the blueprint under test)."""
+    await hass.services.async_call(
+        DOMAIN,
+        "override",
+        {"device_id": _device(hass, site_id), **data},
+        blocking=True,
+    )
+
+
 def _settings(simulator: Simulator, site_id: int) -> tuple[Any, ...]:
     site = simulator.site(site_id)
     return (site.mode, site.reserve, site.export_rule, site.grid_charging)
@@ -365,8 +375,16 @@ async def test_cheap_rate_charging_by_price(
     await _set(hass, "sensor.price", "0.08")  # still cheap: nothing changes
     await _set(hass, "sensor.price", "unavailable")
     assert site.reserve == 100
+    await _set(hass, "sensor.price", "0.07")  # cheap again: the override goes on
+    assert site.reserve == 100
     await _set(hass, "sensor.price", "0.10")  # at the threshold: cancelled
     assert _settings(simulator, SITE_FULL) == before
+
+    # a price that only becomes known cancels nothing (here: a storm override)
+    await _set(hass, "sensor.price", "unavailable")
+    await _override(hass, SITE_FULL, preset="storm_prep", duration={"hours": 1})
+    await _set(hass, "sensor.price", "0.30")
+    assert site.reserve == 100
 
 
 async def test_cheap_rate_charging_until_the_target(
@@ -450,6 +468,7 @@ async def test_negative_price_export_stop(
     await _set(hass, "sensor.sell_price", "-0.03")
     await _set(hass, "sensor.sell_price", "unknown")
     assert simulator.site(SITE_FULL).export_rule == "never"
+    await _set(hass, "sensor.sell_price", "-0.02")
     await _set(hass, "sensor.sell_price", "0")
     assert simulator.site(SITE_FULL).export_rule == "pv_only"
     assert simulator.site(SITE_PW3).export_rule == "battery_ok"
@@ -458,3 +477,9 @@ async def test_negative_price_export_stop(
     assert simulator.site(SITE_PW3).export_rule == "never"
     await _tick(hass, freezer, 4 * 3600 + 5)
     assert simulator.site(SITE_PW3).export_rule == "battery_ok"
+
+    # a price that only becomes known cancels nothing (here: a storm override)
+    await _set(hass, "sensor.sell_price", "unknown")
+    await _override(hass, SITE_FULL, preset="storm_prep", duration={"hours": 1})
+    await _set(hass, "sensor.sell_price", "0.02")
+    assert simulator.site(SITE_FULL).reserve == 100
