@@ -242,7 +242,9 @@ def plan_override(
     """Check one site's part of a call; refuse (no request) what Tesla would."""
     asked = preset_values(site, data.get("preset"))
     asked.update({name: data[name] for name in FIELDS if name in data})
-    if not asked:
+    running = manager.overrides.get(site.site_id)
+    if not asked and (running is None or running.restoring):
+        # Without settings a call only moves the end of a running override.
         raise validation_error("override_nothing")
     _check_components(site, asked)
     info = site.info.latest

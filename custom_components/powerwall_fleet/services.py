@@ -1,9 +1,11 @@
 """Every action of the integration, with one target resolver.
 
-``set_backup_reserve``, ``refresh``, ``set_time_of_use``,
-``get_time_of_use``, ``override`` and ``cancel_override`` (override_actions.py,
-registered here with this module's resolver) target energy sites by device (``device_id``) and/or by
-config entry (``config_entry_id``: every site of the entry). Targets and input
+``set_backup_reserve``, ``refresh``, ``set_time_of_use`` and
+``get_time_of_use`` target energy sites by device (``device_id``) and/or by
+config entry (``config_entry_id``: every site of the entry); so do
+``override`` and ``cancel_override``, whose schemas and checks live in
+override_actions.py and which are registered here with this module's one
+target resolver. Targets and input
 are checked for every site before any request is sent; the checks of a value
 against a site, and the sending, are the controls' own (commands.py). This
 module owns the action schemas, target resolution, per-call bookkeeping (the

@@ -293,3 +293,90 @@ async def test_target_percent_reached(
 
     assert (sim.mode, sim.reserve) == ("self_consumption", 20)
     assert active(hass, SITE_FULL)[0] == "off"
+
+
+async def test_duration_before_target(
+    hass: HomeAssistant,
+    simulator: Simulator,
+    config_entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """With a target charge and a duration, whichever comes first ends the override."""
+    await setup_sites(hass, config_entry)
+    sim = simulator.site(SITE_FULL)
+    await override(
+        hass, SITE_FULL, preset="storm_prep", target_percent=99, duration="00:10:00"
+    )
+    await tick(hass, freezer, 601)
+    assert sim.reserve == 20
+    assert active(hass, SITE_FULL)[0] == "off"
+    # The battery watch went with it: reaching the level sends nothing more.
+    posted = len(posts(simulator))
+    sim.soc = 99.5
+    await tick(hass, freezer, 31)
+    assert len(posts(simulator)) == posted
+
+
+async def test_falling_target(
+    hass: HomeAssistant,
+    simulator: Simulator,
+    config_entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """A target below the present charge ends the override when the charge falls to it."""
+    await setup_sites(hass, config_entry)
+    sim = simulator.site(SITE_FULL)
+    await override(hass, SITE_FULL, export_rule="battery_ok", target_percent=40)
+    sim.soc = 45
+    await tick(hass, freezer, 31)
+    assert sim.export_rule == "battery_ok"
+    sim.soc = 39.6
+    await tick(hass, freezer, 31)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert sim.export_rule == "pv_only"
+
+
+async def test_removing_the_entry_drops_its_overrides(
+    hass: HomeAssistant,
+    simulator: Simulator,
+    config_entry: MockConfigEntry,
+    hass_storage: dict[str, object],
+) -> None:
+    """Removing the entry deletes its override file and closes its issues."""
+    await setup_sites(hass, config_entry)
+    await override(hass, SITE_FULL, backup_reserve=100, duration={"hours": 1})
+    key = f"{DOMAIN}.override.{config_entry.entry_id}"
+    assert key in hass_storage
+    ir.async_create_issue(
+        hass,
+        DOMAIN,
+        ISSUE,
+        is_fixable=False,
+        severity=ir.IssueSeverity.ERROR,
+        translation_key="override_restore",
+    )
+    assert await hass.config_entries.async_remove(config_entry.entry_id)
+    await hass.async_block_till_done()
+    assert key not in hass_storage
+    assert ir.async_get(hass).async_get_issue(DOMAIN, ISSUE) is None
+
+
+async def test_second_call_without_settings_moves_the_end(
+    hass: HomeAssistant,
+    simulator: Simulator,
+    config_entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """A call with only an end moves a running override's end; nothing is sent."""
+    await setup_sites(hass, config_entry)
+    sim = simulator.site(SITE_FULL)
+    await override(hass, SITE_FULL, preset="storm_prep", duration={"hours": 12})
+    posted = len(posts(simulator))
+
+    result = await override(hass, SITE_FULL, duration={"hours": 2})
+
+    assert result["values"] == {}
+    assert result["restore"] == {"backup_reserve": 20}
+    assert len(posts(simulator)) == posted
+    await tick(hass, freezer, 7201)
+    assert sim.reserve == 20
