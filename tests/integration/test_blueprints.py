@@ -340,6 +340,38 @@ async def test_storm_prep_from_a_calendar_and_the_longest_hold(
     assert simulator.site(SITE_FULL).reserve == 20
 
 
+async def test_storm_prep_clearing_leaves_a_cancelled_override_alone(
+    hass: HomeAssistant,
+    simulator: Simulator,
+    config_entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """The owner cancelled the storm override: the alert clearing starts nothing."""
+    freezer.move_to(dt_util.utcnow().replace(microsecond=0))
+    hass.states.async_set("binary_sensor.storm", "off")
+    await _run_blueprint(
+        hass,
+        config_entry,
+        "storm_prep",
+        powerwall=[SITE_FULL],
+        alert_entities=["binary_sensor.storm"],
+    )
+    await _set(hass, "binary_sensor.storm", "on")
+    assert simulator.site(SITE_FULL).reserve == 100
+    await hass.services.async_call(
+        DOMAIN,
+        "cancel_override",
+        {"device_id": _device(hass, SITE_FULL)},
+        blocking=True,
+    )
+    assert simulator.site(SITE_FULL).reserve == 20
+    posted = simulator.count("backup", site_id=SITE_FULL)
+    await _set(hass, "binary_sensor.storm", "off")
+    await _tick(hass, freezer, 3 * 3600)
+    assert simulator.site(SITE_FULL).reserve == 20
+    assert simulator.count("backup", site_id=SITE_FULL) == posted
+
+
 async def test_cheap_rate_charging_by_price(
     hass: HomeAssistant,
     simulator: Simulator,
