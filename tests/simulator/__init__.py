@@ -11,8 +11,10 @@ Quick start::
 Model and quirks: ``server.py`` (HTTP surface, check order, faults, accounting),
 ``state.py`` (what the simulator knows and the test-facing API), the ``*_routes.py``
 modules (OAuth, partner, site reads, site commands, ``/_sim`` control), ``payloads.py``
-(read answers), ``site.py`` (physics and exact energy history), ``auth.py`` (OAuth),
-``partner.py`` (partner registration), ``tariff.py`` (TOU validation hook).  Note that
+(read answers), ``site.py`` (settings, and the lag before the gateway acts on them),
+``physics.py`` (physics and exact energy history), ``environment.py`` (sun, demand),
+``auth.py`` (OAuth), ``partner.py`` (partner registration), ``tariff.py`` (TOU
+validation hook).  Note that
 aiohttp's client retries an idempotent request once after a dropped connection: a
 ``drop=True`` fault on a GET needs ``times=2`` to reach an aiohttp caller.
 """

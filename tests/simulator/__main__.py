@@ -44,6 +44,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="start without the app registered as a partner (412 until done)",
     )
     parser.add_argument(
+        "--apply-delay",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help=(
+            "the gateway acts on accepted commands SECONDS later (site_info shows them"
+            " at once; owners report 10 s for the reserve, 5-15 min for the mode;"
+            " POST /_sim/apply_delay changes it); default 0"
+        ),
+    )
+    parser.add_argument(
         "--allow-remote",
         action="store_true",
         help="allow binding a non-loopback address",
@@ -88,7 +99,10 @@ def describe(sim: Simulator) -> str:
             f"  public key of {domain} fetched from {origin}{PUBLIC_KEY_PATH}"
             for domain, origin in sim.resolved_domains.items()
         ),
-        f"  control       : {sim.url}/_sim/state, /_sim/clock, /_sim/faults, /_sim/counts",
+        (
+            f"  control       : {sim.url}/_sim/state, /_sim/clock, /_sim/faults,"
+            " /_sim/counts, /_sim/apply_delay"
+        ),
         f"  clock         : {sim.clock!r}",
         "Press Ctrl-C to stop.",
     ]
@@ -100,6 +114,7 @@ async def serve(args: argparse.Namespace) -> None:
     start = datetime.fromisoformat(args.start) if args.start else None
     clock = SimClock(start, realtime=not args.sim_time)
     sim = Simulator(clock, partner_registered=not args.unregistered)
+    sim.set_apply_delay(args.apply_delay)
     for domain, origin in args.resolve:
         sim.resolve_domain(domain, origin)
     await sim.start(args.host, args.port)

@@ -45,6 +45,7 @@ class ControlRoutes:
             ("POST", "/public_keys", self._public_key),
             ("POST", "/grid_outage", self._grid_outage),
             ("POST", "/storm_alert", self._storm_alert),
+            ("POST", "/apply_delay", self._apply_delay),
             ("POST", "/overrides", self._overrides),
             ("DELETE", "/overrides", self._clear_overrides),
             ("GET", "/state", self._state),
@@ -168,6 +169,23 @@ class ControlRoutes:
     async def _storm_alert(self, request: web.Request) -> web.Response:
         data = await _body(request)
         self.sim.set_storm_alert(self._site_from(data), bool(data.get("active", True)))
+        return json_response({"ok": True})
+
+    async def _apply_delay(self, request: web.Request) -> web.Response:
+        """{"seconds": 600, "site_id": optional, "settings": optional list of Tesla's names}."""
+        data = await _body(request)
+        site_id = self._site_from(data) if "site_id" in data else None
+        settings = data.get("settings")
+        if settings is not None and not isinstance(settings, list):
+            return json_response(
+                {"error": "settings must be a list of setting names"}, 400
+            )
+        try:
+            self.sim.set_apply_delay(
+                float(data["seconds"]), site_id=site_id, settings=settings
+            )
+        except (KeyError, TypeError, ValueError) as err:
+            return json_response({"error": f"seconds required: {err}"}, 400)
         return json_response({"ok": True})
 
     async def _overrides(self, request: web.Request) -> web.Response:

@@ -224,6 +224,33 @@ class SimulatorState:
         """Issue or lift a storm alert (storm watch activates when storm mode is enabled)."""
         self.site(site_id).storm_alert = active
 
+    def set_apply_delay(
+        self,
+        seconds: float,
+        *,
+        site_id: int | None = None,
+        settings: Sequence[str] | None = None,
+    ) -> None:
+        """Tesla's lag between accepting a command and the gateway acting on it.
+
+        site_info shows an accepted value at once; the physics (grid charging, export,
+        the reserve held) follow it ``seconds`` later.  ``site_id``: one site (default
+        all); ``settings``: Tesla's names, e.g. ``["default_real_mode"]`` (default all
+        of ``site.DELAYED_SETTINGS``).  0 (the default) acts at once.
+        """
+        sites = [self.site(site_id)] if site_id is not None else self.sites.values()
+        for site in sites:
+            site.set_apply_delay(seconds, None if settings is None else list(settings))
+
+    def set_reserve_81_99(self, behaviour: str, *, site_id: int | None = None) -> None:
+        """``"refuse"`` (default) or ``"snap"`` a reserve of 81-99 % outside backup-only mode.
+
+        See ``SiteState.reserve_81_99``; ``site_id``: one site (default all).
+        """
+        sites = [self.site(site_id)] if site_id is not None else self.sites.values()
+        for site in sites:
+            site.reserve_81_99 = behaviour
+
     def override_fields(
         self,
         site_id: int,

@@ -2,9 +2,14 @@
 
 backup, operation, storm_mode, grid_import_export, off_grid_vehicle_charging_reserve and
 time_of_use_settings: owns each command's validation (Tesla's status and error text, in
-Tesla's order) and its effect on the site.  Tariff rules are in ``tariff.py``; token,
-region and scope checks happen before, in ``server.py``.  Touches only the one site it
-is given: no tokens, no other sites, no request log.
+Tesla's order; the refusals owners meet: no battery, no solar, reserve 81-99 % outside
+backup-only mode (refused, or with ``SiteState.reserve_81_99 = "snap"`` taken as 80 %,
+also when the mode leaves backup-only), not storm-watch / time-of-use /
+off-grid-reserve capable) and its
+effect on the site (``SiteState.accept``: shown at once, acted on after the site's apply
+delay).  Tariff rules are in ``tariff.py``; token, region and scope checks happen
+before, in ``server.py``.  Touches only the one site it is given: no tokens, no other
+sites, no request log.
 """
 
 from __future__ import annotations
@@ -48,12 +53,14 @@ class WriteRoutes:
                     "backup_reserve_percent must be an integer between 0 and 100",
                 )
             if 80 < value < 100 and site.default_real_mode != "backup":
-                return bad(
-                    400,
-                    "invalid_field",
-                    "backup_reserve_percent must be 0-80 or 100 outside backup mode",
-                )
-            site.backup_reserve_percent = value
+                if site.reserve_81_99 == "refuse":
+                    return bad(
+                        400,
+                        "invalid_field",
+                        "backup_reserve_percent must be 0-80 or 100 outside backup mode",
+                    )
+                value = 80  # the other firmware: accepted, stored as 80
+            site.accept("backup_reserve_percent", value)
             return json_response(
                 {"response": {"Code": 200, "Message": "Backup reserve updated"}}
             )
@@ -67,7 +74,10 @@ class WriteRoutes:
                     "invalid_field",
                     f"default_real_mode must be one of {', '.join(MODES)}",
                 )
-            site.default_real_mode = mode
+            held = site.backup_reserve_percent
+            if mode != "backup" and 80 < held < 100 and site.reserve_81_99 == "snap":
+                site.accept("backup_reserve_percent", 80)
+            site.accept("default_real_mode", mode)
             return json_response({"response": {"code": 201, "message": "Updated"}})
         if endpoint == "storm_mode":
             enabled = body.get("enabled")
@@ -75,7 +85,7 @@ class WriteRoutes:
                 return bad(400, "invalid_field", "enabled must be a boolean")
             if not cfg.storm_capable:
                 return bad(400, "invalid_field", "site is not storm watch capable")
-            site.storm_mode_enabled = enabled
+            site.accept("storm_mode_enabled", enabled)
             return json_response({"response": {"result": True, "reason": ""}})
         if endpoint == "grid_import_export":
             return self._grid_import_export(site, body)
@@ -134,6 +144,8 @@ class WriteRoutes:
             return error_response(
                 400, "invalid_field", f"{key_charge} must be a boolean"
             )
+        if key_charge in body and not site.config.has_battery:
+            return error_response(400, "invalid_field", "site has no battery")
         if key_rule in body:
             if rule not in EXPORT_RULES:
                 return error_response(
@@ -146,9 +158,9 @@ class WriteRoutes:
                     400, "invalid_field", "export rule requires solar"
                 )
         if key_charge in body:
-            site.disallow_charge_from_grid_with_solar_installed = bool(disallow)
+            site.accept(key_charge, bool(disallow))
         if key_rule in body:
-            site.customer_preferred_export_rule = rule
+            site.accept(key_rule, rule)
         return web.Response(status=200)
 
 
