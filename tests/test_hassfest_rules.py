@@ -14,6 +14,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from homeassistant.core import HomeAssistant
 from homeassistant.helpers import config_validation as cv, selector
 from homeassistant.util.yaml import load_yaml_dict
 import pytest
@@ -121,10 +122,9 @@ def scanner() -> Scanner:
 # ---------------------------------------------------------------- actions
 
 
-def _registered_actions(scanner: Scanner) -> dict[str, str]:
-    """Action name -> schema constant, from hass.services.async_register calls."""
-
-    found: dict[str, str] = {}
+def _registered_actions(scanner: Scanner) -> set[str]:
+    """Action names passed to hass.services.async_register, read from the source."""
+    found: set[str] = set()
     for node, ctx in scanner.nodes():
         if (
             isinstance(node, ast.Call)
@@ -132,24 +132,22 @@ def _registered_actions(scanner: Scanner) -> dict[str, str]:
             and node.func.attr == "async_register"
             and len(node.args) >= 2
         ):
-            for name in scanner.strings(node.args[1], ctx):
-                schema = next(
-                    (k.value for k in node.keywords if k.arg == "schema"), None
-                )
-                assert isinstance(schema, ast.Name), (
-                    f"{scanner.where(ctx, node)}: schema"
-                )
-                found[name] = schema.id
+            found.update(scanner.strings(node.args[1], ctx))
     return found
 
 
-def test_actions_match_services_yaml(scanner: Scanner) -> None:
+async def test_actions_match_services_yaml(
+    hass: HomeAssistant, scanner: Scanner
+) -> None:
     """services.yaml describes exactly the actions registered, with their schema's fields."""
     services = _yaml("services.yaml")
-    registered = _registered_actions(scanner)
+    assert sorted(_registered_actions(scanner)) == sorted(services)
+    services_module.async_setup_services(hass)
+    registered = hass.services.async_services_for_domain(DOMAIN)
     assert sorted(registered) == sorted(services)
-    for action, schema_name in registered.items():
-        schema: vol.Schema = getattr(services_module, schema_name)
+    for action, service in registered.items():
+        schema = service.schema
+        assert isinstance(schema, vol.Schema), action
         fields = {str(key) for key in schema.schema}
         assert sorted(fields) == sorted((services[action] or {}).get("fields", {})), (
             action

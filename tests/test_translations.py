@@ -17,6 +17,7 @@ from typing import Any
 
 from homeassistant import config_entries
 from homeassistant.helpers import config_entry_oauth2_flow, config_validation as cv
+from homeassistant.util.yaml import load_yaml_dict
 import pytest
 import voluptuous as vol
 
@@ -69,7 +70,26 @@ def uses(scanner: Scanner) -> list[Use]:
         *scan(scanner),
         *framework,
         *framework_defaults(config_entries.ConfigFlow, scanner),
+        *_service_selector_uses(),
     ]
+
+
+def _service_selector_uses() -> Iterator[Use]:
+    """Selectors in services.yaml whose options are translated (``translation_key``)."""
+
+    def walk(node: Any, where: str) -> Iterator[Use]:
+        if isinstance(node, dict):
+            for name, value in node.items():
+                if name == "translation_key" and isinstance(value, str):
+                    yield Use(("selector", value), None, where)
+                else:
+                    yield from walk(value, f"{where}.{name}")
+        elif isinstance(node, list):
+            for item in node:
+                yield from walk(item, where)
+
+    actions = load_yaml_dict(str(INTEGRATION_DIR / "services.yaml"))
+    yield from walk(actions, "services.yaml")
 
 
 def _leaves(
