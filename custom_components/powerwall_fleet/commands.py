@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING, Any, Concatenate, Literal
 
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.helpers.translation import async_get_translations
 
 from .const import DOMAIN, LOGGER
 from .fleet import (
@@ -56,6 +57,7 @@ from .fleet import (
     RateLimited,
     SiteInfo,
     UserSettings,
+    plain_words,
     token_scopes,
 )
 from .fleet.tariff import Tariff, TariffError, differences, parse_tariff
@@ -166,6 +168,16 @@ def _on_off(value: bool) -> str:
     return "on" if value else "off"
 
 
+async def _option_label(site: SiteCoordinators, select: str, option: str) -> str:
+    """The option's name as its select shows it (translated), else the key in words."""
+    hass = site.info.hass
+    strings = await async_get_translations(
+        hass, hass.config.language, "entity", {DOMAIN}
+    )
+    label = strings.get(f"component.{DOMAIN}.entity.select.{select}.state.{option}")
+    return label or option.replace("_", " ")
+
+
 def _with_components(info: SiteInfo, **changes: Any) -> SiteInfo:
     """``info`` with some of its components' fields changed (shown at once)."""
     return replace(info, components=replace(info.components or Components(), **changes))
@@ -246,10 +258,11 @@ async def async_set_off_grid_vehicle_charging_reserve(
 @_shows_site_value
 async def async_set_operation_mode(site: SiteCoordinators, mode: str) -> None:
     """Set the operation mode (self_consumption, autonomous or backup)."""
+    label = await _option_label(site, "operation_mode", mode)
     await _async_command(
         site,
         lambda client: client.set_operation_mode(site.site_id, mode),
-        what=f"the operation mode {mode} for {site.name}",
+        what=f"the operation mode {label} for {site.name}",
         patch=lambda info: replace(info, default_real_mode=mode),
         confirm=lambda info: info.default_real_mode == mode,
     )
@@ -259,10 +272,11 @@ async def async_set_operation_mode(site: SiteCoordinators, mode: str) -> None:
 async def async_set_export_rule(site: SiteCoordinators, rule: str) -> None:
     """Set what may be exported (battery_ok, pv_only, never); needs solar."""
     _check_export_rule(site)
+    label = await _option_label(site, "export_rule", rule)
     await _async_command(
         site,
         lambda client: client.set_grid_import_export(site.site_id, export_rule=rule),
-        what=f"the export rule {rule} for {site.name}",
+        what=f"the export rule {label} for {site.name}",
         patch=lambda info: _with_components(
             info,
             customer_preferred_export_rule=rule,
@@ -387,7 +401,7 @@ def _command_error(
 ) -> HomeAssistantError:
     placeholders: dict[str, Any] = {
         "what": what,
-        "error": err.error or type(err).__name__,
+        "error": err.error or plain_words(err),
     }
     if isinstance(err, InvalidArgument):
         return ServiceValidationError(

@@ -50,6 +50,7 @@ from .fleet import (
     normalize_domain,
     partner_public_key,
     partner_token,
+    plain_words,
     register_partner,
 )
 
@@ -355,4 +356,4 @@ def _registration_reason(err: FleetError) -> str:
 
 def error_detail(err: FleetError) -> str:
     """Tesla's words for ``err`` (its error key or description), for a form or abort."""
-    return err.error or err.description or type(err).__name__
+    return err.error or err.description or plain_words(err)

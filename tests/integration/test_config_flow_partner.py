@@ -185,7 +185,7 @@ PARTNER_FAILURES = {
     "failed_dependency": _refused(
         _fault(PARTNER_ACCOUNTS_PATH, **POST, status=424, json=None),
         "key_not_reachable",
-        "ServerError",
+        "Tesla's servers had a problem",
     ),
     "precondition": _refused(
         _fault(PARTNER_ACCOUNTS_PATH, **POST, status=412),

@@ -39,6 +39,7 @@ from custom_components.powerwall_fleet.fleet import (
     Product,
     RateLimited,
     is_retryable,
+    plain_words,
     site_is_unavailable,
 )
 from custom_components.powerwall_fleet.repairs import (
@@ -58,6 +59,13 @@ RETRY_DELAY = 2.0
 DEFAULT_RETRY_AFTER = 60.0
 MAX_RETRY_AFTER = 3600.0
 THROTTLE_ISSUE_AFTER = timedelta(hours=1)
+
+# How messages and log lines name what each endpoint holds.
+ENDPOINT_WORDS = {
+    "site_info": "the site's settings",
+    "live_status": "the live status",
+    "calendar_history": "the energy history",
+}
 
 
 @dataclass
@@ -99,6 +107,8 @@ class FleetCoordinator[T](DataUpdateCoordinator[T]):
         self.throttled_until: datetime | None = None
         self.throttled_since: datetime | None = None
         self.last_error: str | None = None
+        # The last failure in plain words (what a user reads).
+        self.last_problem: str | None = None
         self.last_success: datetime | None = None
         # Since when (and for how many polls) Tesla calls the site gone.
         self.gone_since: datetime | None = None
@@ -107,9 +117,14 @@ class FleetCoordinator[T](DataUpdateCoordinator[T]):
             hass,
             LOGGER,
             config_entry=entry,
-            name=f"{self.endpoint} {self.site_id}",
+            name=f"{self.what} of energy site {self.site_id}",
             update_interval=interval,
         )
+
+    @property
+    def what(self) -> str:
+        """What the endpoint holds, in plain words ("the live status")."""
+        return ENDPOINT_WORDS.get(self.endpoint, self.endpoint.replace("_", " "))
 
     @property
     def latest(self) -> T | None:
@@ -150,6 +165,7 @@ class FleetCoordinator[T](DataUpdateCoordinator[T]):
             return self._throttled(err, now)
         except LoginRequired as err:
             self.last_error = "login_required"
+            self.last_problem = plain_words(err)
             raise ConfigEntryAuthFailed(
                 translation_domain=DOMAIN, translation_key="reauth_required"
             ) from err
@@ -159,8 +175,8 @@ class FleetCoordinator[T](DataUpdateCoordinator[T]):
                 translation_domain=DOMAIN,
                 translation_key="update_failed",
                 translation_placeholders={
-                    "endpoint": self.endpoint,
-                    "error": type(err).__name__,
+                    "endpoint": self.what,
+                    "error": plain_words(err),
                 },
             ) from err
         self._recovered(now)
@@ -174,6 +190,7 @@ class FleetCoordinator[T](DataUpdateCoordinator[T]):
         self.throttled_until = now + timedelta(seconds=wait)
         self.throttled_since = self.throttled_since or now
         self.last_error = "rate_limited"
+        self.last_problem = plain_words(err)
         # Ask again when Tesla said we may; back to the normal pace after.
         self.update_interval = timedelta(seconds=wait)
         LOGGER.debug("%s rate limited; pausing %.0f s", self.name, wait)
@@ -197,6 +214,7 @@ class FleetCoordinator[T](DataUpdateCoordinator[T]):
 
     def _failed(self, err: FleetError, now: datetime) -> None:
         self.last_error = type(err).__name__
+        self.last_problem = plain_words(err)
         if site_is_unavailable(err):
             # Other failures in between (network, 5xx) do not prove the site
             # is back: only a success resets the count.
@@ -222,6 +240,7 @@ class FleetCoordinator[T](DataUpdateCoordinator[T]):
     def _recovered(self, now: datetime) -> None:
         self.last_success = now
         self.last_error = None
+        self.last_problem = None
         if self.throttled_since is not None:
             self.throttled_since = None
             self.throttled_until = None
