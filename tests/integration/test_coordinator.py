@@ -21,6 +21,7 @@ from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import issue_registry as ir
+from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
@@ -920,3 +921,54 @@ async def test_coordinator_needs_an_energy_site(
         )
     with pytest.raises(NotImplementedError):
         await FleetCoordinator._fetch(site.live)
+
+
+async def test_site_gone_since_survives_a_restart(
+    hass: HomeAssistant,
+    simulator: Simulator,
+    config_entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+    hass_storage: dict[str, Any],
+) -> None:
+    """When a site was first seen gone is kept: an outage across a restart counts whole."""
+    gone_since = dt_util.utcnow() - timedelta(hours=1, minutes=5)
+    hass_storage[f"{DOMAIN}.site_gone"] = {
+        "version": 1,
+        "minor_version": 1,
+        "key": f"{DOMAIN}.site_gone",
+        "data": {str(SITE_DEAD): gone_since.isoformat()},
+    }
+    await _setup(hass, config_entry, site_ids=[SITE_DEAD])
+    dead = config_entry.runtime_data.sites[SITE_DEAD]
+    assert dead.info.gone_since == gone_since
+    assert _issue(hass, f"site_unavailable_{SITE_DEAD}") is None  # one poll so far
+
+    await dead.info.async_refresh()
+    await dead.info.async_refresh()
+
+    assert _issue(hass, f"site_unavailable_{SITE_DEAD}") is not None
+
+
+async def test_site_gone_since_is_stored_and_forgotten(
+    hass: HomeAssistant,
+    simulator: Simulator,
+    config_entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+    hass_storage: dict[str, Any],
+) -> None:
+    """The first "gone" answer is written to storage; the next success removes it."""
+    await _setup(hass, config_entry)
+    info = config_entry.runtime_data.sites[SITE_FULL].info
+    simulator.add_fault(INFO, status=404)
+    first = dt_util.utcnow()
+
+    await info.async_refresh()
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+    stored = hass_storage[f"{DOMAIN}.site_gone"]["data"]
+    assert stored == {str(SITE_FULL): first.isoformat()}
+
+    await info.async_refresh()
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+    assert hass_storage[f"{DOMAIN}.site_gone"]["data"] == {}

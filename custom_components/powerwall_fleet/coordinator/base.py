@@ -26,8 +26,10 @@ from typing import TYPE_CHECKING, Any
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ConfigEntryAuthFailed
 from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers.storage import Store
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 from homeassistant.util import dt as dt_util
+from homeassistant.util.hass_dict import HassKey
 
 from custom_components.powerwall_fleet.const import DOMAIN, LOGGER
 from custom_components.powerwall_fleet.fleet import (
@@ -66,6 +68,44 @@ ENDPOINT_WORDS = {
     "live_status": "the live status",
     "calendar_history": "the energy history",
 }
+
+
+class _GoneSince:
+    """When each site was first seen gone, kept in storage across restarts.
+
+    So an hour-long outage that spans a restart still counts as one.
+    """
+
+    def __init__(self, hass: HomeAssistant) -> None:
+        self._store: Store[dict[str, str]] = Store(hass, 1, f"{DOMAIN}.site_gone")
+        self._since: dict[str, str] | None = None
+
+    async def async_first_seen(self, site_id: int, now: datetime) -> datetime:
+        """When ``site_id`` was first seen gone (``now`` if this is the first time)."""
+        if self._since is None:
+            self._since = dict(await self._store.async_load() or {})
+        key = str(site_id)
+        if key not in self._since:
+            self._since[key] = now.isoformat()
+            self._store.async_delay_save(self._data, 0)
+        return dt_util.parse_datetime(self._since[key]) or now
+
+    def clear(self, site_id: int) -> None:
+        """The site answered: forget when it was gone."""
+        if self._since is not None and self._since.pop(str(site_id), None):
+            self._store.async_delay_save(self._data, 0)
+
+    def _data(self) -> dict[str, str]:
+        return dict(self._since or {})
+
+
+_GONE_SINCE: HassKey[_GoneSince] = HassKey(f"{DOMAIN}_site_gone")
+
+
+def _gone_since(hass: HomeAssistant) -> _GoneSince:
+    if (tracker := hass.data.get(_GONE_SINCE)) is None:
+        tracker = hass.data[_GONE_SINCE] = _GoneSince(hass)
+    return tracker
 
 
 @dataclass
@@ -170,6 +210,8 @@ class FleetCoordinator[T](DataUpdateCoordinator[T]):
                 translation_domain=DOMAIN, translation_key="reauth_required"
             ) from err
         except FleetError as err:
+            if site_is_unavailable(err):
+                await self._async_gone(now)
             self._failed(err, now)
             raise UpdateFailed(
                 translation_domain=DOMAIN,
@@ -212,15 +254,23 @@ class FleetCoordinator[T](DataUpdateCoordinator[T]):
             ) from err
         return self.data
 
+    async def _async_gone(self, now: datetime) -> None:
+        """Tesla calls the site gone: since when (kept across restarts, per site)."""
+        if self.gone_since is None:
+            self.gone_since = await _gone_since(self.hass).async_first_seen(
+                self.site_id, now
+            )
+
     def _failed(self, err: FleetError, now: datetime) -> None:
         self.last_error = type(err).__name__
         self.last_problem = plain_words(err)
         if site_is_unavailable(err):
             # Other failures in between (network, 5xx) do not prove the site
             # is back: only a success resets the count.
-            self.gone_since = self.gone_since or now
             self.gone_polls += 1
-            if site_gone_long_enough(self.gone_since, self.gone_polls, now):
+            if self.gone_since is not None and site_gone_long_enough(
+                self.gone_since, self.gone_polls, now
+            ):
                 async_raise_site_unavailable(self.hass, self.config_entry, self.site_id)
         elif isinstance(err, MissingScopes):
             async_raise_missing_scopes(
@@ -254,6 +304,7 @@ class FleetCoordinator[T](DataUpdateCoordinator[T]):
         # again.
         self.gone_since = None
         self.gone_polls = 0
+        _gone_since(self.hass).clear(self.site_id)
         async_clear_site_unavailable(self.hass, self.site_id)
         ir.async_delete_issue(
             self.hass, DOMAIN, f"partner_not_registered_{self.config_entry.entry_id}"
