@@ -92,7 +92,8 @@ class _GoneSince:
 
     def clear(self, site_id: int) -> None:
         """The site answered: forget when it was gone."""
-        if self._since is not None and self._since.pop(str(site_id), None):
+        if self._since is not None and str(site_id) in self._since:
+            del self._since[str(site_id)]
             self._store.async_delay_save(self._data, 0)
 
     def _data(self) -> dict[str, str]:
