@@ -52,6 +52,7 @@ from .fleet import (
     MissingScopes,
     PartnerNotRegistered,
     Product,
+    plain_words,
 )
 from .oauth import EntryTokens, implementation_for_entry
 from .override import OverrideManager, async_remove_store
@@ -136,7 +137,7 @@ async def async_setup_entry(
         raise ConfigEntryNotReady(
             translation_domain=DOMAIN,
             translation_key="cannot_connect",
-            translation_placeholders={"error": type(err).__name__},
+            translation_placeholders={"error": plain_words(err)},
         ) from err
 
     sites = _followed_sites(hass, entry, products)

@@ -46,6 +46,7 @@ from .fleet import (
     InvalidClient,
     LoginRequired,
     ServerError,
+    plain_words,
     refresh_tokens,
 )
 
@@ -119,7 +120,7 @@ class TeslaFleetImplementation(AuthImplementation):
                 domain=DOMAIN,
                 request_info=_request_info(self.token_url),
                 status=err.status or 503,
-                message=type(err).__name__,
+                message=plain_words(err),
             ) from err
         return {**token, **new.as_dict()}
 

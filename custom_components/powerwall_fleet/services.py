@@ -312,8 +312,8 @@ async def _async_refresh(hass: HomeAssistant, call: ServiceCall) -> None:
                 translation_domain=DOMAIN,
                 translation_key="update_failed",
                 translation_placeholders={
-                    "endpoint": coordinator.endpoint,
-                    "error": coordinator.last_error or "unknown",
+                    "endpoint": coordinator.what,
+                    "error": coordinator.last_problem or "no answer",
                 },
             )
 

@@ -125,7 +125,7 @@ CONTROLS = [
             after="autonomous",
             body={"default_real_mode": "autonomous"},
             body_back={"default_real_mode": "self_consumption"},
-            what="the operation mode autonomous for Home",
+            what="the operation mode Time-based control for Home",
             held={"default_real_mode": "self_consumption"},
         ),
         Control(
@@ -137,7 +137,7 @@ CONTROLS = [
             after="battery_ok",
             body={"customer_preferred_export_rule": "battery_ok"},
             body_back={"customer_preferred_export_rule": "pv_only"},
-            what="the export rule battery_ok for Home",
+            what="the export rule Solar and battery for Home",
             held={"components.customer_preferred_export_rule": "pv_only"},
         ),
         Control(
@@ -386,6 +386,6 @@ async def test_value_tesla_would_refuse_is_not_sent(
     assert err.value.translation_domain == DOMAIN
     assert err.value.translation_key == "invalid_value"
     placeholders = err.value.translation_placeholders or {}
-    assert placeholders["what"] == "the operation mode off_grid for Home"
+    assert placeholders["what"] == "the operation mode off grid for Home"
     assert request_bodies(simulator, "operation") == []
     assert simulator.site(SITE_FULL).mode == "self_consumption"

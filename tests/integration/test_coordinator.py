@@ -21,6 +21,7 @@ from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import issue_registry as ir
+from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
@@ -636,10 +637,27 @@ async def test_wrong_region_switches_base_url_and_persists(
 # ------------------------------------------------------------------ dead site
 
 
-async def test_dead_site_fails_alone_with_issue(
-    hass: HomeAssistant, simulator: Simulator, config_entry: MockConfigEntry
+async def _gone_for_an_hour(
+    freezer: FrozenDateTimeFactory, coordinator: FleetCoordinator[Any]
 ) -> None:
-    """404 / "upstream internal error": that site unavailable + issue; others fine."""
+    """Two more polls now and one an hour later, all answering "gone"."""
+    await coordinator.async_refresh()
+    await coordinator.async_refresh()
+    freezer.tick(timedelta(hours=1))
+    await coordinator.async_refresh()
+
+
+async def test_dead_site_fails_alone_with_issue(
+    hass: HomeAssistant,
+    simulator: Simulator,
+    config_entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """404 / "upstream internal error": that site unavailable; others fine.
+
+    The issue offering to remove it comes only after an hour and several
+    polls of the same answer.
+    """
     await _setup(hass, config_entry, site_ids=[SITE_FULL, SITE_DEAD])
     dead = config_entry.runtime_data.sites[SITE_DEAD]
     full = config_entry.runtime_data.sites[SITE_FULL]
@@ -649,6 +667,9 @@ async def test_dead_site_fails_alone_with_issue(
     assert dead.live.last_error == "ServerError"
     assert full.info.last_update_success
     assert full.live.last_update_success
+    assert _issue(hass, f"site_unavailable_{SITE_DEAD}") is None
+
+    await _gone_for_an_hour(freezer, dead.info)
 
     issue = _issue(hass, f"site_unavailable_{SITE_DEAD}")
     assert issue is not None
@@ -669,33 +690,84 @@ async def test_dead_site_fails_alone_with_issue(
     assert full.live.last_update_success
 
 
-@pytest.mark.parametrize(
-    "fault",
-    [
-        {"status": 404},
-        {"status": 500, "json": {"error": "upstream internal error"}},
-    ],
-)
+GONE_FAULTS = [
+    pytest.param({"status": 404}, id="404"),
+    pytest.param(
+        {"status": 500, "json": {"error": "upstream internal error"}}, id="upstream"
+    ),
+]
+
+
+@pytest.mark.parametrize("fault", GONE_FAULTS)
 async def test_site_gone_then_back_clears_issue(
     hass: HomeAssistant,
     simulator: Simulator,
     config_entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
     fault: dict[str, Any],
 ) -> None:
-    """A normal site answering like a dead one gets the issue until it answers again."""
+    """A normal site answering like a dead one for an hour gets the issue until it answers again."""
     await _setup(hass, config_entry)
     info = config_entry.runtime_data.sites[SITE_FULL].info
-    simulator.add_fault(INFO, **fault)
+    simulator.add_fault(INFO, **fault, times=4)
     simulator.reset_counts()
 
     await info.async_refresh()
     assert not info.last_update_success
     assert simulator.count("site_info") == 1
+    assert _issue(hass, f"site_unavailable_{SITE_FULL}") is None
+
+    await _gone_for_an_hour(freezer, info)
+    assert simulator.count("site_info") == 4
     assert _issue(hass, f"site_unavailable_{SITE_FULL}") is not None
 
     await info.async_refresh()
     assert info.last_update_success
     assert _issue(hass, f"site_unavailable_{SITE_FULL}") is None
+
+
+@pytest.mark.parametrize("fault", GONE_FAULTS)
+async def test_site_gone_blip_raises_nothing(
+    hass: HomeAssistant,
+    simulator: Simulator,
+    config_entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+    fault: dict[str, Any],
+) -> None:
+    """One "gone" answer, many within the hour, or one per hour: no issue.
+
+    The offer needs both an hour and several polls; a success starts over.
+    """
+    await _setup(hass, config_entry)
+    info = config_entry.runtime_data.sites[SITE_FULL].info
+    issue_id = f"site_unavailable_{SITE_FULL}"
+
+    # Many polls within the hour.
+    simulator.add_fault(INFO, **fault, times=10)
+    for _ in range(10):
+        freezer.tick(timedelta(minutes=5))
+        await info.async_refresh()
+    assert not info.last_update_success
+    assert _issue(hass, issue_id) is None
+
+    # Answers again: the count starts over.
+    await info.async_refresh()
+    assert info.last_update_success
+
+    # Two polls over more than an hour.
+    simulator.add_fault(INFO, **fault, times=2)
+    await info.async_refresh()
+    freezer.tick(timedelta(hours=2))
+    await info.async_refresh()
+    assert not info.last_update_success
+    assert _issue(hass, issue_id) is None
+
+    # Network trouble in between does not reset the count: the third "gone" raises it.
+    simulator.add_fault(INFO, status=503, times=2)
+    await info.async_refresh()
+    simulator.add_fault(INFO, **fault, times=1)
+    await info.async_refresh()
+    assert _issue(hass, issue_id) is not None
 
 
 # ------------------------------------------------------------------ malformed payloads
@@ -849,3 +921,54 @@ async def test_coordinator_needs_an_energy_site(
         )
     with pytest.raises(NotImplementedError):
         await FleetCoordinator._fetch(site.live)
+
+
+async def test_site_gone_since_survives_a_restart(
+    hass: HomeAssistant,
+    simulator: Simulator,
+    config_entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+    hass_storage: dict[str, Any],
+) -> None:
+    """When a site was first seen gone is kept: an outage across a restart counts whole."""
+    gone_since = dt_util.utcnow() - timedelta(hours=1, minutes=5)
+    hass_storage[f"{DOMAIN}.site_gone"] = {
+        "version": 1,
+        "minor_version": 1,
+        "key": f"{DOMAIN}.site_gone",
+        "data": {str(SITE_DEAD): gone_since.isoformat()},
+    }
+    await _setup(hass, config_entry, site_ids=[SITE_DEAD])
+    dead = config_entry.runtime_data.sites[SITE_DEAD]
+    assert dead.info.gone_since == gone_since
+    assert _issue(hass, f"site_unavailable_{SITE_DEAD}") is None  # one poll so far
+
+    await dead.info.async_refresh()
+    await dead.info.async_refresh()
+
+    assert _issue(hass, f"site_unavailable_{SITE_DEAD}") is not None
+
+
+async def test_site_gone_since_is_stored_and_forgotten(
+    hass: HomeAssistant,
+    simulator: Simulator,
+    config_entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+    hass_storage: dict[str, Any],
+) -> None:
+    """The first "gone" answer is written to storage; the next success removes it."""
+    await _setup(hass, config_entry)
+    info = config_entry.runtime_data.sites[SITE_FULL].info
+    simulator.add_fault(INFO, status=404)
+    first = dt_util.utcnow()
+
+    await info.async_refresh()
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+    stored = hass_storage[f"{DOMAIN}.site_gone"]["data"]
+    assert stored == {str(SITE_FULL): first.isoformat()}
+
+    await info.async_refresh()
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+    assert hass_storage[f"{DOMAIN}.site_gone"]["data"] == {}

@@ -471,8 +471,8 @@ async def test_refresh_failure_is_reported(
         await _call(hass, "refresh", config_entry_id=config_entry.entry_id)
     assert _key(err) == "update_failed"
     assert err.value.translation_placeholders == {
-        "endpoint": "live_status",
-        "error": "ServerError",
+        "endpoint": "the live status",
+        "error": "Tesla's servers had a problem",
     }
     # The attempt counts: the next one waits its minute.
     with pytest.raises(ServiceValidationError):

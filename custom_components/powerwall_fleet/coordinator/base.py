@@ -6,8 +6,9 @@ timeout, network error) is retried once inside the update, then the entities
 go unavailable (Home Assistant logs the loss once and the recovery once); an
 answer Tesla bills (every status below 500: 408, 429, ...) is never re-sent at
 once. A 429 keeps the last data and pauses polling until ``Retry-After``; a
-refused login starts reauth; a missing scope, a dead site or hour-long
-throttling raise a repair issue the owner can act on.
+refused login starts reauth; a missing scope, a site Tesla has called gone
+for an hour and several polls (repairs.py's rule), or hour-long throttling
+raise a repair issue the owner can act on.
 
 May not know what an endpoint means (that is the subclasses' job in
 ``info.py``, ``live.py`` and ``history.py``), nor import entities, commands
@@ -25,8 +26,10 @@ from typing import TYPE_CHECKING, Any
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ConfigEntryAuthFailed
 from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers.storage import Store
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 from homeassistant.util import dt as dt_util
+from homeassistant.util.hass_dict import HassKey
 
 from custom_components.powerwall_fleet.const import DOMAIN, LOGGER
 from custom_components.powerwall_fleet.fleet import (
@@ -38,12 +41,16 @@ from custom_components.powerwall_fleet.fleet import (
     Product,
     RateLimited,
     is_retryable,
+    plain_words,
     site_is_unavailable,
 )
 from custom_components.powerwall_fleet.repairs import (
     READ_SCOPE,
     async_clear_missing_scopes,
+    async_clear_site_unavailable,
     async_raise_missing_scopes,
+    async_raise_site_unavailable,
+    site_gone_long_enough,
 )
 
 if TYPE_CHECKING:
@@ -54,6 +61,52 @@ RETRY_DELAY = 2.0
 DEFAULT_RETRY_AFTER = 60.0
 MAX_RETRY_AFTER = 3600.0
 THROTTLE_ISSUE_AFTER = timedelta(hours=1)
+
+# How messages and log lines name what each endpoint holds.
+ENDPOINT_WORDS = {
+    "site_info": "the site's settings",
+    "live_status": "the live status",
+    "calendar_history": "the energy history",
+}
+
+
+class _GoneSince:
+    """When each site was first seen gone, kept in storage across restarts.
+
+    So an hour-long outage that spans a restart still counts as one.
+    """
+
+    def __init__(self, hass: HomeAssistant) -> None:
+        self._store: Store[dict[str, str]] = Store(hass, 1, f"{DOMAIN}.site_gone")
+        self._since: dict[str, str] | None = None
+
+    async def async_first_seen(self, site_id: int, now: datetime) -> datetime:
+        """When ``site_id`` was first seen gone (``now`` if this is the first time)."""
+        if self._since is None:
+            self._since = dict(await self._store.async_load() or {})
+        key = str(site_id)
+        if key not in self._since:
+            self._since[key] = now.isoformat()
+            self._store.async_delay_save(self._data, 0)
+        return dt_util.parse_datetime(self._since[key]) or now
+
+    def clear(self, site_id: int) -> None:
+        """The site answered: forget when it was gone."""
+        if self._since is not None and str(site_id) in self._since:
+            del self._since[str(site_id)]
+            self._store.async_delay_save(self._data, 0)
+
+    def _data(self) -> dict[str, str]:
+        return dict(self._since or {})
+
+
+_GONE_SINCE: HassKey[_GoneSince] = HassKey(f"{DOMAIN}_site_gone")
+
+
+def _gone_since(hass: HomeAssistant) -> _GoneSince:
+    if (tracker := hass.data.get(_GONE_SINCE)) is None:
+        tracker = hass.data[_GONE_SINCE] = _GoneSince(hass)
+    return tracker
 
 
 @dataclass
@@ -95,14 +148,24 @@ class FleetCoordinator[T](DataUpdateCoordinator[T]):
         self.throttled_until: datetime | None = None
         self.throttled_since: datetime | None = None
         self.last_error: str | None = None
+        # The last failure in plain words (what a user reads).
+        self.last_problem: str | None = None
         self.last_success: datetime | None = None
+        # Since when (and for how many polls) Tesla calls the site gone.
+        self.gone_since: datetime | None = None
+        self.gone_polls = 0
         super().__init__(
             hass,
             LOGGER,
             config_entry=entry,
-            name=f"{self.endpoint} {self.site_id}",
+            name=f"{self.what} of energy site {self.site_id}",
             update_interval=interval,
         )
+
+    @property
+    def what(self) -> str:
+        """What the endpoint holds, in plain words ("the live status")."""
+        return ENDPOINT_WORDS.get(self.endpoint, self.endpoint.replace("_", " "))
 
     @property
     def latest(self) -> T | None:
@@ -143,17 +206,20 @@ class FleetCoordinator[T](DataUpdateCoordinator[T]):
             return self._throttled(err, now)
         except LoginRequired as err:
             self.last_error = "login_required"
+            self.last_problem = plain_words(err)
             raise ConfigEntryAuthFailed(
                 translation_domain=DOMAIN, translation_key="reauth_required"
             ) from err
         except FleetError as err:
-            self._failed(err)
+            if site_is_unavailable(err):
+                await self._async_gone(now)
+            self._failed(err, now)
             raise UpdateFailed(
                 translation_domain=DOMAIN,
                 translation_key="update_failed",
                 translation_placeholders={
-                    "endpoint": self.endpoint,
-                    "error": type(err).__name__,
+                    "endpoint": self.what,
+                    "error": plain_words(err),
                 },
             ) from err
         self._recovered(now)
@@ -167,6 +233,7 @@ class FleetCoordinator[T](DataUpdateCoordinator[T]):
         self.throttled_until = now + timedelta(seconds=wait)
         self.throttled_since = self.throttled_since or now
         self.last_error = "rate_limited"
+        self.last_problem = plain_words(err)
         # Ask again when Tesla said we may; back to the normal pace after.
         self.update_interval = timedelta(seconds=wait)
         LOGGER.debug("%s rate limited; pausing %.0f s", self.name, wait)
@@ -188,25 +255,24 @@ class FleetCoordinator[T](DataUpdateCoordinator[T]):
             ) from err
         return self.data
 
-    def _failed(self, err: FleetError) -> None:
-        self.last_error = type(err).__name__
-        if site_is_unavailable(err):
-            ir.async_create_issue(
-                self.hass,
-                DOMAIN,
-                f"site_unavailable_{self.site_id}",
-                is_fixable=True,
-                severity=ir.IssueSeverity.ERROR,
-                translation_key="site_unavailable",
-                translation_placeholders={
-                    "site_id": str(self.site_id),
-                    "title": self.config_entry.title,
-                },
-                data={
-                    "entry_id": self.config_entry.entry_id,
-                    "site_id": str(self.site_id),
-                },
+    async def _async_gone(self, now: datetime) -> None:
+        """Tesla calls the site gone: since when (kept across restarts, per site)."""
+        if self.gone_since is None:
+            self.gone_since = await _gone_since(self.hass).async_first_seen(
+                self.site_id, now
             )
+
+    def _failed(self, err: FleetError, now: datetime) -> None:
+        self.last_error = type(err).__name__
+        self.last_problem = plain_words(err)
+        if site_is_unavailable(err):
+            # Other failures in between (network, 5xx) do not prove the site
+            # is back: only a success resets the count.
+            self.gone_polls += 1
+            if self.gone_since is not None and site_gone_long_enough(
+                self.gone_since, self.gone_polls, now
+            ):
+                async_raise_site_unavailable(self.hass, self.config_entry, self.site_id)
         elif isinstance(err, MissingScopes):
             async_raise_missing_scopes(
                 self.hass, self.config_entry, err.scopes or (READ_SCOPE,)
@@ -225,6 +291,7 @@ class FleetCoordinator[T](DataUpdateCoordinator[T]):
     def _recovered(self, now: datetime) -> None:
         self.last_success = now
         self.last_error = None
+        self.last_problem = None
         if self.throttled_since is not None:
             self.throttled_since = None
             self.throttled_until = None
@@ -236,12 +303,13 @@ class FleetCoordinator[T](DataUpdateCoordinator[T]):
         # A read that works proves the site, the scopes for reading (not
         # energy_cmds: see repairs.py) and the partner registration are fine
         # again.
-        entry_id = self.config_entry.entry_id
-        for issue_id in (
-            f"site_unavailable_{self.site_id}",
-            f"partner_not_registered_{entry_id}",
-        ):
-            ir.async_delete_issue(self.hass, DOMAIN, issue_id)
+        self.gone_since = None
+        self.gone_polls = 0
+        _gone_since(self.hass).clear(self.site_id)
+        async_clear_site_unavailable(self.hass, self.site_id)
+        ir.async_delete_issue(
+            self.hass, DOMAIN, f"partner_not_registered_{self.config_entry.entry_id}"
+        )
         async_clear_missing_scopes(self.hass, self.config_entry, "read")
 
     def _entry_still_throttled(self) -> bool:

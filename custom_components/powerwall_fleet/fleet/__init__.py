@@ -41,6 +41,7 @@ from .errors import (
     ServerError,
     TokenExpired,
     WrongRegion,
+    plain_words,
     site_is_unavailable,
 )
 from .models import (
@@ -126,6 +127,7 @@ __all__ = [
     "normalize_domain",
     "partner_public_key",
     "partner_token",
+    "plain_words",
     "refresh_tokens",
     "region_from_token",
     "register_partner",

@@ -140,6 +140,37 @@ def site_is_unavailable(err: FleetError) -> bool:
     return isinstance(err, ServerError) and err.site_unavailable
 
 
+# What each error means, in words an owner reads (toasts, repair texts, log
+# lines): the one table, so no message shows a class name.
+_PLAIN_WORDS: tuple[tuple[type[FleetError], str], ...] = (
+    (TokenExpired, "the login has expired"),
+    (LoginRequired, "Tesla no longer accepts the login"),
+    (InvalidClient, "Tesla refused the application's credentials"),
+    (MissingScopes, "the login lacks a permission"),
+    (PaymentRequired, "the developer account is over its billing limit"),
+    (NotFound, "Tesla does not know the energy site"),
+    (DeviceOffline, "the Powerwall is offline"),
+    (PartnerNotRegistered, "the application is not registered in this region"),
+    (WrongRegion, "the account belongs to another region"),
+    (RateLimited, "too many requests"),
+    (InvalidRequest, "Tesla refused the request"),
+    (InvalidResponse, "Tesla's answer could not be read"),
+    (CannotConnect, "no connection to Tesla"),
+)
+
+
+def plain_words(err: FleetError) -> str:
+    """What ``err`` means, in plain words (never its class name)."""
+    if isinstance(err, ServerError):
+        if err.site_unavailable:
+            return "Tesla reports the energy site as unavailable"
+        return "Tesla's servers had a problem"
+    for cls, words in _PLAIN_WORDS:
+        if isinstance(err, cls):
+            return words
+    return "an unexpected error"
+
+
 _ERROR_KEYS: tuple[tuple[str, type[FleetError]], ...] = (
     ("login_required", LoginRequired),
     ("invalid_grant", LoginRequired),
