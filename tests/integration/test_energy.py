@@ -44,11 +44,12 @@ from custom_components.powerwall_fleet.const import CONF_BACKFILL_FROM_INSTALLAT
 from custom_components.powerwall_fleet.coordinator import HistoryCoordinator
 from custom_components.powerwall_fleet.coordinator.history import PACE
 from custom_components.powerwall_fleet.fleet import ServerError
-from custom_components.powerwall_fleet.ledger import FLOWS
+from custom_components.powerwall_fleet.ledger import FLOWS, EnergyFlow
 from custom_components.powerwall_fleet.statistics import statistic_id
 from tests.integration.entity_helpers import setup_entry
 from tests.simulator import Simulator
 from tests.simulator.clock import SimClock
+from tests.simulator.history import bucket_truth
 from tests.simulator.scenario import (
     SITE_EU,
     SITE_FULL,
@@ -58,6 +59,7 @@ from tests.simulator.scenario import (
 )
 
 HOUR = timedelta(hours=1)
+MAIN_FLOWS = tuple(flow for flow in FLOWS if flow.main)
 CALENDAR = r"/calendar_history$"
 # Friday 30 October 2026, 13:00 in California; clocks go back on Sunday 1 November.
 DST_START = datetime(2026, 10, 30, 20, 0, tzinfo=UTC)
@@ -268,17 +270,20 @@ async def assert_hours_match(
     site_id: int,
     start: datetime,
     end: datetime,
+    flows: Iterable[EnergyFlow] = MAIN_FLOWS,
 ) -> int:
     """Every complete hour in [start, end): statistics == simulator, every flow.
 
+    Only the main flows are imported unless the breakdown is asked for.
     Returns the number of hours compared.
     """
+    flows = tuple(flows)
     changes = await hourly_changes(hass, site_id, start, end)
     hour = start
     compared = 0
     while hour + HOUR <= end:
-        truth = simulator.energy_totals(site_id, hour, hour + HOUR)
-        for flow in FLOWS:
+        truth = bucket_truth(simulator, site_id, hour, hour + HOUR)
+        for flow in flows:
             got = changes.get(flow.key, {})
             assert hour in got, f"no statistics row for {flow.key} at {hour}"
             assert got[hour] == truth[flow.field], (
@@ -328,8 +333,11 @@ def assert_sensor_totals(
     history = run.history(site_id)
     cursor = history.ledger.cursor
     assert cursor is not None
-    truth = simulator.energy_totals(
-        site_id, history_start(simulator, site_id), cursor + timedelta(minutes=5)
+    truth = bucket_truth(
+        simulator,
+        site_id,
+        history_start(simulator, site_id),
+        cursor + timedelta(minutes=5),
     )
     registry = er.async_get(hass)
     for flow in FLOWS:
