@@ -101,6 +101,24 @@ def bucket_truth(
     return totals
 
 
+def final_buckets(
+    sim: SimulatorState, site_id: int, start: datetime, end: datetime
+) -> list[tuple[datetime, dict[str, int]]]:
+    """Each closed bucket in [start, end) with its fields as Tesla reports them in the end."""
+    site = sim.site(site_id)
+    faults = [fault for fault in sim.bucket_faults if fault.site_id == site_id]
+    i0, i1 = site.bucket_range(start.timestamp(), end.timestamp())
+    found = []
+    for index in range(i0, i1):
+        when = site.bucket_start(index)
+        entry: dict[str, Any] = dict(site.bucket_values(index))
+        for fault in faults:
+            if fault.start.timestamp() == when:
+                fault.apply(entry, None)
+        found.append((datetime.fromtimestamp(when, UTC), entry))
+    return found
+
+
 def energy_history(
     site: SiteState,
     query: Mapping[str, str],
@@ -213,4 +231,5 @@ __all__ = [
     "backup_history",
     "bucket_truth",
     "energy_history",
+    "final_buckets",
 ]
