@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 import copy
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -82,7 +82,7 @@ def money_truth(
     tariffs: TariffLog,
     zone: tzinfo,
 ) -> dict[str, float]:
-    """Cost and compensation of an hour: each bucket × the price at its start."""
+    """Cost and compensation of an hour: each bucket's kWh times the price at its start."""
     parsed = [(seen, parse_tariff(tariff_read_back(raw))) for seen, raw in tariffs]
     cost = compensation = 0.0
     for start, fields in final_buckets(simulator, site_id, hour, hour + HOUR):
@@ -161,47 +161,69 @@ async def run_until(run: Run, when: datetime, step: float = 600) -> None:
     await run.run_for((when - run.now()).total_seconds(), step=step)
 
 
-def faults(simulator: Simulator) -> Sequence[BucketFault]:
-    """Late and revised buckets over the days the scenario runs."""
-    added = [
-        # today: late by an hour, and revised 90 minutes after it closed
-        BucketFault(
-            SITE_FULL,
-            local(2026, 10, 30, 14, 0),
-            hidden_until=local(2026, 10, 30, 15, 10),
-        ),
-        BucketFault(
-            SITE_FULL,
-            local(2026, 10, 30, 14, 30),
-            delta={"grid_energy_imported": 120, "total_home_usage": 120},
-            revised_at=local(2026, 10, 30, 16, 0),
-        ),
-        # the day's last but one bucket comes after midnight; a bucket of the
-        # evening is revised (down) after the day closed: the re-read finds both
-        BucketFault(
-            SITE_FULL,
-            local(2026, 10, 30, 23, 50),
-            hidden_until=local(2026, 10, 31, 1, 30),
-        ),
-        BucketFault(
-            SITE_FULL,
-            local(2026, 10, 30, 20, 0),
-            delta={
-                "grid_energy_imported": -40,
-                "total_home_usage": -40,
-                "total_grid_energy_exported": 25,
-            },
-            revised_at=local(2026, 10, 31, 1, 0),
-        ),
-        # late from before the tariff change: priced with the old tariff
+def faults(simulator: Simulator, days: int) -> Sequence[BucketFault]:
+    """Late and revised buckets on each day of the scenario (from 30 October)."""
+    added: list[BucketFault] = []
+    for offset in range(days):
+        day = date(2026, 10, 30) + timedelta(days=offset)
+        after = day + timedelta(days=1)
+
+        def at(when: date, hour: int, minute: int = 0) -> datetime:
+            return local(when.year, when.month, when.day, hour, minute)
+
+        added += [
+            # today: late by an hour, and revised 90 minutes after it closed
+            BucketFault(SITE_FULL, at(day, 14), hidden_until=at(day, 15, 10)),
+            BucketFault(
+                SITE_FULL,
+                at(day, 14, 30),
+                delta={"grid_energy_imported": 120, "total_home_usage": 120},
+                revised_at=at(day, 16),
+            ),
+            # the day's last but one bucket comes after midnight; a bucket of
+            # the evening is revised (down) after the day closed: the re-read
+            # the next day finds both
+            BucketFault(SITE_FULL, at(day, 23, 50), hidden_until=at(after, 1, 30)),
+            BucketFault(
+                SITE_FULL,
+                at(day, 20),
+                delta={
+                    "grid_energy_imported": -40,
+                    "total_home_usage": -40,
+                    "total_grid_energy_exported": 25,
+                },
+                revised_at=at(after, 1),
+            ),
+        ]
+    # late from before the tariff change (31 October, noon): the old price
+    added.append(
         BucketFault(
             SITE_FULL,
             local(2026, 10, 31, 11, 50),
             hidden_until=local(2026, 10, 31, 12, 20),
-        ),
-    ]
+        )
+    )
     simulator.bucket_faults.extend(added)
     return added
+
+
+async def live_through_faults(run: Run, end: datetime, tariffs: TariffLog) -> None:
+    """From the first backfill to ``end``: tariff change, 503 hour, 3 h down."""
+    await run_until(run, local(2026, 10, 31, 12, 0))
+    await change_tariff(run, pricier_tariff(), tariffs)
+
+    await run_until(run, local(2026, 10, 31, 16, 0))
+    fault = run.simulator.add_fault(CALENDAR, status=503, times=None)
+    await run_until(run, local(2026, 10, 31, 17, 0))
+    run.simulator.faults.remove(fault)
+
+    # Down at 00:40 summer time, back at 02:40 winter time (3 hours).
+    await run_until(run, local(2026, 11, 1, 0, 40))
+    await run.stop()
+    await run.down_for(3 * 3600)
+    await run.start()
+    await run.catch_up()
+    await run_until(run, end)
 
 
 async def test_money_and_energy_hour_by_hour_through_every_fault(
@@ -212,28 +234,14 @@ async def test_money_and_energy_hour_by_hour_through_every_fault(
 ) -> None:
     """Late, revised, tariff change, 503 hour, 3 h down across DST: all exact."""
     tariffs: TariffLog = [(simulator.clock.now(), default_tariff())]
-    faults(simulator)
+    faults(simulator, 3)
     run = Run(hass, simulator, freezer, [SITE_FULL])
     await run.start()
     await run.catch_up()
     history = run.history()
     assert history.ledger.currencies == {COST: "USD", COMPENSATION: "USD"}
 
-    await run_until(run, local(2026, 10, 31, 12, 0))
-    await change_tariff(run, pricier_tariff(), tariffs)
-
-    await run_until(run, local(2026, 10, 31, 16, 0))
-    fault = simulator.add_fault(CALENDAR, status=503, times=None)
-    await run_until(run, local(2026, 10, 31, 17, 0))
-    simulator.faults.remove(fault)
-
-    # Down at 00:40 summer time, back at 02:40 winter time (3 hours).
-    await run_until(run, local(2026, 11, 1, 0, 40))
-    await run.stop()
-    await run.down_for(3 * 3600)
-    await run.start()
-    await run.catch_up()
-    await run_until(run, datetime(2026, 11, 2, 12, 0, tzinfo=UTC))
+    await live_through_faults(run, datetime(2026, 11, 2, 12, 0, tzinfo=UTC), tariffs)
 
     history = run.history()  # the one of the new run
     start = history_start(simulator, SITE_FULL)

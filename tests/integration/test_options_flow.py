@@ -49,12 +49,13 @@ async def test_options_flow(hass: HomeAssistant, loaded_entry: MockConfigEntry) 
         CONF_HISTORY_INTERVAL: 5,
     }
     # 86400/30 + 1440/15 + 1440/5 = 2880 + 96 + 288 requests a day for one
-    # site, its daily outage read and the entry's daily check of the sites.
+    # site, its daily outage read, its daily re-read of the day before and the
+    # entry's daily check of the sites.
     assert result["description_placeholders"] == {
         "sites": "1",
-        "per_day": "3,266",
-        "per_month": "97,980",
-        "default_per_day": "3,266",
+        "per_day": "3,267",
+        "per_month": "98,010",
+        "default_per_day": "3,267",
     }
 
     # The frontend's number boxes send floats.
@@ -68,12 +69,12 @@ async def test_options_flow(hass: HomeAssistant, loaded_entry: MockConfigEntry) 
     )
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "confirm"
-    # 1440 + 48 + 96 + 1 + 1
+    # 1440 + 48 + 96 + 1 + 1 + 1
     assert result["description_placeholders"] == {
         "sites": "1",
-        "per_day": "1,586",
-        "per_month": "47,580",
-        "default_per_day": "3,266",
+        "per_day": "1,587",
+        "per_month": "47,610",
+        "default_per_day": "3,267",
         "live": "60",
         "info": "30",
         "history": "15",
@@ -116,12 +117,12 @@ async def test_options_flow_starts_from_current_options(
         CONF_INFO_INTERVAL: 5,
         CONF_HISTORY_INTERVAL: 5,
     }
-    # (8640 + 288 + 288 + 1) for each of 2 sites + 1; the defaults 3265 each + 1.
+    # (8640 + 288 + 288 + 1 + 1) for each of 2 sites + 1; the defaults 3266 each + 1.
     assert result["description_placeholders"] == {
         "sites": "2",
-        "per_day": "18,435",
-        "per_month": "553,050",
-        "default_per_day": "6,531",
+        "per_day": "18,437",
+        "per_month": "553,110",
+        "default_per_day": "6,533",
     }
 
 
