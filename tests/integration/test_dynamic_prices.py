@@ -11,11 +11,13 @@ from collections.abc import Generator
 from datetime import UTC, datetime, timedelta
 import logging
 from pathlib import Path
+import threading
 from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.components.recorder.core import Recorder
 from homeassistant.components.recorder.db_schema import RecorderRuns
+from homeassistant.components.recorder.tasks import RecorderTask
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.recorder import get_instance, session_scope
 from homeassistant.util import dt as dt_util
@@ -324,3 +326,58 @@ async def test_home_assistant_down(
         None,  # t0+30
         0.30,  # t0+35
     ]
+
+
+async def test_no_recorder(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, t0: datetime, writer: Writer
+) -> None:
+    """Without the recorder loaded nothing is priced, even with a live state."""
+    await writer.at(t0 + timedelta(seconds=1), "0.20")
+    starts = _buckets(t0 + FIVE, 2)
+    freezer.move_to(t0 + timedelta(hours=1))
+    hass.config.components.remove("recorder")
+    try:
+        result = await async_entity_prices(hass, PRICE, starts)
+    finally:
+        hass.config.components.add("recorder")
+    assert result == EntityPrices(None, dict.fromkeys(starts))
+    assert (await async_entity_prices(hass, PRICE, starts)).currency == "EUR"
+
+
+class _Hold(RecorderTask):
+    """Keeps the recorder's thread busy until released."""
+
+    commit_before = False
+
+    def __init__(self) -> None:
+        """Not started, not released."""
+        self.started = threading.Event()
+        self.release = threading.Event()
+
+    def run(self, instance: Recorder) -> None:
+        """Wait for the release (at most 10 s)."""
+        self.started.set()
+        self.release.wait(10)
+
+
+async def test_live_state_not_yet_committed(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, t0: datetime, writer: Writer
+) -> None:
+    """A change the recorder has not written yet is read from the live state."""
+    await writer.at(t0 + timedelta(seconds=1), "0.20")
+    freezer.move_to(t0 + FIVE)
+    instance = get_instance(hass)
+    hold = _Hold()
+    instance.queue_task(hold)
+    await hass.async_add_executor_job(hold.started.wait, 10)
+    try:
+        hass.states.async_set(PRICE, "0.50", {"unit_of_measurement": "EUR/kWh"})
+        freezer.move_to(t0 + FIVE + timedelta(seconds=2))
+        starts = [t0 + timedelta(minutes=1), t0 + FIVE]
+        result = await async_entity_prices(hass, PRICE, starts)
+    finally:
+        hold.release.set()
+    assert list(result.prices.values()) == [0.20, 0.50]
+    await async_wait_recording_done(hass)
+    # Once written, the recorder says the same.
+    assert await async_entity_prices(hass, PRICE, starts) == result
