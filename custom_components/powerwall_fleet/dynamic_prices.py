@@ -112,10 +112,12 @@ ENERGY_UNITS: Final[dict[str, tuple[int, int]]] = {
     "Wh": (1000, 1),
 }
 _UNIT = re.compile(r"^\s*(?P<money>[^/\s](?:[^/]*[^/\s])?)\s*/\s*(?P<energy>\w+)\s*$")
-# The recorder's query starts this much before the first instant asked for
-# (its rows strictly after its start; the state in force at its start as one
-# row without its time).
-_MARGIN: Final = timedelta(seconds=1)
+# The recorder's query starts this much before the first instant asked for.
+# It returns the rows strictly after its start and, without its time, the last
+# one strictly before it: a state recorded exactly at its start would be in
+# neither. An odd offset keeps that instant off whole seconds, where tests and
+# clocks put states.
+_MARGIN: Final = timedelta(seconds=1, microseconds=7)
 
 
 @dataclass(frozen=True)

@@ -132,6 +132,16 @@ async def test_price_in_force_at_each_start(
     }
 
 
+async def test_state_just_before_the_first_start(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, t0: datetime, writer: Writer
+) -> None:
+    """A state written a whole second before the first start is the one in force."""
+    await writer.at(t0 + timedelta(seconds=1), "0.20")
+    await writer.at(t0 + FIVE - timedelta(seconds=1), "0.40")
+    result = await _prices(hass, freezer, [t0 + FIVE], t0 + timedelta(hours=1))
+    assert result.prices == {t0 + FIVE: 0.40}
+
+
 async def test_one_query_for_the_span(
     hass: HomeAssistant, freezer: FrozenDateTimeFactory, t0: datetime, writer: Writer
 ) -> None:
