@@ -42,6 +42,17 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
         ("coordinator", "commands", "services", "entity", "site", "ledger", *PLATFORMS),
     ),
     "statistics": ("coordinator", "commands", "services", "entity", *PLATFORMS),
+    # Reads the recorder only: no Fleet client, nothing that counts or polls.
+    "dynamic_prices": (
+        "fleet",
+        "ledger",
+        "statistics",
+        "coordinator",
+        "commands",
+        "services",
+        "entity",
+        *PLATFORMS,
+    ),
     # Coordinators poll; they know nothing of controls, actions or entities.
     "coordinator": ("commands", "services", "entity", "config_flow", *PLATFORMS),
     # Controls: below the entities and the actions that call them.
