@@ -40,7 +40,10 @@ from pytest_homeassistant_custom_component.components.recorder.common import (
     do_adhoc_statistics,
 )
 
-from custom_components.powerwall_fleet.const import CONF_BACKFILL_FROM_INSTALLATION
+from custom_components.powerwall_fleet.const import (
+    CONF_BACKFILL_FROM_INSTALLATION,
+    CONF_BREAKDOWN_STATISTICS,
+)
 from custom_components.powerwall_fleet.coordinator import HistoryCoordinator
 from custom_components.powerwall_fleet.coordinator.history import PACE
 from custom_components.powerwall_fleet.fleet import ServerError
@@ -366,7 +369,10 @@ async def test_multi_day_run_across_midnight_and_dst(
     Wh, including the 25-hour day; sensors never decrease nor turn unknown.
     """
     run = Run(hass, simulator, freezer, [SITE_FULL])
-    await run.start()
+    entry = await run.start()
+    hass.config_entries.async_update_entry(
+        entry, options={**entry.options, CONF_BREAKDOWN_STATISTICS: True}
+    )
     history = run.history()
     assert not history.ledger.started
     backfill_polls = await run.catch_up()
@@ -380,7 +386,7 @@ async def test_multi_day_run_across_midnight_and_dst(
     start = history_start(simulator, SITE_FULL)
     end = last_complete_hour(history)
     assert end > datetime(2026, 11, 2, 12, tzinfo=UTC)
-    hours = await assert_hours_match(hass, simulator, SITE_FULL, start, end)
+    hours = await assert_hours_match(hass, simulator, SITE_FULL, start, end, FLOWS)
     assert hours > 24 * 4
     assert_sensors_sane(run)
     assert_sensor_totals(hass, run, simulator, SITE_FULL)
