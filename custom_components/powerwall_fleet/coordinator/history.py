@@ -252,7 +252,11 @@ class HistoryCoordinator(FleetCoordinator[EnergyLedger]):
             if isinstance(entity_id, str) and entity_id:
                 found = await async_entity_prices(self.hass, entity_id, starts)
                 sources[key] = dict(found.prices)
-                currency = found.currency or self.hass.config.currency
+                currency = (
+                    found.currency
+                    or ledger.currencies.get(key)
+                    or self.hass.config.currency
+                )
             elif tariffs.current is not None:
                 sources[key] = {
                     start: tariffs.prices(start, zone)[side] for start in starts
