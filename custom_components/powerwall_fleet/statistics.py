@@ -77,7 +77,10 @@ def statistic_id(site_id: int, key: str) -> str:
 
 
 def statistic_name(site_name: str, label: str) -> str:
-    """"<site> · <label>", or the label alone when it starts with the site's name."""
+    """The statistic's name: the site's name, a dot and the label.
+
+    The label alone when it already starts with the site's name.
+    """
     site = site_name.strip()
     if not site:
         return label

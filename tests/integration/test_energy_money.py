@@ -29,7 +29,7 @@ from pytest_homeassistant_custom_component.components.recorder.common import (
 
 from custom_components.powerwall_fleet.fleet.tariff import parse_tariff, resolve
 from custom_components.powerwall_fleet.ledger import FLOWS, MONEY_KEYS
-from custom_components.powerwall_fleet.statistics import statistic_id
+from custom_components.powerwall_fleet.statistics import statistic_id, statistic_name
 from tests.integration.test_energy import (  # noqa: F401 - fixtures
     CALENDAR,
     HOUR,
@@ -58,9 +58,9 @@ COST, COMPENSATION = MONEY_KEYS
 type TariffLog = list[tuple[datetime, dict[str, Any]]]
 
 
-def local(*args: int) -> datetime:
+def local(year: int, month: int, day: int, hour: int, minute: int = 0) -> datetime:
     """A wall-clock time in California, in UTC."""
-    return datetime(*args, tzinfo=ZONE).astimezone(UTC)  # type: ignore[misc]
+    return datetime(year, month, day, hour, minute, tzinfo=ZONE).astimezone(UTC)
 
 
 def pricier_tariff() -> dict[str, Any]:
@@ -294,3 +294,13 @@ async def test_the_picker_gets_main_flows_and_money_with_readable_names(
     assert cost["has_sum"]
     assert cost["unit_class"] is None
     assert len(FLOWS) > len(MAIN_FLOWS)
+
+
+def test_statistic_names_whatever_the_site_is_called() -> None:
+    """No "Home Home consumed"; other names get the site in front."""
+    assert statistic_name("Home", "Home consumed") == "Home consumed"
+    assert statistic_name("home", "Home from grid") == "Home from grid"
+    assert statistic_name("Home", "Grid imported") == "Home · Grid imported"
+    assert statistic_name("Homestead", "Home consumed") == "Homestead · Home consumed"
+    assert statistic_name("Cabin", "Home consumed") == "Cabin · Home consumed"
+    assert statistic_name("  ", "Grid imported") == "Grid imported"

@@ -170,9 +170,7 @@ class BucketFault:
         if self.delta is None:
             return False
         return (
-            now is None
-            or self.revised_at is None
-            or now >= self.revised_at.timestamp()
+            now is None or self.revised_at is None or now >= self.revised_at.timestamp()
         )
 
     def apply(self, entry: dict[str, Any], now: float | None) -> None:
