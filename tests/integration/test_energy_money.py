@@ -48,7 +48,7 @@ from tests.integration.test_energy import (  # noqa: F401 - fixtures
 from tests.simulator import Simulator
 from tests.simulator.faults import BucketFault
 from tests.simulator.history import final_buckets
-from tests.simulator.scenario import SITE_FULL
+from tests.simulator.scenario import SITE_FULL, SITE_PW3
 from tests.simulator.tariff import default_tariff, tariff_read_back
 
 ZONE = ZoneInfo("America/Los_Angeles")
@@ -304,3 +304,30 @@ def test_statistic_names_whatever_the_site_is_called() -> None:
     assert statistic_name("Homestead", "Home consumed") == "Homestead · Home consumed"
     assert statistic_name("Cabin", "Home consumed") == "Cabin · Home consumed"
     assert statistic_name("  ", "Grid imported") == "Grid imported"
+
+
+async def test_two_sites_called_the_same_get_distinct_names(
+    hass: HomeAssistant,
+    simulator: Simulator,
+    credentials: None,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """Both sites called "Home": the end of each id tells their statistics apart."""
+    simulator.override_fields(SITE_PW3, "site_info", set={"site_name": "Home"})
+    run = Run(hass, simulator, freezer, [SITE_FULL, SITE_PW3])
+    await run.start()
+    await run.catch_up(SITE_FULL)
+    await run.catch_up(SITE_PW3)
+    await async_wait_recording_done(hass)
+    found = await get_instance(hass).async_add_executor_job(
+        list_statistic_ids, hass, None, None
+    )
+    names = {
+        item["statistic_id"]: item["name"]
+        for item in found
+        if item["source"] == "powerwall_fleet"
+    }
+    key = "home_energy_consumed"
+    assert names[statistic_id(SITE_FULL, key)] == "Home (7001) · Home consumed"
+    assert names[statistic_id(SITE_PW3, key)] == "Home (7003) · Home consumed"
+    assert len(set(names.values())) == len(names)

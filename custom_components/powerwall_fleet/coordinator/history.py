@@ -288,12 +288,28 @@ class HistoryCoordinator(FleetCoordinator[EnergyLedger]):
         )
         return chosen
 
+    def statistics_site_name(self, info: SiteInfo | None) -> str:
+        """The site's name in its statistics' names, unique within the entry.
+
+        Two sites of the entry with the same name each get the end of their
+        id after it, so the pickers can tell them apart.
+        """
+        name = site_name(self.product, info)
+        runtime = getattr(self.config_entry, "runtime_data", None)
+        sites: dict[int, Any] = getattr(runtime, "sites", None) or {}
+        for other_id, other in sites.items():
+            if other_id != self.site_id and (
+                site_name(other.site, other.info.latest) == name
+            ):
+                return f"{name} ({str(self.site_id)[-4:]})"
+        return name
+
     @callback
     def _import(self, info: SiteInfo, hours: dict[datetime, dict[str, float]]) -> None:
         async_import_hours(
             self.hass,
             self.site_id,
-            site_name(self.product, info),
+            self.statistics_site_name(info),
             self.statistics(info),
             hours,
         )
