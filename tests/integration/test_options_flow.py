@@ -294,7 +294,7 @@ async def test_price_entity_refused(
         CONF_BREAKDOWN_STATISTICS: True,
     }
     assert _defaults(result)[CONF_LIVE_INTERVAL] == 60
-    assert _placeholders(result)["per_day"] == "3,266"
+    assert _placeholders(result)["per_day"] == "3,267"
     assert loaded_entry.options == {}
 
     result = await hass.config_entries.options.async_configure(
