@@ -13,16 +13,21 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 import copy
 from datetime import UTC, date, datetime, timedelta, tzinfo
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from freezegun.api import FrozenDateTimeFactory
+from homeassistant.components.energy import (
+    data as energy_data,
+    validate as energy_validate,
+)
 from homeassistant.components.recorder.statistics import (
     list_statistic_ids,
     statistics_during_period,
 )
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.recorder import get_instance
+from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.components.recorder.common import (
     async_wait_recording_done,
 )
@@ -331,3 +336,36 @@ async def test_two_sites_called_the_same_get_distinct_names(
     assert names[statistic_id(SITE_FULL, key)] == "Home (7001) · Home consumed"
     assert names[statistic_id(SITE_PW3, key)] == "Home (7003) · Home consumed"
     assert len(set(names.values())) == len(names)
+
+
+async def test_energy_dashboard_accepts_the_money_statistics(
+    hass: HomeAssistant,
+    simulator: Simulator,
+    credentials: None,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """Grid source from the statistics with their cost and compensation: no issue."""
+    run = Run(hass, simulator, freezer, [SITE_FULL])
+    await run.start()
+    await run.catch_up()
+    await run.tick(300)
+    await async_wait_recording_done(hass)
+    assert await async_setup_component(hass, "energy", {})
+    manager = await energy_data.async_get_manager(hass)
+    grid: dict[str, Any] = {
+        "type": "grid",
+        "stat_energy_from": statistic_id(SITE_FULL, "grid_energy_imported"),
+        "stat_energy_to": statistic_id(SITE_FULL, "grid_energy_exported"),
+        "stat_cost": statistic_id(SITE_FULL, COST),
+        "entity_energy_price": None,
+        "number_energy_price": None,
+        "stat_compensation": statistic_id(SITE_FULL, COMPENSATION),
+        "entity_energy_price_export": None,
+        "number_energy_price_export": None,
+        "cost_adjustment_day": 0.0,
+    }
+    await manager.async_update(
+        cast(Any, {"energy_sources": [grid], "device_consumption": []})
+    )
+    result = (await energy_validate.async_validate(hass)).as_dict()
+    assert result["energy_sources"] == [[]], result
