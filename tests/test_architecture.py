@@ -38,7 +38,23 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
     # Facts and bookkeeping: nothing above them.
     "site": ("coordinator", "commands", "services", "entity", *PLATFORMS),
     "ledger": ("coordinator", "commands", "services", "entity", "site", *PLATFORMS),
+    # The ledger's parts: flows, recent buckets, tariff history, outages.
+    **dict.fromkeys(
+        ("flows", "bucket_window", "pricing", "outages"),
+        ("coordinator", "commands", "services", "entity", "site", "ledger", *PLATFORMS),
+    ),
     "statistics": ("coordinator", "commands", "services", "entity", *PLATFORMS),
+    # Reads the recorder only: no Fleet client, nothing that counts or polls.
+    "dynamic_prices": (
+        "fleet",
+        "ledger",
+        "statistics",
+        "coordinator",
+        "commands",
+        "services",
+        "entity",
+        *PLATFORMS,
+    ),
     # Coordinators poll; they know nothing of controls, actions or entities.
     "coordinator": ("commands", "services", "entity", "config_flow", *PLATFORMS),
     # Controls: below the entities and the actions that call them.
@@ -199,9 +215,12 @@ def test_dependencies_point_down(room: str) -> None:
     assert not {module: found for module, found in wrong.items() if found}
 
 
-def test_ledger_has_no_home_assistant_import() -> None:
-    """The energy ledger is plain Python the coordinator drives."""
-    path = PACKAGE_DIR / "ledger.py"
+@pytest.mark.parametrize(
+    "name", ["ledger", "flows", "bucket_window", "pricing", "outages"]
+)
+def test_ledger_has_no_home_assistant_import(name: str) -> None:
+    """The energy ledger (and its parts) is plain Python the coordinator drives."""
+    path = PACKAGE_DIR / f"{name}.py"
     tree = ast.parse(path.read_text(encoding="utf-8"))
     names = [
         node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)

@@ -80,8 +80,10 @@ CONF_BREAKDOWN_STATISTICS: Final = "breakdown_statistics"
 DEFAULT_BREAKDOWN_STATISTICS: Final = False
 
 # Requests that do not follow the intervals: per site the outage history once
-# a day, per entry the daily check of the account's sites.
+# a day and the energy history of the day before read once more (late and
+# revised buckets), per entry the daily check of the account's sites.
 OUTAGE_READS_PER_DAY: Final = 1
+REREADS_PER_DAY: Final = 1
 SITES_CHECKS_PER_DAY: Final = 86400 / SITES_CHECK_INTERVAL
 
 
@@ -92,7 +94,8 @@ def requests_per_day(
 
     Per site: live_status every ``live_s`` seconds, site_info every
     ``info_min`` minutes, one energy history request per history poll (polls
-    follow Tesla's 5-minute buckets), the outage history once a day; per
+    follow Tesla's 5-minute buckets), the outage history and the day before's
+    energy history once a day; per
     entry: the daily check of the account's sites. The day change costs no
     extra request when a history poll falls just after the site's midnight
     (intervals that divide an hour, sites whose zone is whole hours off UTC);
@@ -100,4 +103,5 @@ def requests_per_day(
     """
     history_min = max(history_min, MIN_HISTORY_INTERVAL)
     per_site = 86400 / live_s + 1440 / info_min + 1440 / history_min
-    return round((per_site + OUTAGE_READS_PER_DAY) * sites + SITES_CHECKS_PER_DAY)
+    per_site += OUTAGE_READS_PER_DAY + REREADS_PER_DAY
+    return round(per_site * sites + SITES_CHECKS_PER_DAY)

@@ -107,6 +107,9 @@ def _site(site: SiteCoordinators) -> dict[str, Any]:
             site.live.endpoint: site.live.health(),
             site.history.endpoint: site.history.health(),
         },
+        # Buckets with energy whose price was unknown (no tariff then, price
+        # entity unavailable): counted, never priced at a guess.
+        "unpriced_buckets": site.history.ledger.unpriced,
         "requests": {
             "since": site.usage.since.isoformat(),
             "total": site.usage.total,

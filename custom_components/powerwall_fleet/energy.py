@@ -7,7 +7,9 @@ send requests or change the ledger.
 The energy sensors are the ledger's running totals: they only grow by the
 energy of Tesla's buckets, keep their value across midnight and restarts (the
 ledger is stored) and never go back to ``unknown`` once the first backfill is
-done. They stay available while Tesla is unreachable: the totals are still
+done. When Tesla revises a bucket downwards they hold their value until the
+total passes it again (``total_increasing`` never goes down; the long-term
+statistics carry the correction). They stay available while Tesla is unreachable: the totals are still
 right, only not growing until the next successful poll.
 """
 
@@ -119,7 +121,7 @@ class EnergySensor(PowerwallFleetEntity[HistoryCoordinator], SensorEntity):
         ledger = self.coordinator.ledger
         if not ledger.backfilled:
             return None
-        return round(ledger.totals[self.entity_description.flow.key] / 1000, 3)
+        return round(ledger.shown(self.entity_description.flow.key) / 1000, 3)
 
 
 class OutageSensor(PowerwallFleetEntity[HistoryCoordinator], SensorEntity):

@@ -1,200 +1,81 @@
 """The energy ledger: every one of Tesla's 5-minute buckets counted exactly once.
 
-Owns the bookkeeping of a site's energy history: the flows table
-(:data:`FLOWS`), the last bucket accounted for (``cursor``, a UTC instant, so
-DST changes cannot confuse it), the next local day to ask for, the running
-totals per flow and the hour still open; which days are done; the grid-outage
-summary and when the outage history was last read; and the JSON form all of
-this is stored in.
+Owns the bookkeeping of a site's energy history: the buckets of a recent
+window (the open day and the day before it, in the site's zone) with the
+energy and the prices each was counted with (``bucket_window.py``); the grand
+totals per flow and of money, which include every bucket ever counted; the
+instant before which buckets are no longer looked at (``floor``); the newest
+bucket counted (``cursor``, a UTC instant, so DST changes cannot confuse it);
+the next local day to ask for, the closed day to read once more; the last
+hour whose statistics row is written; the tariff history (``pricing.py``);
+the grid-outage summary and when the outage history was last read; and the
+JSON form all of this is stored in.
+
+A bucket is new (counted and priced), unchanged, or revised (its old value
+replaced, its price kept); one that arrives after a newer one is simply
+counted then. The hours a batch touched are returned with their totals, from
+the earliest changed hour on, since statistics sums are cumulative.
 
 Pure Python (the standard library and the fleet client's models): no Home
 Assistant import, no request, no storage, no statistics. The history
-coordinator (``coordinator/history.py``) asks Tesla, hands the answers to the
-ledger, imports the hours the ledger completed and saves it.
+coordinator (``coordinator/history.py``) asks Tesla, prices the new buckets,
+hands both to the ledger, imports the hours it returns and saves it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from .fleet import BackupHistory, EnergyHistory, EnergyInterval
+from .bucket_window import (
+    CountedBucket,
+    hour_rows,
+    hour_start,
+    window_as_list,
+    window_from_list,
+)
+from .fleet import EnergyInterval
 from .fleet.values import parse_timestamp
+from .flows import (
+    BUCKET,
+    COMPENSATION,
+    COST,
+    FLOW_NAMES,
+    FLOWS,
+    HOUR,
+    MONEY_KEYS,
+    EnergyFlow,
+    buckets,
+)
+from .outages import OUTAGE_WINDOW, OutageSummary, summarise_outages
+from .pricing import TariffHistory
 
-if TYPE_CHECKING:
-    from .site import Component
+__all__ = [
+    "BUCKET",
+    "FLOWS",
+    "FLOW_NAMES",
+    "HOUR",
+    "MONEY_KEYS",
+    "OUTAGE_WINDOW",
+    "BucketPrices",
+    "EnergyFlow",
+    "EnergyLedger",
+    "OutageSummary",
+    "backfill_start",
+    "buckets",
+    "summarise_outages",
+]
 
-BUCKET = timedelta(minutes=5)
-HOUR = timedelta(hours=1)
 # A past day whose last bucket never came is given up this long after its end.
 DAY_GRACE = timedelta(hours=1)
+# A closed day is read once more this long after it ended: buckets Tesla
+# published late or revised since are counted then.
+REREAD_AFTER = timedelta(hours=3)
+# A day to read again that waited this many days is given up.
+REREAD_GIVE_UP_DAYS = 2
 BACKFILL_DAYS = 30
-OUTAGE_WINDOW = timedelta(days=30)
-
-
-@dataclass(frozen=True, kw_only=True)
-class EnergyFlow:
-    """One energy flow: a Tesla history field (or the sum of its parts)."""
-
-    key: str
-    field: str
-    parts: tuple[str, ...] = ()
-    components: tuple[Component, ...]
-    name: str
-    main: bool = False
-
-    def energy(self, bucket: EnergyInterval) -> float:
-        """Wh of this flow in ``bucket``; missing or negative counts as 0."""
-        value: float | None = getattr(bucket, self.field)
-        if value is None and self.parts:
-            found = [getattr(bucket, part) for part in self.parts]
-            if any(part is not None for part in found):
-                value = sum(part or 0.0 for part in found)
-        if value is None or value < 0:
-            return 0.0
-        return float(value)
-
-
-FLOWS: tuple[EnergyFlow, ...] = (
-    EnergyFlow(
-        key="grid_energy_imported",
-        field="grid_energy_imported",
-        components=("grid",),
-        name="Grid imported",
-        main=True,
-    ),
-    EnergyFlow(
-        key="grid_energy_exported",
-        field="total_grid_energy_exported",
-        parts=(
-            "grid_energy_exported_from_solar",
-            "grid_energy_exported_from_battery",
-            "grid_energy_exported_from_generator",
-        ),
-        components=("grid",),
-        name="Grid exported",
-        main=True,
-    ),
-    EnergyFlow(
-        key="solar_energy_produced",
-        field="total_solar_generation",
-        parts=("solar_energy_exported",),
-        components=("solar",),
-        name="Solar produced",
-        main=True,
-    ),
-    EnergyFlow(
-        key="battery_energy_charged",
-        field="total_battery_charge",
-        parts=(
-            "battery_energy_imported_from_grid",
-            "battery_energy_imported_from_solar",
-            "battery_energy_imported_from_generator",
-        ),
-        components=("battery",),
-        name="Battery charged",
-        main=True,
-    ),
-    EnergyFlow(
-        key="battery_energy_discharged",
-        field="total_battery_discharge",
-        parts=("battery_energy_exported",),
-        components=("battery",),
-        name="Battery discharged",
-        main=True,
-    ),
-    EnergyFlow(
-        key="home_energy_consumed",
-        field="total_home_usage",
-        parts=(
-            "consumer_energy_imported_from_grid",
-            "consumer_energy_imported_from_solar",
-            "consumer_energy_imported_from_battery",
-            "consumer_energy_imported_from_generator",
-        ),
-        components=("home",),
-        name="Home consumed",
-        main=True,
-    ),
-    EnergyFlow(
-        key="home_energy_from_grid",
-        field="consumer_energy_imported_from_grid",
-        components=("grid",),
-        name="Home from grid",
-    ),
-    EnergyFlow(
-        key="home_energy_from_solar",
-        field="consumer_energy_imported_from_solar",
-        components=("solar",),
-        name="Home from solar",
-    ),
-    EnergyFlow(
-        key="home_energy_from_battery",
-        field="consumer_energy_imported_from_battery",
-        components=("battery",),
-        name="Home from battery",
-    ),
-    EnergyFlow(
-        key="battery_energy_from_grid",
-        field="battery_energy_imported_from_grid",
-        components=("battery", "grid"),
-        name="Battery charged from grid",
-    ),
-    EnergyFlow(
-        key="battery_energy_from_solar",
-        field="battery_energy_imported_from_solar",
-        components=("battery", "solar"),
-        name="Battery charged from solar",
-    ),
-    EnergyFlow(
-        key="grid_energy_exported_from_solar",
-        field="grid_energy_exported_from_solar",
-        components=("grid", "solar"),
-        name="Grid exported from solar",
-    ),
-    EnergyFlow(
-        key="grid_energy_exported_from_battery",
-        field="grid_energy_exported_from_battery",
-        components=("grid", "battery"),
-        name="Grid exported from battery",
-    ),
-    EnergyFlow(
-        key="generator_energy",
-        field="generator_energy_exported",
-        components=("home",),
-        name="Generator",
-    ),
-    EnergyFlow(
-        key="grid_services_energy_imported",
-        field="grid_services_energy_imported",
-        components=("grid_services",),
-        name="Grid services imported",
-    ),
-    EnergyFlow(
-        key="grid_services_energy_exported",
-        field="grid_services_energy_exported",
-        components=("grid_services",),
-        name="Grid services exported",
-    ),
-)
-FLOW_NAMES: dict[str, str] = {flow.key: flow.name for flow in FLOWS}
-
-
-def buckets(
-    history: EnergyHistory, zone: tzinfo
-) -> list[tuple[datetime, EnergyInterval]]:
-    """The buckets of an answer with their start in UTC (zone-less ones are local)."""
-    found = []
-    for bucket in history.time_series or ():
-        start = bucket.timestamp_dt
-        if start is None:
-            continue
-        if start.tzinfo is None:
-            start = start.replace(tzinfo=zone)
-        found.append((start.astimezone(UTC), bucket))
-    return found
 
 
 def backfill_start(today: date, zone: tzinfo, installed: datetime | None) -> date:
@@ -204,79 +85,19 @@ def backfill_start(today: date, zone: tzinfo, installed: datetime | None) -> dat
     return today - timedelta(days=BACKFILL_DAYS)
 
 
-# ---------------------------------------------------------------- outages
-
-
 @dataclass(frozen=True)
-class OutageSummary:
-    """Grid outages in the last 30 days."""
+class BucketPrices:
+    """Prices (per kWh) for new buckets by start; None for a direction without source."""
 
-    count: int | None
-    total_duration: timedelta | None
-    last_start: datetime | None
-
-    @classmethod
-    def from_dict(cls, data: Any) -> OutageSummary | None:
-        """Read what :meth:`as_dict` saved; None when it is not that."""
-        if not isinstance(data, dict):
-            return None
-        count = data.get("count")
-        seconds = data.get("total_duration")
-        start = data.get("last_start")
-        last = parse_timestamp(start) if isinstance(start, str) else None
-        return cls(
-            count=count if type(count) is int and count >= 0 else None,
-            total_duration=(
-                timedelta(seconds=seconds)
-                if isinstance(seconds, int | float) and seconds >= 0
-                else None
-            ),
-            last_start=last if last is not None and last.tzinfo is not None else None,
-        )
-
-    def as_dict(self) -> dict[str, Any]:
-        """JSON-ready form."""
-        return {
-            "count": self.count,
-            "total_duration": (
-                self.total_duration.total_seconds()
-                if self.total_duration is not None
-                else None
-            ),
-            "last_start": self.last_start.isoformat() if self.last_start else None,
-        }
-
-
-def summarise_outages(history: BackupHistory, now: datetime) -> OutageSummary:
-    """Count the outages of the last 30 days (response shape unverified).
-
-    ``duration`` is taken as milliseconds. Events without a timestamp count
-    (Tesla was asked for the window only) but cannot be the last one.
-    """
-    if history.events is None:
-        return OutageSummary(history.total_events, None, None)
-    since = now - OUTAGE_WINDOW
-    count = 0
-    total = timedelta()
-    last: datetime | None = None
-    for event in history.events:
-        start = event.timestamp_dt
-        if start is not None and start.tzinfo is not None:
-            if not since <= start <= now:
-                continue
-            if last is None or start > last:
-                last = start
-        count += 1
-        if event.duration is not None and event.duration > 0:
-            total += timedelta(milliseconds=event.duration)
-    return OutageSummary(count, total, last)
+    buy: Mapping[datetime, float | None] | None = None
+    sell: Mapping[datetime, float | None] | None = None
 
 
 # ---------------------------------------------------------------- the ledger
 
 
-def _totals(raw: Any) -> dict[str, float]:
-    totals = dict.fromkeys(FLOW_NAMES, 0.0)
+def _totals(raw: Any, keys: Iterable[str]) -> dict[str, float]:
+    totals = dict.fromkeys(keys, 0.0)
     if isinstance(raw, dict):
         for key, value in raw.items():
             if key in totals and isinstance(value, int | float):
@@ -284,8 +105,8 @@ def _totals(raw: Any) -> dict[str, float]:
     return totals
 
 
-def _hour(when: datetime) -> datetime:
-    return when.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+def _count(raw: Any) -> int:
+    return raw if type(raw) is int and raw >= 0 else 0
 
 
 def _day(iso: Any) -> date | None:
@@ -302,9 +123,17 @@ def _instant(iso: Any) -> datetime | None:
     return when.astimezone(UTC)
 
 
+def _midnight(day: date, zone: tzinfo) -> datetime:
+    return datetime.combine(day, time(), zone).astimezone(UTC)
+
+
+def _text(raw: Any) -> str | None:
+    return raw if isinstance(raw, str) and raw else None
+
+
 @dataclass
 class EnergyLedger:
-    """Which buckets are accounted for, the running totals (Wh) per flow, outages."""
+    """Counted buckets, totals (Wh) per flow and of money, days to ask, outages."""
 
     cursor: datetime | None = None
     next_day: date | None = None
@@ -314,10 +143,29 @@ class EnergyLedger:
     totals: dict[str, float] = field(
         default_factory=lambda: dict.fromkeys(FLOW_NAMES, 0.0)
     )
-    # The hour (UTC) of the cursor while its statistics row is not written
-    # yet, and the totals at its last bucket so far.
-    open_hour: datetime | None = None
-    open_totals: dict[str, float] = field(default_factory=dict)
+    # What the grid's imports cost and its exports earned (currency units).
+    money: dict[str, float] = field(
+        default_factory=lambda: dict.fromkeys(MONEY_KEYS, 0.0)
+    )
+    # The currency of each money statistic (None: not priced at all).
+    currencies: dict[str, str | None] = field(
+        default_factory=lambda: dict.fromkeys(MONEY_KEYS)
+    )
+    # The highest totals the sensors showed: they never go down.
+    peaks: dict[str, float] = field(default_factory=dict)
+    # The buckets of the window by start (UTC); older ones are in the totals
+    # only, and buckets before ``floor`` are no longer looked at.
+    window: dict[datetime, CountedBucket] = field(default_factory=dict)
+    floor: datetime | None = None
+    # The last hour (UTC) whose statistics row is written.
+    written: datetime | None = None
+    # A closed day to read once more (revisions, late buckets).
+    reread_day: date | None = None
+    # Buckets with energy a price source could not price, out of the window.
+    unpriced_before: dict[str, int] = field(
+        default_factory=lambda: {"import": 0, "export": 0}
+    )
+    tariffs: TariffHistory = field(default_factory=TariffHistory)
     # The outage history: its summary, the site's local day it was last read,
     # whether it must be read again before that day ends (the grid came or
     # went), and the grid status last seen (to notice a change across a restart).
@@ -328,20 +176,52 @@ class EnergyLedger:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> EnergyLedger:
-        """Read what :meth:`as_dict` saved (tolerating a damaged or older file)."""
-        zone = data.get("time_zone")
-        open_hour = _instant(data.get("open_hour"))
+        """Read what :meth:`as_dict` saved (tolerating a damaged or older file).
+
+        A file from before the window (1.2 and older) has its totals, cursor
+        and open hour only: every bucket up to the cursor is counted and
+        stays so (``floor``), the open hour's row is still to be written.
+        """
+        cursor = _instant(data.get("cursor"))
         outages = OutageSummary.from_dict(data.get("outages"))
         grid = data.get("grid_status")
+        totals = _totals(data.get("totals"), FLOW_NAMES)
+        unpriced = data.get("unpriced")
+        unpriced = unpriced if isinstance(unpriced, dict) else {}
+        currencies = data.get("currencies")
+        currencies = currencies if isinstance(currencies, dict) else {}
+        if "window" in data:
+            window = window_from_list(data.get("window"), data.get("flows"))
+            floor = _instant(data.get("floor"))
+            written = _instant(data.get("written"))
+        else:
+            window = {}
+            floor = cursor + BUCKET if cursor is not None else None
+            open_hour = _instant(data.get("open_hour"))
+            if open_hour is not None:
+                written = open_hour - HOUR
+            else:
+                written = hour_start(cursor) if cursor is not None else None
+        peaks = _totals(data.get("peaks"), FLOW_NAMES) if "peaks" in data else {}
         return cls(
-            cursor=_instant(data.get("cursor")),
+            cursor=cursor,
             next_day=_day(data.get("next_day")),
             first_day=_day(data.get("first_day")),
-            time_zone=zone if isinstance(zone, str) else None,
+            time_zone=_text(data.get("time_zone")),
             backfilled=bool(data.get("backfilled")),
-            totals=_totals(data.get("totals")),
-            open_hour=open_hour,
-            open_totals=_totals(data.get("open_totals")) if open_hour else {},
+            totals=totals,
+            money=_totals(data.get("money"), MONEY_KEYS),
+            currencies={key: _text(currencies.get(key)) for key in MONEY_KEYS},
+            peaks=peaks or dict(totals),
+            window=window,
+            floor=floor,
+            written=written,
+            reread_day=_day(data.get("reread_day")),
+            unpriced_before={
+                "import": _count(unpriced.get("import")),
+                "export": _count(unpriced.get("export")),
+            },
+            tariffs=TariffHistory.from_list(data.get("tariffs")),
             outages=outages,
             outages_read=_day(data.get("outages_read")) if outages else None,
             outages_due=bool(data.get("outages_due")),
@@ -350,19 +230,29 @@ class EnergyLedger:
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready state for the Store."""
+
+        def iso(value: date | datetime | None) -> str | None:
+            return value.isoformat() if value is not None else None
+
         return {
-            "cursor": self.cursor.isoformat() if self.cursor else None,
-            "next_day": self.next_day.isoformat() if self.next_day else None,
-            "first_day": self.first_day.isoformat() if self.first_day else None,
+            "cursor": iso(self.cursor),
+            "next_day": iso(self.next_day),
+            "first_day": iso(self.first_day),
             "time_zone": self.time_zone,
             "backfilled": self.backfilled,
             "totals": dict(self.totals),
-            "open_hour": self.open_hour.isoformat() if self.open_hour else None,
-            "open_totals": dict(self.open_totals),
+            "money": dict(self.money),
+            "currencies": dict(self.currencies),
+            "peaks": dict(self.peaks),
+            "flows": [flow.key for flow in FLOWS],
+            "window": window_as_list(self.window),
+            "floor": iso(self.floor),
+            "written": iso(self.written),
+            "reread_day": iso(self.reread_day),
+            "unpriced": dict(self.unpriced_before),
+            "tariffs": self.tariffs.as_list(),
             "outages": self.outages.as_dict() if self.outages else None,
-            "outages_read": self.outages_read.isoformat()
-            if self.outages_read
-            else None,
+            "outages_read": iso(self.outages_read) if self.outages else None,
             "outages_due": self.outages_due,
             "grid_status": self.grid_status,
         }
@@ -371,6 +261,19 @@ class EnergyLedger:
     def started(self) -> bool:
         """Whether any bucket has been accounted for."""
         return self.cursor is not None
+
+    def shown(self, key: str) -> float:
+        """A flow's total as the sensors show it: never below what they showed."""
+        return max(self.totals[key], self.peaks.get(key, 0.0))
+
+    @property
+    def unpriced(self) -> dict[str, int]:
+        """Buckets with energy whose price was unknown, per direction."""
+        counts = dict(self.unpriced_before)
+        for bucket in self.window.values():
+            counts["import"] += bucket.unpriced_import
+            counts["export"] += bucket.unpriced_export
+        return counts
 
     # ------------------------------------------------------------ energy
 
@@ -398,21 +301,37 @@ class EnergyLedger:
         last_closed = (now.timestamp() // step) * step - step
         return self.cursor.timestamp() < last_closed
 
+    def unseen(
+        self, found: Iterable[tuple[datetime, EnergyInterval]], now: datetime
+    ) -> list[datetime]:
+        """Starts of the closed buckets of an answer not counted yet (to price)."""
+        return sorted(
+            start
+            for start, _bucket in found
+            if start + BUCKET <= now
+            and start not in self.window
+            and (self.floor is None or start >= self.floor)
+        )
+
     def add_day(
         self,
         day: date,
         found: Iterable[tuple[datetime, EnergyInterval]],
         zone: tzinfo,
         now: datetime,
+        prices: BucketPrices | None = None,
     ) -> dict[datetime, dict[str, float]]:
         """Account for the answer about ``day``; move on to the next day when done.
 
-        Returns the hours completed (see :meth:`add`).
+        Returns the hours to write (see :meth:`add`).
         """
-        hours = self.add(found, now)
+        hours = self.add(found, now, zone, prices)
         today = now.astimezone(zone).date()
         if day < today and self._day_done(day, zone, now):
             self.next_day = day + timedelta(days=1)
+            end = _midnight(self.next_day, zone)
+            if self.next_day == today and now < end + REREAD_AFTER:
+                self.reread_day = day
         if day == today:
             # Totals are shown only once the backfill reached today: the
             # first value is the whole backfill, no pile-up in one hour.
@@ -421,38 +340,118 @@ class EnergyLedger:
 
     def _day_done(self, day: date, zone: tzinfo, now: datetime) -> bool:
         """A past day is done once its last bucket is in, or surely never comes."""
-        end = datetime.combine(day + timedelta(days=1), time(), zone).astimezone(UTC)
+        end = _midnight(day + timedelta(days=1), zone)
         return (
             self.cursor is not None and self.cursor >= end - BUCKET
         ) or now >= end + DAY_GRACE
 
     def add(
-        self, found: Iterable[tuple[datetime, EnergyInterval]], now: datetime
+        self,
+        found: Iterable[tuple[datetime, EnergyInterval]],
+        now: datetime,
+        zone: tzinfo = UTC,
+        prices: BucketPrices | None = None,
     ) -> dict[datetime, dict[str, float]]:
-        """Account for the closed buckets after the cursor, oldest first.
+        """Count new closed buckets, replace revised ones; keep the window's days.
 
-        Returns the hours (UTC) now complete, with the totals at their end:
-        an hour is complete once its last bucket is counted or a later one is.
+        Returns the hours (UTC) whose statistics rows are to be (re)written,
+        with the totals (energy and money) at their end: from the earliest
+        hour a bucket changed in, or the first hour not written yet, to the
+        last complete hour (its last bucket counted, or a later one).
         """
-        hours: dict[datetime, dict[str, float]] = {}
-        for start, bucket in sorted(found, key=lambda item: item[0]):
-            if self.cursor is not None and start <= self.cursor:
-                continue  # already counted
+        changed: list[datetime] = []
+        for start, interval in sorted(found, key=lambda item: item[0]):
             if start + BUCKET > now:
                 break  # still open: counted once it has closed
-            hour = _hour(start)
-            if self.open_hour is not None and self.open_hour != hour:
-                hours[self.open_hour] = self.open_totals
-            for flow in FLOWS:
-                self.totals[flow.key] += flow.energy(bucket)
-            self.cursor = start
-            self.open_hour = hour
-            self.open_totals = dict(self.totals)
-            if start + BUCKET == hour + HOUR:
-                hours[hour] = self.open_totals
-                self.open_hour = None
-                self.open_totals = {}
+            if self.floor is not None and start < self.floor:
+                continue  # out of the window: counted long ago
+            values = tuple(flow.energy(interval) for flow in FLOWS)
+            old = self.window.get(start)
+            if old is None:
+                bucket = self._priced(start, values, prices)
+            elif old.values != values:
+                bucket = old.revised(values)
+                self._take(old)
+            else:
+                continue
+            self.window[start] = bucket
+            self._give(bucket)
+            changed.append(start)
+            if self.cursor is None or start > self.cursor:
+                self.cursor = start
+        for key, total in self.totals.items():
+            self.peaks[key] = max(self.peaks.get(key, 0.0), total)
+        hours = self._rows(changed)
+        self._prune(zone)
         return hours
+
+    def _priced(
+        self, start: datetime, values: tuple[float, ...], prices: BucketPrices | None
+    ) -> CountedBucket:
+        buy = sell = None
+        buy_source = sell_source = False
+        if prices is not None and prices.buy is not None:
+            buy_source, buy = True, prices.buy.get(start)
+        if prices is not None and prices.sell is not None:
+            sell_source, sell = True, prices.sell.get(start)
+        return CountedBucket(values, buy, sell, buy_source, sell_source)
+
+    def _give(self, bucket: CountedBucket, sign: float = 1.0) -> None:
+        for flow, value in zip(FLOWS, bucket.values, strict=True):
+            self.totals[flow.key] += sign * value
+        self.money[COST] += sign * bucket.cost
+        self.money[COMPENSATION] += sign * bucket.compensation
+
+    def _take(self, bucket: CountedBucket) -> None:
+        self._give(bucket, -1.0)
+
+    def _rows(self, changed: list[datetime]) -> dict[datetime, dict[str, float]]:
+        if self.cursor is None:
+            return {}
+        last = hour_start(self.cursor + BUCKET) - HOUR
+        starts = [hour_start(start) for start in changed]
+        if self.written is not None:
+            starts.append(self.written + HOUR)
+        first = min(starts, default=None)
+        if first is None or first > last:
+            return {}
+        rows = hour_rows({**self.totals, **self.money}, self.window, first, last)
+        self.written = max(last, self.written) if self.written is not None else last
+        return rows
+
+    def _prune(self, zone: tzinfo) -> None:
+        """Forget the buckets before the day before the newest one (their totals stay)."""
+        if self.cursor is None:
+            return
+        keep = self.cursor.astimezone(zone).date() - timedelta(days=1)
+        if self.reread_day is not None:
+            keep = min(keep, self.reread_day)
+        start = _midnight(keep, zone)
+        if self.floor is not None and start <= self.floor:
+            return
+        for old in [when for when in self.window if when < start]:
+            bucket = self.window.pop(old)
+            self.unpriced_before["import"] += bucket.unpriced_import
+            self.unpriced_before["export"] += bucket.unpriced_export
+        self.floor = start
+        self.tariffs.forget_before(start)
+
+    def reread_due(self, now: datetime, zone: tzinfo) -> date | None:
+        """The closed day to read once more now, if any."""
+        day = self.reread_day
+        if day is None:
+            return None
+        today = now.astimezone(zone).date()
+        if (today - day).days > REREAD_GIVE_UP_DAYS:
+            self.reread_day = None
+            return None
+        if now < _midnight(day + timedelta(days=1), zone) + REREAD_AFTER:
+            return None
+        return day
+
+    def reread_done(self) -> None:
+        """The closed day was read once more."""
+        self.reread_day = None
 
     # ------------------------------------------------------------ outages
 

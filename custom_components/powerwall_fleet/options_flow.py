@@ -1,8 +1,11 @@
-"""Options flow: the three poll intervals, with the requests per day they cost.
+"""Options flow: poll intervals with the requests per day they cost, and money.
 
 Owns the options form and its confirm step. The estimate itself is
 ``const.requests_per_day`` (checked against the simulator's request counter);
-nothing here sends a request.
+the price entities are checked with ``dynamic_prices.parse_price_unit`` (the
+units the ledger will accept). One set of options per entry: every site of
+the entry is priced by the same entities. Options this form does not show
+(the backfill choice) are kept. Nothing here sends a request.
 """
 
 from __future__ import annotations
@@ -10,17 +13,26 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from homeassistant.config_entries import ConfigFlowResult, OptionsFlowWithReload
+from homeassistant.const import ATTR_UNIT_OF_MEASUREMENT
+from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.selector import (
+    BooleanSelector,
+    EntitySelector,
+    EntitySelectorConfig,
     NumberSelector,
     NumberSelectorConfig,
     NumberSelectorMode,
 )
 
 from .const import (
+    CONF_BREAKDOWN_STATISTICS,
+    CONF_EXPORT_PRICE_ENTITY,
     CONF_HISTORY_INTERVAL,
+    CONF_IMPORT_PRICE_ENTITY,
     CONF_INFO_INTERVAL,
     CONF_LIVE_INTERVAL,
     CONF_SITE_IDS,
+    DEFAULT_BREAKDOWN_STATISTICS,
     DEFAULT_HISTORY_INTERVAL,
     DEFAULT_INFO_INTERVAL,
     DEFAULT_LIVE_INTERVAL,
@@ -32,6 +44,7 @@ from .const import (
     MIN_LIVE_INTERVAL,
     requests_per_day,
 )
+from .dynamic_prices import parse_price_unit
 
 if TYPE_CHECKING:
     # Home Assistant 2026.10 validates with probatio and aliases voluptuous to
@@ -41,12 +54,23 @@ else:
     import voluptuous as vol
 
 
+INTERVALS = (CONF_LIVE_INTERVAL, CONF_INFO_INTERVAL, CONF_HISTORY_INTERVAL)
+# Each price entity's field, and the name of its unit in error messages.
+PRICE_ENTITIES = {
+    CONF_IMPORT_PRICE_ENTITY: "import",
+    CONF_EXPORT_PRICE_ENTITY: "export",
+}
+# What the form owns: a key it leaves out (a cleared entity) is removed.
+FORM_KEYS = (*INTERVALS, *PRICE_ENTITIES, CONF_BREAKDOWN_STATISTICS)
+PRICE_DOMAINS = ["sensor", "input_number", "number"]
+
+
 class PowerwallFleetOptionsFlow(OptionsFlowWithReload):
-    """Poll intervals, with the request budget they cost."""
+    """Poll intervals with the request budget they cost, price entities, statistics."""
 
     def __init__(self) -> None:
         """Nothing chosen yet."""
-        self._chosen: dict[str, int] = {}
+        self._chosen: dict[str, Any] = {}
 
     def _estimate(self, live: float, info: float, history: float) -> dict[str, str]:
         sites = max(1, len(self.config_entry.data.get(CONF_SITE_IDS, [])))
@@ -67,14 +91,39 @@ class PowerwallFleetOptionsFlow(OptionsFlowWithReload):
     async def async_step_init(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        """The three intervals, with what the current ones cost."""
+        """The intervals with what the current ones cost, the price entities, statistics."""
+        errors: dict[str, str] = {}
+        placeholders: dict[str, str] = {}
+        values: dict[str, Any] = dict(self.config_entry.options)
         if user_input is not None:
-            self._chosen = {key: int(value) for key, value in user_input.items()}
-            return await self.async_step_confirm()
+            values = {key: user_input[key] for key in FORM_KEYS if key in user_input}
+            for key, name in PRICE_ENTITIES.items():
+                if (entity_id := values.get(key)) is None:
+                    continue
+                # The selector also takes an entity registry id: keep the entity id.
+                if registered := er.async_get(self.hass).async_get(entity_id):
+                    values[key] = entity_id = registered.entity_id
+                if (found := self._price_entity_error(entity_id)) is None:
+                    continue
+                errors[key], unit = found
+                if unit is not None:  # the field's own message shows its unit
+                    errors[key] = f"{name}_{errors[key]}"
+                    placeholders[f"{name}_unit"] = unit
+            if not errors:
+                self._chosen = {
+                    **values,
+                    **{key: int(values[key]) for key in INTERVALS},
+                }
+                return await self.async_step_confirm()
         options = self.config_entry.options
-        live = options.get(CONF_LIVE_INTERVAL, DEFAULT_LIVE_INTERVAL)
-        info = options.get(CONF_INFO_INTERVAL, DEFAULT_INFO_INTERVAL)
-        history = options.get(CONF_HISTORY_INTERVAL, DEFAULT_HISTORY_INTERVAL)
+        live = values.get(CONF_LIVE_INTERVAL, DEFAULT_LIVE_INTERVAL)
+        info = values.get(CONF_INFO_INTERVAL, DEFAULT_INFO_INTERVAL)
+        history = values.get(CONF_HISTORY_INTERVAL, DEFAULT_HISTORY_INTERVAL)
+        current = self._estimate(
+            options.get(CONF_LIVE_INTERVAL, DEFAULT_LIVE_INTERVAL),
+            options.get(CONF_INFO_INTERVAL, DEFAULT_INFO_INTERVAL),
+            options.get(CONF_HISTORY_INTERVAL, DEFAULT_HISTORY_INTERVAL),
+        )
         return self.async_show_form(
             step_id="init",
             data_schema=vol.Schema(
@@ -88,17 +137,59 @@ class PowerwallFleetOptionsFlow(OptionsFlowWithReload):
                     vol.Required(CONF_HISTORY_INTERVAL, default=history): _number(
                         MIN_HISTORY_INTERVAL, MAX_HISTORY_INTERVAL, "min"
                     ),
+                    # Suggested, not defaults: a cleared field is left out.
+                    **{
+                        vol.Optional(
+                            key, description={"suggested_value": values.get(key)}
+                        ): EntitySelector(EntitySelectorConfig(domain=PRICE_DOMAINS))
+                        for key in PRICE_ENTITIES
+                    },
+                    vol.Optional(
+                        CONF_BREAKDOWN_STATISTICS,
+                        description={
+                            "suggested_value": values.get(
+                                CONF_BREAKDOWN_STATISTICS, DEFAULT_BREAKDOWN_STATISTICS
+                            )
+                        },
+                    ): BooleanSelector(),
                 }
             ),
-            description_placeholders=self._estimate(live, info, history),
+            description_placeholders={**current, **placeholders},
+            errors=errors,
         )
+
+    def _price_entity_error(self, entity_id: str) -> tuple[str, str | None] | None:
+        """None for a usable price entity, else the error and the unit it has.
+
+        The unit comes from the entity's state, or from the entity registry
+        while the entity has no state (its integration still starting).
+        """
+        state = self.hass.states.get(entity_id)
+        registered = er.async_get(self.hass).async_get(entity_id)
+        if state is None and registered is None:
+            return "price_entity_missing", None
+        unit: object = None
+        if state is not None:
+            unit = state.attributes.get(ATTR_UNIT_OF_MEASUREMENT)
+        if unit is None and registered is not None:
+            unit = registered.unit_of_measurement
+        if parse_price_unit(self.hass, unit) is not None:
+            return None
+        if not isinstance(unit, str) or not unit:
+            return "price_entity_no_unit", None
+        return "price_unit", unit
 
     async def async_step_confirm(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
         """Show what the chosen intervals cost before saving them."""
         if user_input is not None:
-            return self.async_create_entry(data=self._chosen)
+            kept = {
+                key: value
+                for key, value in self.config_entry.options.items()
+                if key not in FORM_KEYS
+            }
+            return self.async_create_entry(data={**kept, **self._chosen})
         return self.async_show_form(
             step_id="confirm",
             description_placeholders={

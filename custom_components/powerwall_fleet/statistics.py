@@ -1,20 +1,30 @@
-"""Long-term energy statistics with the hours the energy really flowed.
+"""Long-term statistics with the hours the energy really flowed, and what it cost.
 
-Every energy flow of every site is one external statistic
-``powerwall_fleet:<site_id>_<flow>`` (kWh, ``has_sum``). Each hourly row is
-written with its own hour, from Tesla's 5-minute buckets, so energy that flowed
-while Home Assistant or Tesla was down lands in the hours it flowed, not as a
-spike when polling resumes. A row's ``sum`` is the flow's running total at the
-end of that hour; writing the same hour again (a partly filled hour completed
-by a later poll) replaces the row, so imports are idempotent.
+Every imported energy flow of every site is one external statistic
+``powerwall_fleet:<site_id>_<flow>`` (kWh, ``has_sum``); a site with a price
+source also gets ``powerwall_fleet:<site_id>_grid_energy_imported_cost`` and
+``..._grid_energy_exported_compensation`` (``has_sum``, in the currency, the
+unit the Energy dashboard's "entity tracking the total costs" wants). Each
+hourly row is written with its own hour, from Tesla's 5-minute buckets, so
+energy that flowed while Home Assistant or Tesla was down lands in the hours
+it flowed, not as a spike when polling resumes. A row's ``sum`` is the running
+total at the end of that hour; writing the same hour again (a late or revised
+bucket, a partly filled hour completed) replaces the row, so imports are
+idempotent and a correction rewrites the rows from the hour it starts in.
 
-Owns the statistic ids and the recorder import. Writes the hours it is given:
-may not send requests, keep state or know how the ledger counts buckets.
+Names read well whatever the site is called: "<site> · <flow>", or the flow's
+name alone when it already starts with the site's name (a site called "Home":
+"Home consumed", not "Home Home consumed").
+
+Owns the statistic ids, names and units and the recorder import. Writes the
+hours it is given: may not send requests, keep state or know how the ledger
+counts buckets.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 
 from homeassistant.components.recorder.models import (
@@ -28,11 +38,56 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.util.unit_conversion import EnergyConverter
 
 from .const import DOMAIN
+from .flows import MONEY_NAMES, EnergyFlow
+
+SEPARATOR = " · "
 
 
-def statistic_id(site_id: int, flow: str) -> str:
-    """The external statistic of one flow of one site."""
-    return f"{DOMAIN}:{site_id}_{flow}"
+@dataclass(frozen=True)
+class Statistic:
+    """One statistic of a site: the ledger's key, its name, unit and scale."""
+
+    key: str
+    label: str
+    unit: str
+    unit_class: str | None
+    # The ledger's totals are divided by this (Wh -> kWh; money as it is).
+    scale: float
+
+
+def energy_statistic(flow: EnergyFlow) -> Statistic:
+    """The kWh statistic of an energy flow."""
+    return Statistic(
+        flow.key,
+        flow.name,
+        UnitOfEnergy.KILO_WATT_HOUR,
+        EnergyConverter.UNIT_CLASS,
+        1000.0,
+    )
+
+
+def money_statistic(key: str, currency: str) -> Statistic:
+    """A cost or compensation statistic in ``currency`` (no unit class: money)."""
+    return Statistic(key, MONEY_NAMES[key], currency, None, 1.0)
+
+
+def statistic_id(site_id: int, key: str) -> str:
+    """The external statistic of one flow (or money total) of one site."""
+    return f"{DOMAIN}:{site_id}_{key}"
+
+
+def statistic_name(site_name: str, label: str) -> str:
+    """The statistic's name: the site's name, a dot and the label.
+
+    The label alone when it already starts with the site's name.
+    """
+    site = site_name.strip()
+    if not site:
+        return label
+    lowered = label.casefold()
+    if lowered == site.casefold() or lowered.startswith(f"{site.casefold()} "):
+        return label
+    return f"{site}{SEPARATOR}{label}"
 
 
 def recorder_running(hass: HomeAssistant) -> bool:
@@ -45,34 +100,32 @@ def async_import_hours(
     hass: HomeAssistant,
     site_id: int,
     site_name: str,
-    names: Mapping[str, str],
+    statistics: Iterable[Statistic],
     hours: Mapping[datetime, Mapping[str, float]],
 ) -> None:
-    """Write hourly rows: ``hours`` maps an hour (UTC) to each flow's Wh total.
-
-    ``names`` maps the flows to import to their display names.
-    """
+    """Write hourly rows: ``hours`` maps an hour (UTC) to each key's total at its end."""
     if not hours or not recorder_running(hass):
         return
     ordered = sorted(hours.items())
-    for flow, name in names.items():
+    for statistic in statistics:
         metadata = StatisticMetaData(
             has_sum=True,
             mean_type=StatisticMeanType.NONE,
-            name=f"{site_name} {name}",
+            name=statistic_name(site_name, statistic.label),
             source=DOMAIN,
-            statistic_id=statistic_id(site_id, flow),
-            unit_class=EnergyConverter.UNIT_CLASS,
-            unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
+            statistic_id=statistic_id(site_id, statistic.key),
+            unit_class=statistic.unit_class,
+            unit_of_measurement=statistic.unit,
         )
-        async_add_external_statistics(hass, metadata, _rows(flow, ordered))
+        async_add_external_statistics(hass, metadata, _rows(statistic, ordered))
 
 
 def _rows(
-    flow: str, ordered: Iterable[tuple[datetime, Mapping[str, float]]]
+    statistic: Statistic,
+    ordered: Iterable[tuple[datetime, Mapping[str, float]]],
 ) -> list[StatisticData]:
     rows: list[StatisticData] = []
     for hour, totals in ordered:
-        kwh = totals.get(flow, 0.0) / 1000
-        rows.append(StatisticData(start=hour, state=kwh, sum=kwh))
+        value = totals.get(statistic.key, 0.0) / statistic.scale
+        rows.append(StatisticData(start=hour, state=value, sum=value))
     return rows

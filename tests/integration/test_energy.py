@@ -40,15 +40,19 @@ from pytest_homeassistant_custom_component.components.recorder.common import (
     do_adhoc_statistics,
 )
 
-from custom_components.powerwall_fleet.const import CONF_BACKFILL_FROM_INSTALLATION
+from custom_components.powerwall_fleet.const import (
+    CONF_BACKFILL_FROM_INSTALLATION,
+    CONF_BREAKDOWN_STATISTICS,
+)
 from custom_components.powerwall_fleet.coordinator import HistoryCoordinator
 from custom_components.powerwall_fleet.coordinator.history import PACE
 from custom_components.powerwall_fleet.fleet import ServerError
-from custom_components.powerwall_fleet.ledger import FLOWS
+from custom_components.powerwall_fleet.ledger import FLOWS, EnergyFlow
 from custom_components.powerwall_fleet.statistics import statistic_id
 from tests.integration.entity_helpers import setup_entry
 from tests.simulator import Simulator
 from tests.simulator.clock import SimClock
+from tests.simulator.history import bucket_truth
 from tests.simulator.scenario import (
     SITE_EU,
     SITE_FULL,
@@ -58,6 +62,7 @@ from tests.simulator.scenario import (
 )
 
 HOUR = timedelta(hours=1)
+MAIN_FLOWS = tuple(flow for flow in FLOWS if flow.main)
 CALENDAR = r"/calendar_history$"
 # Friday 30 October 2026, 13:00 in California; clocks go back on Sunday 1 November.
 DST_START = datetime(2026, 10, 30, 20, 0, tzinfo=UTC)
@@ -268,17 +273,20 @@ async def assert_hours_match(
     site_id: int,
     start: datetime,
     end: datetime,
+    flows: Iterable[EnergyFlow] = MAIN_FLOWS,
 ) -> int:
     """Every complete hour in [start, end): statistics == simulator, every flow.
 
+    Only the main flows are imported unless the breakdown is asked for.
     Returns the number of hours compared.
     """
+    flows = tuple(flows)
     changes = await hourly_changes(hass, site_id, start, end)
     hour = start
     compared = 0
     while hour + HOUR <= end:
-        truth = simulator.energy_totals(site_id, hour, hour + HOUR)
-        for flow in FLOWS:
+        truth = bucket_truth(simulator, site_id, hour, hour + HOUR)
+        for flow in flows:
             got = changes.get(flow.key, {})
             assert hour in got, f"no statistics row for {flow.key} at {hour}"
             assert got[hour] == truth[flow.field], (
@@ -328,8 +336,11 @@ def assert_sensor_totals(
     history = run.history(site_id)
     cursor = history.ledger.cursor
     assert cursor is not None
-    truth = simulator.energy_totals(
-        site_id, history_start(simulator, site_id), cursor + timedelta(minutes=5)
+    truth = bucket_truth(
+        simulator,
+        site_id,
+        history_start(simulator, site_id),
+        cursor + timedelta(minutes=5),
     )
     registry = er.async_get(hass)
     for flow in FLOWS:
@@ -358,7 +369,10 @@ async def test_multi_day_run_across_midnight_and_dst(
     Wh, including the 25-hour day; sensors never decrease nor turn unknown.
     """
     run = Run(hass, simulator, freezer, [SITE_FULL])
-    await run.start()
+    entry = await run.start()
+    hass.config_entries.async_update_entry(
+        entry, options={**entry.options, CONF_BREAKDOWN_STATISTICS: True}
+    )
     history = run.history()
     assert not history.ledger.started
     backfill_polls = await run.catch_up()
@@ -372,7 +386,7 @@ async def test_multi_day_run_across_midnight_and_dst(
     start = history_start(simulator, SITE_FULL)
     end = last_complete_hour(history)
     assert end > datetime(2026, 11, 2, 12, tzinfo=UTC)
-    hours = await assert_hours_match(hass, simulator, SITE_FULL, start, end)
+    hours = await assert_hours_match(hass, simulator, SITE_FULL, start, end, FLOWS)
     assert hours > 24 * 4
     assert_sensors_sane(run)
     assert_sensor_totals(hass, run, simulator, SITE_FULL)

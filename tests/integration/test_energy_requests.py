@@ -215,3 +215,57 @@ async def test_ledger_stored_before_outage_bookkeeping_loads(
     assert ledger.totals["home_energy_consumed"] > 1_234_000.0
     assert hass_storage[STORE_KEY]["minor_version"] == STORAGE_MINOR_VERSION
     assert hass_storage[STORE_KEY]["data"]["outages"]["count"] == 0
+
+
+async def test_ledger_stored_before_the_window_loads_without_recounting(
+    hass: HomeAssistant,
+    simulator: Simulator,
+    credentials: None,
+    freezer: FrozenDateTimeFactory,
+    hass_storage: dict[str, Any],
+) -> None:
+    """A 1.2 ledger (cursor, totals, open hour): only the buckets after it count."""
+    now = simulator.clock.now()
+    cursor = now.replace(minute=now.minute - now.minute % 5, second=0) - timedelta(
+        minutes=10
+    )
+    data = {
+        "cursor": cursor.isoformat(),
+        "next_day": cursor.astimezone(ZONE).date().isoformat(),
+        "first_day": (cursor.astimezone(ZONE).date() - timedelta(days=30)).isoformat(),
+        "time_zone": str(ZONE),
+        "backfilled": True,
+        "totals": {"home_energy_consumed": 1_234_000.0},
+        "open_hour": cursor.replace(minute=0).isoformat(),
+        "open_totals": {"home_energy_consumed": 1_234_000.0},
+        "outages": None,
+        "outages_read": None,
+        "outages_due": False,
+        "grid_status": None,
+    }
+    hass_storage[STORE_KEY] = {
+        "version": 1,
+        "minor_version": 2,
+        "key": STORE_KEY,
+        "data": data,
+    }
+
+    run = Run(hass, simulator, freezer, [SITE_FULL])
+    await run.start()
+    ledger = run.history().ledger
+    assert ledger.cursor == cursor
+    simulator.reset_counts()
+    await run.live_through(600)
+
+    assert len(energy_requests(simulator)) == 2  # no backfill: the ledger went on
+    new_cursor = ledger.cursor
+    assert new_cursor is not None
+    truth = simulator.energy_totals(
+        SITE_FULL, cursor + timedelta(minutes=5), new_cursor + timedelta(minutes=5)
+    )
+    assert (
+        ledger.totals["home_energy_consumed"] == 1_234_000.0 + truth["total_home_usage"]
+    )
+    stored = hass_storage[STORE_KEY]
+    assert stored["minor_version"] == STORAGE_MINOR_VERSION == 3
+    assert min(start for start, *_ in stored["data"]["window"]) > cursor.isoformat()

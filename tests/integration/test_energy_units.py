@@ -15,6 +15,8 @@ from custom_components.powerwall_fleet.fleet import (
 )
 from custom_components.powerwall_fleet.ledger import (
     FLOWS,
+    HOUR,
+    BucketPrices,
     EnergyLedger,
     OutageSummary,
     buckets,
@@ -70,7 +72,7 @@ def test_buckets_in_utc_local_when_zoneless_skipped_without_time() -> None:
 
 
 def test_ledger_counts_each_closed_bucket_once_and_completes_hours() -> None:
-    """Buckets at or before the cursor and open buckets are not counted."""
+    """Buckets counted before and open buckets are not counted; late ones are."""
     ledger = EnergyLedger()
     start = datetime(2026, 6, 21, 10, 0, tzinfo=UTC)
     buckets = [
@@ -79,7 +81,7 @@ def test_ledger_counts_each_closed_bucket_once_and_completes_hours() -> None:
     ]
     hours = ledger.add(buckets[:6], NOW)
     assert hours == {}  # 10:00 not complete yet
-    assert ledger.open_hour == start
+    assert ledger.written is None
     hours = ledger.add(buckets, NOW)  # the first six again: not counted twice
     assert list(hours) == [start]
     assert hours[start]["grid_energy_imported"] == 12
@@ -97,6 +99,27 @@ def test_ledger_counts_each_closed_bucket_once_and_completes_hours() -> None:
     assert list(hours) == [eleven]
     assert hours[eleven]["grid_energy_imported"] == 14
     assert ledger.totals["grid_energy_imported"] == 16
+    # a bucket that comes after a newer one is counted: its hour and every
+    # later written one are rewritten (sums are cumulative)
+    eleven_thirty = eleven + timedelta(minutes=30)
+    hours = ledger.add(
+        [(eleven_thirty, _bucket(grid_energy_imported=3))], NOW + timedelta(hours=1)
+    )
+    assert list(hours) == [eleven]
+    assert hours[eleven]["grid_energy_imported"] == 17
+    # a revised bucket replaces its old value, from its hour on
+    hours = ledger.add(
+        [(start, _bucket(grid_energy_imported=4))], NOW + timedelta(hours=1)
+    )
+    assert list(hours) == [start, eleven]
+    assert hours[start]["grid_energy_imported"] == 15
+    assert hours[eleven]["grid_energy_imported"] == 20
+    assert ledger.totals["grid_energy_imported"] == 22
+    # revised downwards: the totals follow, the sensors' value does not drop
+    hours = ledger.add([(start, _bucket())], NOW + timedelta(hours=1))
+    assert hours[eleven]["grid_energy_imported"] == 16
+    assert ledger.totals["grid_energy_imported"] == 18
+    assert ledger.shown("grid_energy_imported") == 22
 
 
 def test_ledger_survives_its_store() -> None:
@@ -107,15 +130,44 @@ def test_ledger_survives_its_store() -> None:
         first_day=date(2026, 5, 22),
         time_zone="Europe/Berlin",
         backfilled=True,
-        open_hour=NOW,
-        open_totals={"grid_energy_imported": 3.0},
+    )
+    ledger.add(
+        [(NOW - timedelta(minutes=5), _bucket(grid_energy_imported=3))],
+        NOW,
+        prices=BucketPrices(buy={NOW - timedelta(minutes=5): 0.5}, sell={}),
     )
     ledger.totals["solar_energy_produced"] = 7.0
     again = EnergyLedger.from_dict(ledger.as_dict())
     assert again.as_dict() == EnergyLedger.from_dict(again.as_dict()).as_dict()
     assert again.cursor == NOW
     assert again.totals["solar_energy_produced"] == 7.0
-    assert again.open_totals["grid_energy_imported"] == 3.0
+    assert again.window == ledger.window
+    assert again.money["grid_energy_imported_cost"] == 0.0015
+    assert again.written == NOW - timedelta(hours=1)
+
+    # 1.2 had no window: the open hour's row is still to be written, nothing
+    # up to the cursor is counted again.
+    older = EnergyLedger.from_dict(
+        {
+            "cursor": NOW.isoformat(),
+            "totals": {"grid_energy_imported": 3.0},
+            "open_hour": NOW.isoformat(),
+            "open_totals": {"grid_energy_imported": 3.0},
+        }
+    )
+    assert older.written == NOW - timedelta(hours=1)
+    assert older.floor == NOW + timedelta(minutes=5)
+    assert older.add([(NOW, _bucket(grid_energy_imported=9))], NOW + HOUR) == {}
+    hours = older.add(
+        [(NOW + timedelta(minutes=5), _bucket(grid_energy_imported=1))],
+        NOW + HOUR,
+    )
+    assert hours == {}  # the 12:00 hour is not complete
+    hours = older.add(
+        [(NOW + timedelta(minutes=55), _bucket(grid_energy_imported=1))],
+        NOW + HOUR,
+    )
+    assert hours[NOW]["grid_energy_imported"] == 5.0
 
     broken = EnergyLedger.from_dict(
         {
@@ -125,13 +177,17 @@ def test_ledger_survives_its_store() -> None:
             "time_zone": 3,
             "totals": {"solar_energy_produced": "x", "unknown": 1},
             "open_hour": "2026-06-21T12:00:00",
+            "window": [["x"], ["2026-06-21T12:00:00+00:00", "bad", 1, 1, 0]],
+            "tariffs": [{"seen": "never"}],
         }
     )
     assert broken.cursor is None
     assert broken.next_day is None
     assert broken.first_day is None
     assert broken.time_zone is None
-    assert broken.open_hour is None
+    assert broken.written is None
+    assert broken.window == {}
+    assert broken.tariffs.versions == []
     assert broken.totals["solar_energy_produced"] == 0.0
     assert "unknown" not in broken.totals
 
@@ -226,4 +282,10 @@ def test_ledger_imports_no_home_assistant() -> None:
             and node.test.id == "TYPE_CHECKING"
         )
     ]
-    assert _forbidden_imports(ast.unparse(tree), ledger_module.__name__) == []
+    # Its own parts are checked the same way (test_architecture.py).
+    parts = ("bucket_window", "flows", "outages", "pricing")
+    assert [
+        problem
+        for problem in _forbidden_imports(ast.unparse(tree), ledger_module.__name__)
+        if not problem.endswith(tuple(f"powerwall_fleet.{part}" for part in parts))
+    ] == []

@@ -141,3 +141,41 @@ class RequestRecord:
         whole = int(self.ts // 1)
         micro = round((self.ts - whole) * 1_000_000)
         return datetime.fromtimestamp(whole, UTC) + timedelta(microseconds=micro)
+
+
+@dataclass(slots=True)
+class BucketFault:
+    """Tesla publishing one 5-minute energy bucket late, or revising it later.
+
+    ``start`` is the bucket's start (aware). Until ``hidden_until`` the bucket
+    is missing from every energy history answer (late publication). From
+    ``revised_at`` on, ``delta`` (Wh per history field, may be negative) is
+    added to what it reports (a revision; values stay at least 0). The
+    simulator's ground truth (``history.bucket_truth``) is what Tesla reports
+    in the end: the revised values.
+    """
+
+    site_id: int
+    start: datetime
+    hidden_until: datetime | None = None
+    delta: Mapping[str, int] | None = None
+    revised_at: datetime | None = None
+
+    def hidden(self, now: float) -> bool:
+        """Whether the bucket is not published yet at ``now`` (POSIX seconds)."""
+        return self.hidden_until is not None and now < self.hidden_until.timestamp()
+
+    def revised(self, now: float | None) -> bool:
+        """Whether the revision is published at ``now`` (None: in the end)."""
+        if self.delta is None:
+            return False
+        return (
+            now is None or self.revised_at is None or now >= self.revised_at.timestamp()
+        )
+
+    def apply(self, entry: dict[str, Any], now: float | None) -> None:
+        """Add the revision to a bucket's fields once it is published."""
+        if self.delta is None or not self.revised(now):
+            return
+        for name, change in self.delta.items():
+            entry[name] = max(int(entry.get(name, 0)) + change, 0)

@@ -1,13 +1,23 @@
-"""calendar_history: parameter parsing and period aggregation."""
+"""calendar_history: parameter parsing, period aggregation, late and revised buckets.
+
+Day answers apply the bucket faults (``faults.BucketFault``): a bucket missing
+until it is published late, a bucket whose values change once revised.
+:func:`bucket_truth` is the ground truth tests compare against: per field,
+the sums of the buckets as Tesla reports them in the end (revisions in).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta, tzinfo
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from .site import HISTORY_FIELD_NAMES, SiteState, local_iso
+from .faults import BucketFault
+from .site import BUCKET, HISTORY_FIELD_NAMES, SiteState, local_iso
+
+if TYPE_CHECKING:
+    from .state import SimulatorState
 
 PERIODS = ("day", "week", "month", "year", "lifetime")
 
@@ -47,7 +57,73 @@ def _aggregate(
     return series
 
 
-def energy_history(site: SiteState, query: Mapping[str, str]) -> dict[str, Any]:
+def _published(
+    site: SiteState, series: list[dict[str, Any]], faults: Sequence[BucketFault]
+) -> list[dict[str, Any]]:
+    """A day's buckets as Tesla publishes them now: late ones left out, revisions in."""
+    mine = [fault for fault in faults if fault.site_id == site.config.site_id]
+    if not mine:
+        return series
+    now = site.clock.timestamp()
+    published = []
+    for entry in series:
+        start = datetime.fromisoformat(entry["timestamp"]).timestamp()
+        hidden = False
+        for fault in mine:
+            if fault.start.timestamp() != start:
+                continue
+            if fault.hidden(now):
+                hidden = True
+            fault.apply(entry, now)
+        if not hidden:
+            published.append(entry)
+    return published
+
+
+def bucket_truth(
+    sim: SimulatorState, site_id: int, start: datetime, end: datetime
+) -> dict[str, int]:
+    """Per-field sums of the buckets in [start, end) as Tesla reports them in the end."""
+    site = sim.site(site_id)
+    totals = site.totals(start.timestamp(), end.timestamp())
+    for fault in sim.bucket_faults:
+        when = fault.start.timestamp()
+        if fault.site_id != site_id or not start.timestamp() <= when < end.timestamp():
+            continue
+        if when + BUCKET > site.clock.timestamp():
+            continue  # still open: not in the totals either
+        index = site.bucket_range(when, when + BUCKET)[0]
+        entry: dict[str, Any] = dict(site.bucket_values(index))
+        before = dict(entry)
+        fault.apply(entry, None)
+        for name, value in entry.items():
+            totals[name] += value - before[name]
+    return totals
+
+
+def final_buckets(
+    sim: SimulatorState, site_id: int, start: datetime, end: datetime
+) -> list[tuple[datetime, dict[str, int]]]:
+    """Each closed bucket in [start, end) with its fields as Tesla reports them in the end."""
+    site = sim.site(site_id)
+    faults = [fault for fault in sim.bucket_faults if fault.site_id == site_id]
+    i0, i1 = site.bucket_range(start.timestamp(), end.timestamp())
+    found = []
+    for index in range(i0, i1):
+        when = site.bucket_start(index)
+        entry: dict[str, Any] = dict(site.bucket_values(index))
+        for fault in faults:
+            if fault.start.timestamp() == when:
+                fault.apply(entry, None)
+        found.append((datetime.fromtimestamp(when, UTC), entry))
+    return found
+
+
+def energy_history(
+    site: SiteState,
+    query: Mapping[str, str],
+    faults: Sequence[BucketFault] = (),
+) -> dict[str, Any]:
     """The ``response`` of calendar_history kind=energy for ``query``."""
     period = query.get("period", "day")
     if period not in PERIODS:
@@ -70,7 +146,9 @@ def energy_history(site: SiteState, query: Mapping[str, str]) -> dict[str, Any]:
     if period == "day":
         day_start = _midnight(end_day, zone)
         lower = day_start if start_limit is None else max(day_start, start_limit)
-        response["time_series"] = site.buckets(lower, end, zone)
+        response["time_series"] = _published(
+            site, site.buckets(lower, end, zone), faults
+        )
         return response
     spans: list[tuple[float, float]] = []
     if period in ("week", "month"):
@@ -147,4 +225,11 @@ def backup_history(
     return {"events": events, "total_events": len(events)}
 
 
-__all__ = ["HISTORY_FIELD_NAMES", "HistoryError", "backup_history", "energy_history"]
+__all__ = [
+    "HISTORY_FIELD_NAMES",
+    "HistoryError",
+    "backup_history",
+    "bucket_truth",
+    "energy_history",
+    "final_buckets",
+]

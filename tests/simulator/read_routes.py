@@ -46,7 +46,13 @@ class ReadRoutes:
             kind = query.get("kind")
             try:
                 if kind == "energy":
-                    return json_response({"response": energy_history(site, query)})
+                    return json_response(
+                        {
+                            "response": energy_history(
+                                site, query, self.sim.bucket_faults
+                            )
+                        }
+                    )
                 if kind == "backup":
                     return json_response(
                         {

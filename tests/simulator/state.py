@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from . import payloads
 from .auth import OAuthServer
 from .clock import SimClock
-from .faults import DEFAULT, Fault, RequestRecord
+from .faults import DEFAULT, BucketFault, Fault, RequestRecord
 from .partner import PartnerAccount, check_loopback_origin, public_key_hex
 from .scenario import (
     CLIENT_ID,
@@ -71,6 +71,8 @@ class SimulatorState:
         }
         self.requests: list[RequestRecord] = []
         self.faults: list[Fault] = []
+        # Late-published and revised energy buckets (``history.py`` applies them).
+        self.bucket_faults: list[BucketFault] = []
         self.public_keys: dict[str, str] = {}
         self.resolved_domains: dict[str, str] = {}
         self.partners: dict[tuple[str, str], PartnerAccount] = {}  # (region, client_id)

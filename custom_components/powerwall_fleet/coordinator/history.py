@@ -3,10 +3,14 @@
 ``calendar_history kind=energy period=day`` answers one local day of 5-minute
 buckets (Wh each). This coordinator owns when and what to ask: polls aligned
 just after Tesla's buckets close, a catch-up after downtime (one day per
-request, paced) and the 30-day backfill on first setup; the outage history
-once a day and when the grid came or went; the ledger's storage (saved after
-every batch, so restarts neither lose nor repeat a bucket); and the hourly
-statistics import of the hours each batch completed (``statistics.py``).
+request, paced) and the 30-day backfill on first setup; each closed day once
+more the next day (late and revised buckets; one request a day); the outage
+history once a day and when the grid came or went; the ledger's storage
+(saved after every batch, so restarts neither lose nor repeat a bucket); the
+price of each new bucket (the tariff version in force at its start, or the
+price entity of the options, ``dynamic_prices.py``); which statistics a site
+gets (main flows, breakdown flows when asked for, money when priced) and the
+hourly import of the hours each batch changed (``statistics.py``).
 
 The bookkeeping itself (which buckets count, totals, days done, outage
 summary) is ``ledger.py``'s; failure handling is ``base.py``'s. May not import
@@ -15,6 +19,7 @@ entities, commands or actions.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any
 
@@ -24,9 +29,14 @@ from homeassistant.util import dt as dt_util
 
 from custom_components.powerwall_fleet.const import (
     CONF_BACKFILL_FROM_INSTALLATION,
+    CONF_BREAKDOWN_STATISTICS,
+    CONF_EXPORT_PRICE_ENTITY,
+    CONF_IMPORT_PRICE_ENTITY,
+    DEFAULT_BREAKDOWN_STATISTICS,
     DOMAIN,
     LOGGER,
 )
+from custom_components.powerwall_fleet.dynamic_prices import async_entity_prices
 from custom_components.powerwall_fleet.fleet import (
     EnergyHistory,
     FleetError,
@@ -36,15 +46,27 @@ from custom_components.powerwall_fleet.fleet import (
 from custom_components.powerwall_fleet.fleet.values import parse_timestamp
 from custom_components.powerwall_fleet.ledger import (
     BUCKET,
-    FLOW_NAMES,
+    FLOWS,
+    MONEY_KEYS,
     OUTAGE_WINDOW,
+    BucketPrices,
     EnergyLedger,
     backfill_start,
     buckets,
     summarise_outages,
 )
-from custom_components.powerwall_fleet.site import site_name, site_zone, site_zone_name
-from custom_components.powerwall_fleet.statistics import async_import_hours
+from custom_components.powerwall_fleet.site import (
+    has_component,
+    site_name,
+    site_zone,
+    site_zone_name,
+)
+from custom_components.powerwall_fleet.statistics import (
+    Statistic,
+    async_import_hours,
+    energy_statistic,
+    money_statistic,
+)
 
 from .base import FleetCoordinator
 from .info import InfoCoordinator
@@ -52,7 +74,9 @@ from .live import LiveCoordinator
 
 STORAGE_VERSION = 1
 # 2: the outage summary and when it was read are stored with the ledger.
-STORAGE_MINOR_VERSION = 2
+# 3: the window of recent buckets with their prices, money totals, the
+# tariff history, the day to read again (1.2 loads as it is: see the ledger).
+STORAGE_MINOR_VERSION = 3
 # Ask this long after a bucket closed (Tesla needs a moment to publish it).
 POLL_DELAY = timedelta(seconds=45)
 # Between the requests of a catch-up or backfill: at most 12 a minute, well
@@ -67,6 +91,7 @@ class _LedgerStore(Store[dict[str, Any]]):
         self, old_major_version: int, old_minor_version: int, old_data: Any
     ) -> dict[str, Any]:
         # 1.1 had no outage bookkeeping: the ledger reads that as "never read".
+        # 1.2 had no window: every bucket up to its cursor stays counted.
         return dict(old_data) if isinstance(old_data, dict) else {}
 
 
@@ -114,6 +139,17 @@ class HistoryCoordinator(FleetCoordinator[EnergyLedger]):
         self.config_entry.async_on_unload(
             self.live.async_add_listener(self._live_updated)
         )
+        self.config_entry.async_on_unload(
+            self.info.async_add_listener(self._info_updated)
+        )
+        self._info_updated()
+
+    @callback
+    def _info_updated(self) -> None:
+        """Remember the tariff site_info reports, from the moment it is first seen."""
+        info = self.info.latest
+        if info is not None:
+            self.ledger.tariffs.seen(info.tariff_content_v2, dt_util.utcnow())
 
     @callback
     def _live_updated(self) -> None:
@@ -156,6 +192,7 @@ class HistoryCoordinator(FleetCoordinator[EnergyLedger]):
         now = dt_util.utcnow()
         today = now.astimezone(zone).date()
         ledger = self.ledger
+        ledger.tariffs.seen(info.tariff_content_v2, now)
         day = ledger.day_to_ask(
             zone_name, zone, today, self._backfill_start(info, zone, today)
         )
@@ -164,21 +201,118 @@ class HistoryCoordinator(FleetCoordinator[EnergyLedger]):
             ledger.backfilled = True
         else:
             history = await self._request_day(day, zone_name, zone)
-            hours = ledger.add_day(day, buckets(history, zone), zone, now)
+            found = buckets(history, zone)
+            prices = await self._prices(ledger.unseen(found, now), zone)
+            hours = ledger.add_day(day, found, zone, now, prices)
             self._hurry = ledger.next_day != day
-            async_import_hours(
-                self.hass,
-                self.site_id,
-                site_name(self.product, info),
-                FLOW_NAMES,
-                hours,
-            )
+            self._import(info, hours)
             changed = True
+        if not self._hurry and (again := ledger.reread_due(now, zone)) is not None:
+            changed = (
+                await self._read_again(again, info, zone_name, zone, now) or changed
+            )
         if not self._hurry and ledger.outages_wanted(today):
             changed = await self._read_outages(zone_name, zone, now) or changed
         if changed:
             await self.store.async_save(ledger.as_dict())
         return ledger
+
+    async def _read_again(
+        self, day: date, info: SiteInfo, zone_name: str, zone: tzinfo, now: datetime
+    ) -> bool:
+        """Read a closed day once more: late and revised buckets; whether that worked."""
+        try:
+            history = await self._request_day(day, zone_name, zone)
+        except FleetError as err:
+            LOGGER.debug("Reading %s of %s again failed: %s", day, self.site_id, err)
+            return False
+        found = buckets(history, zone)
+        prices = await self._prices(self.ledger.unseen(found, now), zone)
+        self._import(info, self.ledger.add(found, now, zone, prices))
+        self.ledger.reread_done()
+        return True
+
+    async def _prices(
+        self, starts: Sequence[datetime], zone: tzinfo
+    ) -> BucketPrices | None:
+        """The price of each new bucket: the price entity's, else the tariff's.
+
+        None when neither direction has a source (nothing is priced). A
+        direction's currency is remembered for its statistic.
+        """
+        options = self.config_entry.options
+        ledger = self.ledger
+        tariffs = ledger.tariffs
+        sources: dict[str, dict[datetime, float | None] | None] = {}
+        for key, entity_option, side in (
+            (MONEY_KEYS[0], CONF_IMPORT_PRICE_ENTITY, 0),
+            (MONEY_KEYS[1], CONF_EXPORT_PRICE_ENTITY, 1),
+        ):
+            entity_id = options.get(entity_option)
+            if isinstance(entity_id, str) and entity_id:
+                found = await async_entity_prices(self.hass, entity_id, starts)
+                sources[key] = dict(found.prices)
+                currency = (
+                    found.currency
+                    or ledger.currencies.get(key)
+                    or self.hass.config.currency
+                )
+            elif tariffs.current is not None:
+                sources[key] = {
+                    start: tariffs.prices(start, zone)[side] for start in starts
+                }
+                currency = tariffs.currency or self.hass.config.currency
+            else:
+                sources[key] = None
+                continue
+            ledger.currencies[key] = currency
+        if all(prices is None for prices in sources.values()):
+            return None
+        return BucketPrices(buy=sources[MONEY_KEYS[0]], sell=sources[MONEY_KEYS[1]])
+
+    def statistics(self, info: SiteInfo | None) -> list[Statistic]:
+        """The statistics the site gets: its main flows (all when asked), money."""
+        breakdown = self.config_entry.options.get(
+            CONF_BREAKDOWN_STATISTICS, DEFAULT_BREAKDOWN_STATISTICS
+        )
+        chosen = [
+            energy_statistic(flow)
+            for flow in FLOWS
+            if (flow.main or breakdown)
+            and all(has_component(info, part) for part in flow.components)
+        ]
+        chosen.extend(
+            money_statistic(key, currency)
+            for key in MONEY_KEYS
+            if (currency := self.ledger.currencies.get(key)) is not None
+        )
+        return chosen
+
+    def statistics_site_name(self, info: SiteInfo | None) -> str:
+        """The site's name in its statistics' names, unique within the entry.
+
+        Two sites of the entry with the same name each get the end of their
+        id after it, so the pickers can tell them apart.
+        """
+        name = site_name(self.product, info)
+        runtime = getattr(self.config_entry, "runtime_data", None)
+        sites: dict[int, Any] = getattr(runtime, "sites", None) or {}
+        for other_id, other in sites.items():
+            if other_id != self.site_id and (
+                site_name(other.site, other.info.latest) == name
+            ):
+                return f"{name} ({str(self.site_id)[-4:]})"
+        return name
+
+    @callback
+    def _import(self, info: SiteInfo, hours: dict[datetime, dict[str, float]]) -> None:
+        async_import_hours(
+            self.hass,
+            self.site_id,
+            self.statistics_site_name(info),
+            self.statistics(info),
+            hours,
+        )
 
     def _backfill_start(self, info: SiteInfo, zone: tzinfo, today: date) -> date:
         installed = None

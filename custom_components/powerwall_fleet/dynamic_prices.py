@@ -1,0 +1,325 @@
+"""Dynamic prices: what a Home Assistant price entity said at given instants.
+
+Owns reading a price entity's recorded history (Nord Pool, Octopus Energy,
+Amber, Tibber, a template, an ``input_number``...) and turning its units into
+a currency and a price per kWh. The ledger and the statistics ask
+:func:`async_entity_prices` for the price in force at each bucket's start; the
+options form checks an entity with :func:`parse_price_unit`. Reads the
+recorder only: may not send Fleet requests, keep state or know how buckets
+are counted.
+
+The price in force at an instant is the entity's recorded state at or before
+it (a change exactly at a bucket's start prices that bucket), in the unit the
+state itself carried then. Never a guess:
+
+* ``unknown``, ``unavailable`` or non-numeric states, states without a unit or
+  with one :func:`parse_price_unit` does not accept: no price (``None``);
+* no recorded state at or before the instant (the entity did not exist yet,
+  or the recorder does not hold it): no price;
+* an instant when Home Assistant was not running (outside every recorder run)
+  or a state recorded before the recorder run the instant falls in (the value
+  it had when Home Assistant stopped says nothing of the time it was down):
+  no price;
+* an instant later than now: no price;
+* a state in another currency than the reference (the currency of the newest
+  priced instant in the request): no price for that instant, so one result
+  never mixes currencies.
+
+The recorder commits every few seconds; the entity's live state, when newer
+than the last recorded one, is taken as recorded so a price that changed a
+moment ago is not read as the old one.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+import math
+import re
+from typing import Final
+
+from homeassistant.components.recorder import history
+from homeassistant.components.recorder.db_schema import RecorderRuns
+from homeassistant.components.recorder.models import process_timestamp
+from homeassistant.const import STATE_UNAVAILABLE, STATE_UNKNOWN
+from homeassistant.core import HomeAssistant, State
+from homeassistant.generated.currencies import ACTIVE_CURRENCIES
+from homeassistant.helpers.recorder import get_instance, session_scope
+from homeassistant.util import dt as dt_util
+from sqlalchemy import or_, select
+
+# Currency symbols that name exactly one currency.
+SYMBOLS: Final[dict[str, str]] = {
+    "€": "EUR",
+    "£": "GBP",
+    "₹": "INR",
+    "₩": "KRW",
+    "₪": "ILS",
+    "₺": "TRY",
+    "฿": "THB",
+    "₱": "PHP",
+    "₫": "VND",
+    "₴": "UAH",
+    "zł": "PLN",
+    "Kč": "CZK",
+    "Ft": "HUF",
+    "R$": "BRL",
+    "US$": "USD",
+    "A$": "AUD",
+    "AU$": "AUD",
+    "C$": "CAD",
+    "CA$": "CAD",
+    "NZ$": "NZD",
+    "S$": "SGD",
+    "HK$": "HKD",
+}
+# Symbols several currencies share: they mean Home Assistant's currency
+# (Settings → System → General) when it is one of these, else nothing.
+SHARED_SYMBOLS: Final[dict[str, frozenset[str]]] = {
+    "$": frozenset(
+        {"USD", "AUD", "CAD", "NZD", "SGD", "HKD", "TWD", "MXN", "ARS", "CLP", "COP"}
+    ),
+    "kr": frozenset({"SEK", "NOK", "DKK", "ISK"}),
+    "¥": frozenset({"JPY", "CNY"}),
+}
+# Hundredths: pence are British; cents and öre are those of Home Assistant's
+# currency when it has them.
+SUBUNITS: Final[dict[str, frozenset[str] | None]] = {
+    "p": frozenset({"GBP"}),
+    "pence": frozenset({"GBP"}),
+    "c": None,
+    "ct": None,
+    "¢": None,
+    "cent": None,
+    "cents": None,
+    "öre": frozenset({"SEK"}),
+    "øre": frozenset({"NOK", "DKK"}),
+}
+CENT_CURRENCIES: Final = frozenset(
+    {"EUR", "USD", "AUD", "CAD", "NZD", "SGD", "HKD", "ZAR", "CHF", "MXN"}
+)
+# Energy units: (multiplier, divisor) turning a price per that unit into a
+# price per kWh.
+ENERGY_UNITS: Final[dict[str, tuple[int, int]]] = {
+    "kWh": (1, 1),
+    "kwh": (1, 1),
+    "KWh": (1, 1),
+    "KWH": (1, 1),
+    "MWh": (1, 1000),
+    "MWH": (1, 1000),
+    "Wh": (1000, 1),
+}
+_UNIT = re.compile(r"^\s*(?P<money>[^/\s](?:[^/]*[^/\s])?)\s*/\s*(?P<energy>\w+)\s*$")
+# The recorder's query starts this much before the first instant asked for.
+# It returns the rows strictly after its start and, without its time, the last
+# one strictly before it: a state recorded exactly at its start would be in
+# neither. An odd offset keeps that instant off whole seconds, where tests and
+# clocks put states.
+_MARGIN: Final = timedelta(seconds=1, microseconds=7)
+
+
+@dataclass(frozen=True)
+class PriceUnit:
+    """What a price entity's unit means: a currency, and how to get a price per kWh."""
+
+    currency: str
+    multiplier: int
+    divisor: int
+
+    def per_kwh(self, value: float) -> float:
+        """The price per kWh of a value in this unit."""
+        return value * self.multiplier / self.divisor
+
+
+@dataclass(frozen=True)
+class EntityPrices:
+    """The prices a price entity gave at the instants asked for."""
+
+    # ISO 4217 code read from the entity's unit, None when no instant is priced.
+    currency: str | None
+    # Instant (UTC) -> price in ``currency`` per kWh; None = unknown then.
+    prices: dict[datetime, float | None]
+
+
+def parse_price_unit(hass: HomeAssistant, unit: object) -> PriceUnit | None:
+    """The meaning of a price unit, or None when it is not one this integration accepts.
+
+    Accepted: ``<money>/<energy>``, spaces allowed around the slash, where
+    energy is kWh, MWh or Wh and money is an ISO 4217 code (``EUR/kWh``,
+    ``NOK/MWh``), an unambiguous symbol (``€``, ``£``, ``A$``...), a shared
+    symbol (``$``, ``kr``, ``¥``) when Home Assistant's currency is one it
+    stands for, or hundredths: ``p`` (pence), ``c``/``ct``/``¢``/``cent``
+    (cents of Home Assistant's currency), ``öre``/``øre``.
+    """
+    if not isinstance(unit, str) or not (match := _UNIT.match(unit)):
+        return None
+    if (energy := ENERGY_UNITS.get(match["energy"])) is None:
+        return None
+    money = match["money"]
+    home = hass.config.currency
+    divisor = 1
+    currency: str | None
+    if money.upper() in ACTIVE_CURRENCIES and money.isalpha():
+        currency = money.upper()
+    elif money in SYMBOLS:
+        currency = SYMBOLS[money]
+    elif money in SHARED_SYMBOLS:
+        currency = home if home in SHARED_SYMBOLS[money] else None
+    elif money in SUBUNITS:
+        allowed = SUBUNITS[money]
+        if allowed is None:
+            currency = home if home in CENT_CURRENCIES else None
+        else:
+            currency = next(iter(allowed)) if len(allowed) == 1 else None
+            if home in allowed:
+                currency = home
+        divisor = 100
+    else:
+        currency = None
+    if currency is None:
+        return None
+    multiplier, energy_divisor = energy
+    return PriceUnit(currency, multiplier, divisor * energy_divisor)
+
+
+def state_price(hass: HomeAssistant, state: State) -> tuple[str, float] | None:
+    """A state's currency and price per kWh, or None when it gives none."""
+    if state.state in (STATE_UNKNOWN, STATE_UNAVAILABLE, ""):
+        return None
+    unit = parse_price_unit(hass, state.attributes.get("unit_of_measurement"))
+    if unit is None:
+        return None
+    try:
+        value = float(state.state)
+    except ValueError:
+        return None
+    if not math.isfinite(value):
+        return None
+    return unit.currency, unit.per_kwh(value)
+
+
+async def async_entity_prices(
+    hass: HomeAssistant, entity_id: str, starts: Sequence[datetime]
+) -> EntityPrices:
+    """The price ``entity_id`` had at each of ``starts`` (aware datetimes).
+
+    One recorder query covers the whole span. Without a recorder every
+    instant is unpriced. Raises ValueError for a naive datetime; what the
+    recorder raises (a database error) is passed on, so the caller can ask
+    again later instead of leaving buckets unpriced.
+    """
+    if any(start.tzinfo is None for start in starts):
+        raise ValueError("bucket starts must be timezone-aware")
+    instants = sorted({dt_util.as_utc(start) for start in starts})
+    unpriced: dict[datetime, float | None] = dict.fromkeys(instants)
+    if not instants or "recorder" not in hass.config.components:
+        return EntityPrices(None, unpriced)
+    now = dt_util.utcnow()
+    query_start = instants[0] - _MARGIN
+    query_end = min(instants[-1], now) + _MARGIN
+    if query_start >= query_end:  # every instant is in the future
+        return EntityPrices(None, unpriced)
+    states, runs = await get_instance(hass).async_add_executor_job(
+        _read_history, hass, entity_id, query_start, query_end
+    )
+    live = hass.states.get(entity_id)
+    if live is not None and (not states or live.last_updated > states[-1].when):
+        states.append(_Recorded(live.last_updated, live))
+    times = [recorded.when for recorded in states]
+    priced: dict[datetime, tuple[str, float] | None] = {
+        instant: _price_at(
+            hass, instant, now=now, states=states, times=times, runs=runs
+        )
+        for instant in instants
+    }
+    currency = next(
+        (found[0] for found in reversed(priced.values()) if found is not None), None
+    )
+    return EntityPrices(
+        currency,
+        {
+            instant: found[1] if found is not None and found[0] == currency else None
+            for instant, found in priced.items()
+        },
+    )
+
+
+def _price_at(
+    hass: HomeAssistant,
+    instant: datetime,
+    *,
+    now: datetime,
+    states: list[_Recorded],
+    times: list[datetime],
+    runs: list[tuple[datetime, datetime | None]],
+) -> tuple[str, float] | None:
+    """The currency and price in force at ``instant``, or None."""
+    if instant > now:
+        return None
+    run_start = next(
+        (
+            start
+            for start, end in reversed(runs)
+            if start <= instant and (end is None or instant < end)
+        ),
+        None,
+    )
+    if run_start is None:
+        return None
+    index = bisect_right(times, instant) - 1
+    if index < 0:
+        return None
+    recorded = states[index]
+    # A state recorded before the run began says nothing of the run. The
+    # state in force at the query's start has no time of its own (it was
+    # recorded at some point before): it counts only when the run had begun
+    # by the query's start.
+    if recorded.when < run_start:
+        return None
+    return state_price(hass, recorded.state)
+
+
+@dataclass(frozen=True)
+class _Recorded:
+    """A recorded state and when it was recorded (the first one: at or before)."""
+
+    when: datetime
+    state: State
+
+
+def _read_history(
+    hass: HomeAssistant, entity_id: str, start: datetime, end: datetime
+) -> tuple[list[_Recorded], list[tuple[datetime, datetime | None]]]:
+    """The entity's states from ``start`` to ``end`` and the recorder runs then.
+
+    Runs in the recorder's executor. Every state update counts (attributes
+    too: the unit is an attribute), each with its last_updated time; the one
+    in force at ``start`` comes first, timed at ``start``.
+    """
+    found = history.get_significant_states(
+        hass,
+        start,
+        end,
+        [entity_id],
+        None,
+        True,  # include_start_time_state
+        False,  # significant_changes_only
+        False,  # minimal_response
+        False,  # no_attributes
+    )
+    states = [
+        _Recorded(state.last_updated, state)
+        for state in found.get(entity_id, [])
+        if isinstance(state, State)
+    ]
+    with session_scope(hass=hass, read_only=True) as session:
+        rows = session.execute(
+            select(RecorderRuns.start, RecorderRuns.end).where(
+                RecorderRuns.start < end,
+                or_(RecorderRuns.end.is_(None), RecorderRuns.end > start),
+            )
+        ).all()
+    runs = [(process_timestamp(row[0]), process_timestamp(row[1])) for row in rows]
+    return states, sorted(runs, key=lambda run: run[0])
