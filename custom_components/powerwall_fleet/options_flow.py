@@ -10,6 +10,7 @@ the entry is priced by the same entities. Options this form does not show
 
 from __future__ import annotations
 
+from enum import Enum, auto
 from typing import TYPE_CHECKING, Any
 
 from homeassistant.config_entries import ConfigFlowResult, OptionsFlowWithReload
@@ -55,14 +56,18 @@ else:
 
 
 INTERVALS = (CONF_LIVE_INTERVAL, CONF_INFO_INTERVAL, CONF_HISTORY_INTERVAL)
-# Each price entity's field, and the name of its unit in error messages.
-PRICE_ENTITIES = {
-    CONF_IMPORT_PRICE_ENTITY: "import",
-    CONF_EXPORT_PRICE_ENTITY: "export",
-}
+# The price entities' fields.
+PRICE_ENTITIES = (CONF_IMPORT_PRICE_ENTITY, CONF_EXPORT_PRICE_ENTITY)
 # What the form owns: a key it leaves out (a cleared entity) is removed.
 FORM_KEYS = (*INTERVALS, *PRICE_ENTITIES, CONF_BREAKDOWN_STATISTICS)
 PRICE_DOMAINS = ["sensor", "input_number", "number"]
+
+
+class _Problem(Enum):
+    """Why a price entity cannot be used (besides an unreadable unit)."""
+
+    MISSING = auto()
+    NO_UNIT = auto()
 
 
 class PowerwallFleetOptionsFlow(OptionsFlowWithReload):
@@ -97,18 +102,25 @@ class PowerwallFleetOptionsFlow(OptionsFlowWithReload):
         values: dict[str, Any] = dict(self.config_entry.options)
         if user_input is not None:
             values = {key: user_input[key] for key in FORM_KEYS if key in user_input}
-            for key, name in PRICE_ENTITIES.items():
+            for key in PRICE_ENTITIES:
                 if (entity_id := values.get(key)) is None:
                     continue
                 # The selector also takes an entity registry id: keep the entity id.
                 if registered := er.async_get(self.hass).async_get(entity_id):
                     values[key] = entity_id = registered.entity_id
-                if (found := self._price_entity_error(entity_id)) is None:
+                found = self._price_entity_check(entity_id)
+                if found is None:
                     continue
-                errors[key], unit = found
-                if unit is not None:  # the field's own message shows its unit
-                    errors[key] = f"{name}_{errors[key]}"
-                    placeholders[f"{name}_unit"] = unit
+                if found is _Problem.MISSING:
+                    errors[key] = "price_entity_missing"
+                elif found is _Problem.NO_UNIT:
+                    errors[key] = "price_entity_no_unit"
+                elif key == CONF_IMPORT_PRICE_ENTITY:  # its message shows its unit
+                    errors[key] = "import_price_unit"
+                    placeholders["import_unit"] = found
+                else:
+                    errors[key] = "export_price_unit"
+                    placeholders["export_unit"] = found
             if not errors:
                 self._chosen = {
                     **values,
@@ -158,8 +170,8 @@ class PowerwallFleetOptionsFlow(OptionsFlowWithReload):
             errors=errors,
         )
 
-    def _price_entity_error(self, entity_id: str) -> tuple[str, str | None] | None:
-        """None for a usable price entity, else the error and the unit it has.
+    def _price_entity_check(self, entity_id: str) -> _Problem | str | None:
+        """None for a usable price entity, else its problem or the unit it has.
 
         The unit comes from the entity's state, or from the entity registry
         while the entity has no state (its integration still starting).
@@ -167,7 +179,7 @@ class PowerwallFleetOptionsFlow(OptionsFlowWithReload):
         state = self.hass.states.get(entity_id)
         registered = er.async_get(self.hass).async_get(entity_id)
         if state is None and registered is None:
-            return "price_entity_missing", None
+            return _Problem.MISSING
         unit: object = None
         if state is not None:
             unit = state.attributes.get(ATTR_UNIT_OF_MEASUREMENT)
@@ -176,8 +188,8 @@ class PowerwallFleetOptionsFlow(OptionsFlowWithReload):
         if parse_price_unit(self.hass, unit) is not None:
             return None
         if not isinstance(unit, str) or not unit:
-            return "price_entity_no_unit", None
-        return "price_unit", unit
+            return _Problem.NO_UNIT
+        return unit
 
     async def async_step_confirm(
         self, user_input: dict[str, Any] | None = None
