@@ -138,3 +138,47 @@ async def test_price_entity_with_gaps(
     assert gap_import > 0  # the gap had imports: they stayed unpriced
     assert unpriced > 0
     assert history.ledger.unpriced == {"import": unpriced, "export": 0}
+
+
+async def test_price_entity_changing_currency_leaves_buckets_unpriced(
+    hass: HomeAssistant,
+    simulator: Simulator,
+    credentials: None,
+    freezer: FrozenDateTimeFactory,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A running total in USD never adds euros: those buckets stay unpriced."""
+    run = Run(hass, simulator, freezer, [SITE_FULL])
+    entry = await run.start()
+    hass.config_entries.async_update_entry(
+        entry, options={**entry.options, CONF_IMPORT_PRICE_ENTITY: PRICE}
+    )
+    t0 = run.now()
+    await set_price(run, 0.30, [])
+    await run.catch_up()
+    await run_until(run, t0 + HOUR, step=300)
+    history = run.history()
+    assert history.ledger.currencies[COST] == "USD"
+    cost_before = history.ledger.money[COST]
+    unpriced_before = history.ledger.unpriced["import"]
+
+    hass.states.async_set(PRICE, "0.28", {"unit_of_measurement": "EUR/kWh"})
+    await async_wait_recording_done(hass)
+    t1 = run.now()
+    await run_until(run, t0 + 3 * HOUR, step=300)
+
+    assert history.ledger.currencies[COST] == "USD"
+    imported_after = sum(
+        fields["grid_energy_imported"]
+        for _, fields in final_buckets(simulator, SITE_FULL, t1, run.now())
+    )
+    assert imported_after > 0
+    # Only buckets before the switch (still priced in USD) may add cost.
+    late_usd = sum(
+        fields["grid_energy_imported"] / 1000 * 0.30
+        for _, fields in final_buckets(simulator, SITE_FULL, t1 - HOUR, t1)
+    )
+    assert history.ledger.money[COST] - cost_before <= late_usd + 1e-9
+    assert history.ledger.unpriced["import"] > unpriced_before
+    warnings = [r for r in caplog.records if "statistic counts in USD" in r.message]
+    assert len(warnings) == 1, warnings

@@ -120,6 +120,8 @@ class HistoryCoordinator(FleetCoordinator[EnergyLedger]):
             minor_version=STORAGE_MINOR_VERSION,
         )
         self._hurry = False
+        # Money statistics whose price source is in another currency now.
+        self._other_currency: set[str] = set()
 
     # ------------------------------------------------------------ lifecycle
 
@@ -265,6 +267,27 @@ class HistoryCoordinator(FleetCoordinator[EnergyLedger]):
             else:
                 sources[key] = None
                 continue
+            counted_in = ledger.currencies.get(key)
+            if counted_in not in (None, currency) and ledger.money.get(key):
+                # A running total cannot add up two currencies: until the
+                # source is back in the statistic's currency, these buckets
+                # stay unpriced (and counted as such). Said once per change.
+                # (While the total is still 0, the currency may change.)
+                if key not in self._other_currency:
+                    self._other_currency.add(key)
+                    LOGGER.warning(
+                        "Energy site %s: the %s price is now in %s, but its"
+                        " statistic counts in %s; buckets priced in %s are left"
+                        " unpriced",
+                        self.site_id,
+                        "import" if key == MONEY_KEYS[0] else "export",
+                        currency,
+                        counted_in,
+                        currency,
+                    )
+                sources[key] = dict.fromkeys(starts)
+                continue
+            self._other_currency.discard(key)
             ledger.currencies[key] = currency
         if all(prices is None for prices in sources.values()):
             return None
