@@ -18,6 +18,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 LIB = REPO / "scripts" / "lib" / "python.sh"
+BASH = shutil.which("bash") or "/bin/bash"
 TOOLS = ("bash", "cat", "cut", "dirname", "flock", "head", "id", "mkdir", "rm", "sed")
 
 
@@ -49,7 +50,7 @@ def bare_path(tmp_path: Path) -> Path:
 
 
 def _find(bin_dir: Path, cache: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
+    return subprocess.run(  # noqa: S603 - our own script
         [str(bin_dir / "bash"), "-c", f'. "{LIB}" && pwf_find_python'],
         env={
             "PATH": str(bin_dir),
@@ -66,8 +67,8 @@ def _find(bin_dir: Path, cache: Path, **env: str) -> subprocess.CompletedProcess
 
 
 def _cpython_version() -> str:
-    result = subprocess.run(
-        ["bash", "-c", f'. "{LIB}" && echo "$PWF_CPYTHON_VERSION"'],
+    result = subprocess.run(  # noqa: S603 - our own script
+        [BASH, "-c", f'. "{LIB}" && echo "$PWF_CPYTHON_VERSION"'],
         capture_output=True,
         text=True,
         check=True,
@@ -119,8 +120,8 @@ def test_a_too_old_python_variable_is_refused(tmp_path: Path, bare_path: Path) -
 @pytest.mark.skipif(os.name != "posix", reason="bash scripts")
 def test_the_debian_archive_comes_from_apt_sources(tmp_path: Path) -> None:
     """The source tarball's mirror is read from apt's configuration, not hard-coded."""
-    result = subprocess.run(
-        ["bash", "-c", f'. "{LIB}" && pwf_debian_archive'],
+    result = subprocess.run(  # noqa: S603 - our own script
+        [BASH, "-c", f'. "{LIB}" && pwf_debian_archive'],
         capture_output=True,
         text=True,
         check=False,
