@@ -33,22 +33,17 @@ def open_device(web: Browser, running: Stack, name: str) -> None:
     page.goto(f"{running.ha_url}/config/integrations/integration/powerwall_fleet")
     page.get_by_text(name, exact=True).first.click()
     page.wait_for_url(re.compile(r"/config/devices/device/"))
-    reserve_row(page).wait_for()
-
-
-def reserve_row(page: Any) -> Any:
-    """The backup reserve's row on the device page."""
-    return page.locator("hui-number-entity-row").filter(has_text="Backup reserve")
+    reserve_input(page).wait_for()
 
 
 def reserve_input(page: Any) -> Any:
-    """The reserve's number box."""
-    return reserve_row(page).locator("input")
+    """The backup reserve's number box on the device page."""
+    return page.get_by_role("spinbutton", name="Backup reserve", exact=True)
 
 
-def mode_row(page: Any) -> Any:
-    """The operation mode's row on the device page."""
-    return page.locator("hui-select-entity-row").filter(has_text="Operation mode")
+def mode_button(page: Any) -> Any:
+    """The operation mode's dropdown on the device page (named with its value)."""
+    return page.get_by_role("button", name=re.compile(r"^Operation mode "))
 
 
 def state(page: Any, entity_id: str) -> str:
@@ -70,8 +65,8 @@ def set_reserve(page: Any, percent: int) -> None:
 
 def choose_mode(page: Any, option: str) -> None:
     """Open the operation mode's dropdown and pick ``option``."""
-    mode_row(page).locator("ha-select").click()
-    page.get_by_role("option", name=option, exact=True).click()
+    mode_button(page).click()
+    page.get_by_role("menuitem", name=option, exact=True).click()
 
 
 def test_reserve_and_mode_from_the_device_page(
@@ -110,7 +105,7 @@ def test_reserve_and_mode_from_the_device_page(
     stack.wait_until(
         lambda: state(page, MODE) == "backup", "the mode entity", timeout=60
     )
-    mode_row(page).get_by_text("Backup only").wait_for()
+    stack.role(page, "button", "Operation mode Backup only").wait_for()
     logged_in.shot("mode-set")
 
 
