@@ -177,7 +177,9 @@ def _shows_site_value[**P, R](
     """A control that, when refused or failed, shows the site's real value again."""
 
     @functools.wraps(control)
-    async def wrapper(site: SiteCoordinators, *args: P.args, **kwargs: P.kwargs) -> R:
+    async def wrapper(
+        site: SiteCoordinators, /, *args: P.args, **kwargs: P.kwargs
+    ) -> R:
         reads = site.usage.counts["site_info"]
         try:
             return await control(site, *args, **kwargs)
@@ -190,9 +192,7 @@ def _shows_site_value[**P, R](
     return wrapper
 
 
-async def async_show_site_value(
-    site: SiteCoordinators, *, reread: bool = True
-) -> None:
+async def async_show_site_value(site: SiteCoordinators, *, reread: bool = True) -> None:
     """Every entity of ``site`` writes its state again from site_info.
 
     After a refusal or a failure: what showed the rejected value is told the

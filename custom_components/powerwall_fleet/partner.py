@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 import re
+from typing import Any
 from urllib.parse import urlsplit
 
 from aiohttp import web
@@ -265,13 +266,20 @@ class PartnerRegistration:
             self._token = tokens.access_token
         return self._token
 
-    async def _with_token[T](self, request: Callable[[str], Awaitable[T]]) -> T:
-        """Run ``request`` with the partner token; on a 401, once with a fresh one."""
+    async def _with_token[T](
+        self, request: Callable[..., Awaitable[T]], **kwargs: Any
+    ) -> T:
+        """``request(session, partner_token=..., **kwargs)``; on a 401, once more with a fresh token."""
+        session = async_get_clientsession(self._hass)
         try:
-            return await request(await self._partner_token())
+            return await request(
+                session, partner_token=await self._partner_token(), **kwargs
+            )
         except TokenExpired:
             self._token = None
-            return await request(await self._partner_token())
+            return await request(
+                session, partner_token=await self._partner_token(), **kwargs
+            )
 
     async def holds_key(
         self,
@@ -280,13 +288,10 @@ class PartnerRegistration:
         bases: list[str] | None = None,
     ) -> bool:
         """Whether every region already holds our key for ``domain``."""
-        session = async_get_clientsession(self._hass)
         for base in bases or self._bases():
             try:
                 reported = await self._with_token(
-                    lambda token, base=base: partner_public_key(
-                        session, partner_token=token, base_url=base, domain=domain
-                    )
+                    partner_public_key, base_url=base, domain=domain
                 )
             except CannotConnect as err:
                 raise PartnerSetupError("cannot_connect") from err
@@ -306,18 +311,11 @@ class PartnerRegistration:
         bases: list[str] | None = None,
     ) -> None:
         """Register ``domain`` in each region and check Tesla holds our key."""
-        session = async_get_clientsession(self._hass)
         for base in bases or self._bases():
             try:
-                await self._with_token(
-                    lambda token, base=base: register_partner(
-                        session, partner_token=token, base_url=base, domain=domain
-                    )
-                )
+                await self._with_token(register_partner, base_url=base, domain=domain)
                 reported = await self._with_token(
-                    lambda token, base=base: partner_public_key(
-                        session, partner_token=token, base_url=base, domain=domain
-                    )
+                    partner_public_key, base_url=base, domain=domain
                 )
             except CannotConnect as err:
                 raise PartnerSetupError("cannot_connect") from err

@@ -393,7 +393,7 @@ async def test_partner_401_after_fresh_token_is_shown(
     """Tesla keeps answering 401: one fresh token, then the error; no loop."""
     serve_key()
     result = await _start_custom(hass, simulator)
-    simulator.add_fault(PARTNER_ACCOUNTS_PATH, **POST, status=401, times=None)
+    simulator.add_fault(PARTNER_ACCOUNTS_PATH, method="POST", status=401, times=None)
 
     result = await _register(hass, result)
 
@@ -424,7 +424,7 @@ async def test_partner_problem_shown_once(
     translations = await async_get_translations(hass, "en", "config", {DOMAIN})
     prefix = f"component.{DOMAIN}.config"
     description = translations[f"{prefix}.step.partner.description"]
-    (error,) = result["errors"].values()
+    (error,) = (result["errors"] or {}).values()
     assert f"{prefix}.error.{error}" in translations
     assert _placeholders(result)["detail"] == failure.detail
     assert "{detail}" not in description

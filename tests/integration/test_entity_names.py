@@ -47,6 +47,7 @@ def strips_prefix(name: str, prefix: str) -> bool:
 
 
 def test_strips_prefix_as_the_frontend() -> None:
+    """The helper above takes off what the frontend takes off, nothing else."""
     assert strips_prefix("Home load", "Home")
     assert strips_prefix("home - load", "Home")
     assert not strips_prefix("Homestead load", "Home")
@@ -70,7 +71,8 @@ async def test_no_entity_name_starts_with_the_site_name(
         state = hass.states.get(entity.entity_id)
         assert state is not None, entity.entity_id
         device = devices.async_get(entity.device_id) if entity.device_id else None
-        assert device is not None and device.name
+        assert device is not None
+        assert device.name
         friendly = str(state.attributes["friendly_name"])
         assert friendly.startswith(f"{device.name} ")
         own_name = friendly[len(device.name) + 1 :]
@@ -102,7 +104,9 @@ async def test_renamed_entities_keep_their_ids(
 
     for key, entity_id in old.items():
         assert (
-            registry.async_get_entity_id("sensor", "powerwall_fleet", f"{SITE_FULL}_{key}")
+            registry.async_get_entity_id(
+                "sensor", "powerwall_fleet", f"{SITE_FULL}_{key}"
+            )
             == entity_id
         )
         state = hass.states.get(entity_id)

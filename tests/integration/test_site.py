@@ -125,8 +125,10 @@ def test_device_firmware(version: str, expected: str | None) -> None:
 def test_model_name_powerwall_3_either_payload_shape(
     components: dict[str, object],
 ) -> None:
-    """A Powerwall 3 is its own gateway; its model reads the same whether or not
-    site_info lists the batteries (issue 11 §4: "Powerwall" beside "Powerwall 3")."""
+    """A Powerwall 3 reads the same whether or not site_info lists its batteries.
+
+    It is its own gateway (issue 11 §4: "Powerwall" beside "Powerwall 3").
+    """
     info = _info(
         battery_count=1,
         components={**components, "gateways": [{"part_name": "Powerwall 3"}]},
