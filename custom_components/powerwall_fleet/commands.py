@@ -16,7 +16,10 @@ time-of-use tariff). Each runs the same order:
    site reports something else, the entities show what the site says and a
    warning is logged;
 5. a refused or failed command raises a translated ``HomeAssistantError``
-   and changes nothing shown (``site_info`` is re-read then too). Tesla's
+   and changes nothing shown (``site_info`` is re-read then too), and every
+   entity of the site writes its state again from what the site holds, so
+   whatever showed the rejected value shows the real one at once (when that
+   value is unknown, ``site_info`` is read once more first). Tesla's
    403 for a missing scope raises the missing-scopes repair issue as well; a
    command Tesla accepts clears the ``energy_cmds`` part of it (repairs.py
    owns the issue and its rule).
@@ -29,10 +32,11 @@ or any platform.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, replace
+import functools
 import math
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Concatenate, Literal
 
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
@@ -167,9 +171,45 @@ def _with_components(info: SiteInfo, **changes: Any) -> SiteInfo:
     return replace(info, components=replace(info.components or Components(), **changes))
 
 
+def _shows_site_value[**P, R](
+    control: Callable[Concatenate[SiteCoordinators, P], Coroutine[Any, Any, R]],
+) -> Callable[Concatenate[SiteCoordinators, P], Coroutine[Any, Any, R]]:
+    """A control that, when refused or failed, shows the site's real value again."""
+
+    @functools.wraps(control)
+    async def wrapper(
+        site: SiteCoordinators, /, *args: P.args, **kwargs: P.kwargs
+    ) -> R:
+        reads = site.usage.counts["site_info"]
+        try:
+            return await control(site, *args, **kwargs)
+        except HomeAssistantError:
+            await async_show_site_value(
+                site, reread=site.usage.counts["site_info"] == reads
+            )
+            raise
+
+    return wrapper
+
+
+async def async_show_site_value(site: SiteCoordinators, *, reread: bool = True) -> None:
+    """Every entity of ``site`` writes its state again from site_info.
+
+    After a refusal or a failure: what showed the rejected value is told the
+    site's real one. When the last read of site_info failed (the value is not
+    known), it is read once more (counted) first, unless ``reread`` is False
+    (the control already re-read it).
+    """
+    if reread and (site.info.latest is None or not site.info.last_update_success):
+        await _async_reread(site)
+    else:
+        site.info.async_update_listeners()
+
+
 # --------------------------------------------------------------- controls
 
 
+@_shows_site_value
 async def async_set_backup_reserve(
     site: SiteCoordinators, percent: float | Literal["current"]
 ) -> None:
@@ -184,6 +224,7 @@ async def async_set_backup_reserve(
     )
 
 
+@_shows_site_value
 async def async_set_off_grid_vehicle_charging_reserve(
     site: SiteCoordinators, percent: float
 ) -> None:
@@ -202,6 +243,7 @@ async def async_set_off_grid_vehicle_charging_reserve(
     )
 
 
+@_shows_site_value
 async def async_set_operation_mode(site: SiteCoordinators, mode: str) -> None:
     """Set the operation mode (self_consumption, autonomous or backup)."""
     await _async_command(
@@ -213,6 +255,7 @@ async def async_set_operation_mode(site: SiteCoordinators, mode: str) -> None:
     )
 
 
+@_shows_site_value
 async def async_set_export_rule(site: SiteCoordinators, rule: str) -> None:
     """Set what may be exported (battery_ok, pv_only, never); needs solar."""
     _check_export_rule(site)
@@ -231,6 +274,7 @@ async def async_set_export_rule(site: SiteCoordinators, rule: str) -> None:
     )
 
 
+@_shows_site_value
 async def async_set_grid_charging(site: SiteCoordinators, allowed: bool) -> None:
     """Allow or forbid charging the battery from the grid."""
     await _async_command(
@@ -248,6 +292,7 @@ async def async_set_grid_charging(site: SiteCoordinators, allowed: bool) -> None
     )
 
 
+@_shows_site_value
 async def async_set_storm_watch(site: SiteCoordinators, enabled: bool) -> None:
     """Turn storm watch on or off."""
     await _async_command(

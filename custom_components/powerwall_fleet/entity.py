@@ -19,7 +19,7 @@ from homeassistant.helpers.update_coordinator import CoordinatorEntity
 from .const import DOMAIN
 from .coordinator import FleetCoordinator, SiteCoordinators
 from .fleet import Product, SiteInfo
-from .site import model_name, site_name
+from .site import gateway_name, model_name, site_name
 
 if TYPE_CHECKING:
     from . import PowerwallFleetConfigEntry
@@ -43,10 +43,8 @@ def site_device_info(site: Product, info: SiteInfo | None) -> DeviceInfo:
         gateway = _gateway_din(info)
         if gateway:
             device["serial_number"] = gateway
-        if info.components and info.components.gateways:
-            part = info.components.gateways[0].part_name
-            if part:
-                device["hw_version"] = part
+        if hardware := gateway_name(info):
+            device["hw_version"] = hardware
     elif site.gateway_id or site.id:
         device["serial_number"] = site.gateway_id or site.id
     return device

@@ -14,7 +14,9 @@ leaves this module.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
+import re
+from typing import Any
 from urllib.parse import urlsplit
 
 from aiohttp import web
@@ -42,6 +44,7 @@ from .fleet import (
     InvalidArgument,
     InvalidClient,
     PartnerNotRegistered,
+    TokenExpired,
     WrongRegion,
     keys,
     normalize_domain,
@@ -137,6 +140,29 @@ def clean_domain(typed: str) -> str:
         raise InvalidDomain(err.error or "invalid_domain") from err
 
 
+_SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
+
+
+def display_host(typed: str) -> str | None:
+    """The host a typed domain names, cleaned up for showing; None if it names none.
+
+    More lenient than :func:`clean_domain`: every scheme, a path, a user and a
+    port are dropped (``https://https://home.example.org:8443/`` shows
+    ``home.example.org``). A host Tesla refuses for containing "tesla" is still
+    a host and is shown; nothing that is not a host name is.
+    """
+    text = typed.strip()
+    while (stripped := _SCHEME.sub("", text)) != text:
+        text = stripped
+    host = text.split("/", 1)[0].rpartition("@")[2].split(":", 1)[0]
+    try:
+        return normalize_domain(host)
+    except InvalidArgument as err:
+        if err.error == "domain_contains_tesla":
+            return host.lower().rstrip(".")
+        return None
+
+
 def suggested_domain(hass: HomeAssistant) -> str | None:
     """The host of this Home Assistant's external URL, if it has one."""
     try:
@@ -149,14 +175,18 @@ def suggested_domain(hass: HomeAssistant) -> str | None:
 def key_placeholders(
     hass: HomeAssistant, key: ec.EllipticCurvePrivateKey, domain: str
 ) -> dict[str, str]:
-    """The public key, where Tesla will fetch it, and where this Home Assistant serves it."""
+    """The public key, where Tesla will fetch it, and where this Home Assistant serves it.
+
+    ``domain`` is what the owner typed: the key's address shows the host it
+    names (:func:`display_host`), or a stand-in when it names none.
+    """
     try:
         local = f"{get_url(hass, prefer_external=True)}{PUBLIC_KEY_PATH}"
     except NoURLAvailableError:
         local = PUBLIC_KEY_PATH
     return {
         "public_key": keys.public_key_pem(key),
-        "key_url": f"https://{domain or '<your domain>'}{PUBLIC_KEY_PATH}",
+        "key_url": f"https://{display_host(domain) or '<your domain>'}{PUBLIC_KEY_PATH}",
         "local_key_url": local,
     }
 
@@ -188,8 +218,9 @@ class InvalidDomain(PartnerSetupError):
 class PartnerRegistration:
     """One config flow's registration of the application with Tesla.
 
-    Fetches one partner token (client credentials) and remembers the regions
-    where Tesla is known to hold our key.
+    Fetches a partner token (client credentials) when first needed, and a
+    fresh one once when Tesla answers 401 (the token expired, or the server
+    forgot it); remembers the regions where Tesla is known to hold our key.
     """
 
     def __init__(
@@ -235,6 +266,21 @@ class PartnerRegistration:
             self._token = tokens.access_token
         return self._token
 
+    async def _with_token[T](
+        self, request: Callable[..., Awaitable[T]], **kwargs: Any
+    ) -> T:
+        """``request(session, partner_token=..., **kwargs)``; on a 401, once more with a fresh token."""
+        session = async_get_clientsession(self._hass)
+        try:
+            return await request(
+                session, partner_token=await self._partner_token(), **kwargs
+            )
+        except TokenExpired:
+            self._token = None
+            return await request(
+                session, partner_token=await self._partner_token(), **kwargs
+            )
+
     async def holds_key(
         self,
         domain: str,
@@ -242,12 +288,10 @@ class PartnerRegistration:
         bases: list[str] | None = None,
     ) -> bool:
         """Whether every region already holds our key for ``domain``."""
-        token = await self._partner_token()
-        session = async_get_clientsession(self._hass)
         for base in bases or self._bases():
             try:
-                reported = await partner_public_key(
-                    session, partner_token=token, base_url=base, domain=domain
+                reported = await self._with_token(
+                    partner_public_key, base_url=base, domain=domain
                 )
             except CannotConnect as err:
                 raise PartnerSetupError("cannot_connect") from err
@@ -267,15 +311,11 @@ class PartnerRegistration:
         bases: list[str] | None = None,
     ) -> None:
         """Register ``domain`` in each region and check Tesla holds our key."""
-        token = await self._partner_token()
-        session = async_get_clientsession(self._hass)
         for base in bases or self._bases():
             try:
-                await register_partner(
-                    session, partner_token=token, base_url=base, domain=domain
-                )
-                reported = await partner_public_key(
-                    session, partner_token=token, base_url=base, domain=domain
+                await self._with_token(register_partner, base_url=base, domain=domain)
+                reported = await self._with_token(
+                    partner_public_key, base_url=base, domain=domain
                 )
             except CannotConnect as err:
                 raise PartnerSetupError("cannot_connect") from err

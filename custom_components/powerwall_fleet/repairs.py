@@ -10,7 +10,10 @@
   issue; a login that still lacks a scope raises it again on the next
   refusal.
 - ``site_unavailable_<site_id>``: remove the site from the entry; the reload
-  that follows removes its device.
+  that follows removes its device. Raised here (rule: the coordinator has
+  seen the site answer as gone for at least ``SITE_GONE_AFTER`` and
+  ``SITE_GONE_POLLS`` polls, so a blip raises nothing), closed here when
+  the site answers again.
 
 ``rate_limited_*`` and ``partner_not_registered_*`` only explain what to do
 (lower the polling rate, reconfigure the entry) and have no fix flow.
@@ -22,6 +25,7 @@ below the platforms call it, so it imports none of them.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
 from homeassistant.components.repairs import RepairsFlow
@@ -46,6 +50,47 @@ type IssueData = dict[str, str | int | float | None] | None
 # What reads need (named when Tesla's 403 names nothing) and what commands need.
 READ_SCOPE = "energy_device_data"
 COMMAND_SCOPE = "energy_cmds"
+
+
+# ---------------------------------------------------------- site unavailable
+
+# Offer to remove a site only when Tesla has called it gone for this long and
+# this many polls in a row (a deploy at Tesla or a single 404 is not enough).
+SITE_GONE_AFTER = timedelta(hours=1)
+SITE_GONE_POLLS = 3
+
+
+def site_unavailable_issue_id(site_id: int | str) -> str:
+    """The id of the site-unavailable issue of one energy site."""
+    return f"site_unavailable_{site_id}"
+
+
+def site_gone_long_enough(since: datetime, polls: int, now: datetime) -> bool:
+    """Whether a site gone since ``since``, for ``polls`` polls, is offered for removal."""
+    return polls >= SITE_GONE_POLLS and now - since >= SITE_GONE_AFTER
+
+
+@callback
+def async_raise_site_unavailable(
+    hass: HomeAssistant, entry: ConfigEntry, site_id: int
+) -> None:
+    """Raise the fixable issue: Tesla has called ``site_id`` gone for a sustained period."""
+    ir.async_create_issue(
+        hass,
+        DOMAIN,
+        site_unavailable_issue_id(site_id),
+        is_fixable=True,
+        severity=ir.IssueSeverity.ERROR,
+        translation_key="site_unavailable",
+        translation_placeholders={"site_id": str(site_id), "title": entry.title},
+        data={"entry_id": entry.entry_id, "site_id": str(site_id)},
+    )
+
+
+@callback
+def async_clear_site_unavailable(hass: HomeAssistant, site_id: int) -> None:
+    """The site answered: close its issue, if any."""
+    ir.async_delete_issue(hass, DOMAIN, site_unavailable_issue_id(site_id))
 
 
 # ---------------------------------------------------------- missing scopes

@@ -98,14 +98,22 @@ def has_component(info: SiteInfo | None, component: Component) -> bool:
 
 
 def model_name(product: Product, info: SiteInfo | None) -> str | None:
-    """The device model: the battery part names and count, else Powerwall or Solar."""
+    """The device model: the one naming rule for what a site's hardware is.
+
+    The battery part names, else the gateway's part name when the gateway is
+    itself a Powerwall (a Powerwall 3 site may list no batteries), with the
+    count when more than one; else Powerwall or Solar from the components.
+    """
     components = info.components if info else None
-    if components and components.batteries:
-        parts = sorted({b.part_name for b in components.batteries if b.part_name})
-        if parts:
-            count = len(components.batteries)
-            label = " + ".join(parts)
-            return f"{label} x{count}" if count > 1 else label
+    batteries = (components.batteries if components else None) or ()
+    parts = sorted({b.part_name for b in batteries if b.part_name})
+    count = len(batteries)
+    if not parts and (gateway := gateway_name(info)) and _is_powerwall(gateway):
+        parts = [gateway]
+        count = (info.battery_count if info else None) or 1
+    if parts:
+        label = " + ".join(parts)
+        return f"{label} x{count}" if count > 1 else label
     product_components = components or product.components
     if product_components is None:
         return None
@@ -114,6 +122,18 @@ def model_name(product: Product, info: SiteInfo | None) -> str | None:
     if product_components.solar:
         return "Solar"
     return None
+
+
+def gateway_name(info: SiteInfo | None) -> str | None:
+    """The first gateway's part name ("Gateway 2", "Powerwall 3"): the device's hardware."""
+    components = info.components if info else None
+    if components and components.gateways:
+        return components.gateways[0].part_name or None
+    return None
+
+
+def _is_powerwall(part_name: str) -> bool:
+    return part_name.casefold().startswith("powerwall")
 
 
 def site_label(product: Product) -> str:

@@ -11,12 +11,17 @@ from typing import Any, NamedTuple
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers.network import NoURLAvailableError
+from homeassistant.helpers.translation import async_get_translations
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.powerwall_fleet import partner
-from custom_components.powerwall_fleet.const import CONF_BASE_URL, CONF_PARTNER_DOMAIN
+from custom_components.powerwall_fleet.const import (
+    CONF_BASE_URL,
+    CONF_PARTNER_DOMAIN,
+    DOMAIN,
+)
 from custom_components.powerwall_fleet.fleet import keys
 from custom_components.powerwall_fleet.partner import async_get_private_key
 from tests.integration.conftest import Approve
@@ -234,7 +239,9 @@ async def test_partner_form_error_then_retry(
     assert result["errors"] == failure.errors
     assert _placeholders(result)["detail"] == failure.detail
     assert _defaults(result) == {"domain": domain}
-    assert _placeholders(result)["key_url"] == f"https://{domain}{KEY_FILE}"
+    if "domain" not in failure.errors:
+        # A domain refused on the field: test_key_url_shows_the_cleaned_host_or_none.
+        assert _placeholders(result)["key_url"] == f"https://{domain}{KEY_FILE}"
     for endpoint, count in failure.sent.items():
         assert simulator.count(endpoint) == count, endpoint
 
@@ -338,3 +345,118 @@ async def test_partner_form_without_any_url(
     placeholders = _placeholders(result)
     assert placeholders["key_url"] == f"https://<your domain>{KEY_FILE}"
     assert placeholders["local_key_url"] == KEY_FILE
+
+
+# ------------------------------------------- issue 11 §4: found as a new user
+
+
+def _forget_partner_tokens(simulator: Simulator) -> None:
+    """The server restarted: every token it issued is unknown now."""
+    simulator.oauth.access_tokens.clear()
+
+
+def _expire_partner_tokens(simulator: Simulator) -> None:
+    """The partner token's lifetime ran out while the dialog stayed open."""
+    simulator.clock.advance(simulator.oauth.access_token_lifetime + 1)
+
+
+@pytest.mark.parametrize(
+    "lose_token",
+    [_forget_partner_tokens, _expire_partner_tokens],
+    ids=["server_restarted", "token_expired"],
+)
+async def test_partner_token_renewed_after_401(
+    hass: HomeAssistant,
+    simulator: Simulator,
+    serve_key: Callable[[], None],
+    lose_token: Callable[[Simulator], None],
+) -> None:
+    """A Submit after the partner token died fetches a fresh one and goes through."""
+    result = await _start_custom(hass, simulator)
+    simulator.unpublish_public_key(PARTNER_DOMAIN)
+    result = await _register(hass, result)
+    assert result["errors"] == {"base": "key_not_reachable"}
+    assert simulator.count("token") == 1
+
+    lose_token(simulator)
+    serve_key()
+    result = await _register(hass, result)
+
+    assert result["type"] is FlowResultType.EXTERNAL_STEP, result.get("errors")
+    assert simulator.count("token") == 2
+    assert _holds_our_key(simulator, "na", await _our_key_hex(hass))
+
+
+async def test_partner_401_after_fresh_token_is_shown(
+    hass: HomeAssistant, simulator: Simulator, serve_key: Callable[[], None]
+) -> None:
+    """Tesla keeps answering 401: one fresh token, then the error; no loop."""
+    serve_key()
+    result = await _start_custom(hass, simulator)
+    simulator.add_fault(PARTNER_ACCOUNTS_PATH, method="POST", status=401, times=None)
+
+    result = await _register(hass, result)
+
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"base": "registration_failed"}
+    assert simulator.count("token") == 2
+    assert simulator.count("partner_accounts") == 2
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [f for k, f in PARTNER_FAILURES.items() if f.detail],
+    ids=[k for k, f in PARTNER_FAILURES.items() if f.detail],
+)
+async def test_partner_problem_shown_once(
+    hass: HomeAssistant,
+    simulator: Simulator,
+    serve_key: Callable[[], None],
+    failure: PartnerFailure,
+) -> None:
+    """Tesla's words appear in the error box only, not again in the step's text."""
+    serve_key()
+    result = await _start_custom(hass, simulator)
+    domain = failure.arrange(simulator)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"domain": domain}
+    )
+    translations = await async_get_translations(hass, "en", "config", {DOMAIN})
+    prefix = f"component.{DOMAIN}.config"
+    description = translations[f"{prefix}.step.partner.description"]
+    (error,) = (result["errors"] or {}).values()
+    assert f"{prefix}.error.{error}" in translations
+    assert _placeholders(result)["detail"] == failure.detail
+    assert "{detail}" not in description
+
+
+@pytest.mark.parametrize(
+    ("typed", "shown"),
+    [
+        ("https://https://my-tesla.example.org/", "my-tesla.example.org"),
+        ("HTTPS://Home.Example.com./some/path", "home.example.com"),
+        ("https://home.example.com:8443/", "home.example.com"),
+        ("user@home.example.com", "home.example.com"),
+        ("mytesla.example.com", "mytesla.example.com"),
+        ("not a domain", None),
+        ("localhost", None),
+        ("https://", None),
+    ],
+)
+async def test_key_url_shows_the_cleaned_host_or_none(
+    hass: HomeAssistant, simulator: Simulator, typed: str, shown: str | None
+) -> None:
+    """What the owner typed is cleaned up for the key's address; nothing valid: no host."""
+    result = await _start_custom(hass, simulator)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"domain": typed}
+    )
+    assert result["step_id"] == "partner"
+    # Kept to be corrected (or, when Tesla refused a valid host, its clean form).
+    assert _defaults(result)["domain"] in (typed, shown)
+    key_url = _placeholders(result)["key_url"]
+    if shown is None:
+        assert key_url == f"https://<your domain>{KEY_FILE}"
+    else:
+        assert key_url == f"https://{shown}{KEY_FILE}"
+    assert "//" not in key_url.removeprefix("https://")

@@ -636,10 +636,27 @@ async def test_wrong_region_switches_base_url_and_persists(
 # ------------------------------------------------------------------ dead site
 
 
-async def test_dead_site_fails_alone_with_issue(
-    hass: HomeAssistant, simulator: Simulator, config_entry: MockConfigEntry
+async def _gone_for_an_hour(
+    freezer: FrozenDateTimeFactory, coordinator: FleetCoordinator[Any]
 ) -> None:
-    """404 / "upstream internal error": that site unavailable + issue; others fine."""
+    """Two more polls now and one an hour later, all answering "gone"."""
+    await coordinator.async_refresh()
+    await coordinator.async_refresh()
+    freezer.tick(timedelta(hours=1))
+    await coordinator.async_refresh()
+
+
+async def test_dead_site_fails_alone_with_issue(
+    hass: HomeAssistant,
+    simulator: Simulator,
+    config_entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """404 / "upstream internal error": that site unavailable; others fine.
+
+    The issue offering to remove it comes only after an hour and several
+    polls of the same answer.
+    """
     await _setup(hass, config_entry, site_ids=[SITE_FULL, SITE_DEAD])
     dead = config_entry.runtime_data.sites[SITE_DEAD]
     full = config_entry.runtime_data.sites[SITE_FULL]
@@ -649,6 +666,9 @@ async def test_dead_site_fails_alone_with_issue(
     assert dead.live.last_error == "ServerError"
     assert full.info.last_update_success
     assert full.live.last_update_success
+    assert _issue(hass, f"site_unavailable_{SITE_DEAD}") is None
+
+    await _gone_for_an_hour(freezer, dead.info)
 
     issue = _issue(hass, f"site_unavailable_{SITE_DEAD}")
     assert issue is not None
@@ -669,33 +689,84 @@ async def test_dead_site_fails_alone_with_issue(
     assert full.live.last_update_success
 
 
-@pytest.mark.parametrize(
-    "fault",
-    [
-        {"status": 404},
-        {"status": 500, "json": {"error": "upstream internal error"}},
-    ],
-)
+GONE_FAULTS = [
+    pytest.param({"status": 404}, id="404"),
+    pytest.param(
+        {"status": 500, "json": {"error": "upstream internal error"}}, id="upstream"
+    ),
+]
+
+
+@pytest.mark.parametrize("fault", GONE_FAULTS)
 async def test_site_gone_then_back_clears_issue(
     hass: HomeAssistant,
     simulator: Simulator,
     config_entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
     fault: dict[str, Any],
 ) -> None:
-    """A normal site answering like a dead one gets the issue until it answers again."""
+    """A normal site answering like a dead one for an hour gets the issue until it answers again."""
     await _setup(hass, config_entry)
     info = config_entry.runtime_data.sites[SITE_FULL].info
-    simulator.add_fault(INFO, **fault)
+    simulator.add_fault(INFO, **fault, times=4)
     simulator.reset_counts()
 
     await info.async_refresh()
     assert not info.last_update_success
     assert simulator.count("site_info") == 1
+    assert _issue(hass, f"site_unavailable_{SITE_FULL}") is None
+
+    await _gone_for_an_hour(freezer, info)
+    assert simulator.count("site_info") == 4
     assert _issue(hass, f"site_unavailable_{SITE_FULL}") is not None
 
     await info.async_refresh()
     assert info.last_update_success
     assert _issue(hass, f"site_unavailable_{SITE_FULL}") is None
+
+
+@pytest.mark.parametrize("fault", GONE_FAULTS)
+async def test_site_gone_blip_raises_nothing(
+    hass: HomeAssistant,
+    simulator: Simulator,
+    config_entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+    fault: dict[str, Any],
+) -> None:
+    """One "gone" answer, many within the hour, or one per hour: no issue.
+
+    The offer needs both an hour and several polls; a success starts over.
+    """
+    await _setup(hass, config_entry)
+    info = config_entry.runtime_data.sites[SITE_FULL].info
+    issue_id = f"site_unavailable_{SITE_FULL}"
+
+    # Many polls within the hour.
+    simulator.add_fault(INFO, **fault, times=10)
+    for _ in range(10):
+        freezer.tick(timedelta(minutes=5))
+        await info.async_refresh()
+    assert not info.last_update_success
+    assert _issue(hass, issue_id) is None
+
+    # Answers again: the count starts over.
+    await info.async_refresh()
+    assert info.last_update_success
+
+    # Two polls over more than an hour.
+    simulator.add_fault(INFO, **fault, times=2)
+    await info.async_refresh()
+    freezer.tick(timedelta(hours=2))
+    await info.async_refresh()
+    assert not info.last_update_success
+    assert _issue(hass, issue_id) is None
+
+    # Network trouble in between does not reset the count: the third "gone" raises it.
+    simulator.add_fault(INFO, status=503, times=2)
+    await info.async_refresh()
+    simulator.add_fault(INFO, **fault, times=1)
+    await info.async_refresh()
+    assert _issue(hass, issue_id) is not None
 
 
 # ------------------------------------------------------------------ malformed payloads

@@ -22,6 +22,7 @@ from syrupy.assertion import SnapshotAssertion
 from syrupy.extensions.json import JSONSnapshotExtension
 
 from custom_components.powerwall_fleet.const import DOMAIN
+from custom_components.powerwall_fleet.repairs import async_raise_site_unavailable
 from tests.integration.conftest import entry_data
 from tests.simulator import Simulator
 from tests.simulator.scenario import (
@@ -59,6 +60,8 @@ async def _loaded_entry(hass: HomeAssistant, simulator: Simulator) -> MockConfig
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
     assert entry.state is ConfigEntryState.LOADED
+    # As after an hour of the dead site answering "gone" (when: test_coordinator).
+    async_raise_site_unavailable(hass, entry, SITE_DEAD)
     return entry
 
 

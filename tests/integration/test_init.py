@@ -248,3 +248,33 @@ async def test_removing_entry_closes_its_issues(
     registry = ir.async_get(hass)
     remaining = {issue_id for (domain, issue_id) in registry.issues if domain == DOMAIN}
     assert remaining == {"rate_limited_other_entry"}
+
+
+@pytest.mark.parametrize("batteries_listed", [True, False])
+async def test_powerwall_3_device_model_either_payload_shape(
+    hass: HomeAssistant,
+    simulator: Simulator,
+    config_entry: MockConfigEntry,
+    batteries_listed: bool,
+) -> None:
+    """The Powerwall 3 site's device says "Powerwall 3" with or without its batteries list."""
+    if not batteries_listed:
+        simulator.override_fields(
+            SITE_PW3, "site_info", set={"components.batteries": []}
+        )
+    config_entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(
+        config_entry, data={**config_entry.data, CONF_SITE_IDS: [SITE_PW3]}
+    )
+    assert await hass.config_entries.async_setup(config_entry.entry_id)
+    await hass.async_block_till_done()
+
+    (device,) = [
+        device
+        for device in dr.async_entries_for_config_entry(
+            dr.async_get(hass), config_entry.entry_id
+        )
+        if (DOMAIN, str(SITE_PW3)) in device.identifiers
+    ]
+    assert device.model == "Powerwall 3"
+    assert device.hw_version == "Powerwall 3"

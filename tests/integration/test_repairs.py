@@ -16,7 +16,10 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.powerwall_fleet.const import CONF_SITE_IDS, DOMAIN
-from custom_components.powerwall_fleet.repairs import async_create_fix_flow
+from custom_components.powerwall_fleet.repairs import (
+    async_create_fix_flow,
+    async_raise_site_unavailable,
+)
 from tests.simulator import Simulator
 from tests.simulator.scenario import SITE_DEAD, SITE_FULL
 
@@ -127,6 +130,8 @@ async def test_site_unavailable_fix_removes_site_and_device(
     await _setup(hass, config_entry, site_ids=[SITE_FULL, SITE_DEAD])
     assert _device_sites(hass, config_entry) == {str(SITE_FULL), str(SITE_DEAD)}
     issue_id = f"site_unavailable_{SITE_DEAD}"
+    # As after an hour of the site answering "gone" (when: test_coordinator).
+    async_raise_site_unavailable(hass, config_entry, SITE_DEAD)
     assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is not None
 
     client, result = await _start_fix(hass_client, issue_id)

@@ -110,3 +110,42 @@ def test_device_firmware(version: str, expected: str | None) -> None:
     """The device shows the firmware without its build hash, and none when blank."""
     device = site_device_info(PRODUCT, _info(version=version))
     assert device.get("sw_version") == expected
+
+
+@pytest.mark.parametrize(
+    "components",
+    [
+        pytest.param(
+            {"battery": True, "batteries": [{"part_name": "Powerwall 3"}]},
+            id="batteries-listed",
+        ),
+        pytest.param({"battery": True, "batteries": []}, id="batteries-empty"),
+    ],
+)
+def test_model_name_powerwall_3_either_payload_shape(
+    components: dict[str, object],
+) -> None:
+    """A Powerwall 3 reads the same whether or not site_info lists its batteries.
+
+    It is its own gateway (issue 11 §4: "Powerwall" beside "Powerwall 3").
+    """
+    info = _info(
+        battery_count=1,
+        components={**components, "gateways": [{"part_name": "Powerwall 3"}]},
+    )
+    assert model_name(PRODUCT, info) == "Powerwall 3"
+    device = site_device_info(PRODUCT, info)
+    assert device["model"] == "Powerwall 3"
+    assert device["hw_version"] == "Powerwall 3"
+    # Two of them, batteries not listed: the count comes from battery_count.
+    two = _info(
+        battery_count=2,
+        components={**components, "gateways": [{"part_name": "Powerwall 3"}]},
+    )
+    expected = "Powerwall 3 x2" if not components["batteries"] else "Powerwall 3"
+    assert model_name(PRODUCT, two) == expected
+    # A Powerwall 2 behind a Gateway 2 with no batteries listed stays "Powerwall".
+    gateway_2 = _info(
+        components={"battery": True, "gateways": [{"part_name": "Gateway 2"}]}
+    )
+    assert model_name(PRODUCT, gateway_2) == "Powerwall"

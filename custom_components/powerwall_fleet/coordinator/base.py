@@ -6,8 +6,9 @@ timeout, network error) is retried once inside the update, then the entities
 go unavailable (Home Assistant logs the loss once and the recovery once); an
 answer Tesla bills (every status below 500: 408, 429, ...) is never re-sent at
 once. A 429 keeps the last data and pauses polling until ``Retry-After``; a
-refused login starts reauth; a missing scope, a dead site or hour-long
-throttling raise a repair issue the owner can act on.
+refused login starts reauth; a missing scope, a site Tesla has called gone
+for an hour and several polls (repairs.py's rule), or hour-long throttling
+raise a repair issue the owner can act on.
 
 May not know what an endpoint means (that is the subclasses' job in
 ``info.py``, ``live.py`` and ``history.py``), nor import entities, commands
@@ -43,7 +44,10 @@ from custom_components.powerwall_fleet.fleet import (
 from custom_components.powerwall_fleet.repairs import (
     READ_SCOPE,
     async_clear_missing_scopes,
+    async_clear_site_unavailable,
     async_raise_missing_scopes,
+    async_raise_site_unavailable,
+    site_gone_long_enough,
 )
 
 if TYPE_CHECKING:
@@ -96,6 +100,9 @@ class FleetCoordinator[T](DataUpdateCoordinator[T]):
         self.throttled_since: datetime | None = None
         self.last_error: str | None = None
         self.last_success: datetime | None = None
+        # Since when (and for how many polls) Tesla calls the site gone.
+        self.gone_since: datetime | None = None
+        self.gone_polls = 0
         super().__init__(
             hass,
             LOGGER,
@@ -147,7 +154,7 @@ class FleetCoordinator[T](DataUpdateCoordinator[T]):
                 translation_domain=DOMAIN, translation_key="reauth_required"
             ) from err
         except FleetError as err:
-            self._failed(err)
+            self._failed(err, now)
             raise UpdateFailed(
                 translation_domain=DOMAIN,
                 translation_key="update_failed",
@@ -188,25 +195,15 @@ class FleetCoordinator[T](DataUpdateCoordinator[T]):
             ) from err
         return self.data
 
-    def _failed(self, err: FleetError) -> None:
+    def _failed(self, err: FleetError, now: datetime) -> None:
         self.last_error = type(err).__name__
         if site_is_unavailable(err):
-            ir.async_create_issue(
-                self.hass,
-                DOMAIN,
-                f"site_unavailable_{self.site_id}",
-                is_fixable=True,
-                severity=ir.IssueSeverity.ERROR,
-                translation_key="site_unavailable",
-                translation_placeholders={
-                    "site_id": str(self.site_id),
-                    "title": self.config_entry.title,
-                },
-                data={
-                    "entry_id": self.config_entry.entry_id,
-                    "site_id": str(self.site_id),
-                },
-            )
+            # Other failures in between (network, 5xx) do not prove the site
+            # is back: only a success resets the count.
+            self.gone_since = self.gone_since or now
+            self.gone_polls += 1
+            if site_gone_long_enough(self.gone_since, self.gone_polls, now):
+                async_raise_site_unavailable(self.hass, self.config_entry, self.site_id)
         elif isinstance(err, MissingScopes):
             async_raise_missing_scopes(
                 self.hass, self.config_entry, err.scopes or (READ_SCOPE,)
@@ -236,12 +233,12 @@ class FleetCoordinator[T](DataUpdateCoordinator[T]):
         # A read that works proves the site, the scopes for reading (not
         # energy_cmds: see repairs.py) and the partner registration are fine
         # again.
-        entry_id = self.config_entry.entry_id
-        for issue_id in (
-            f"site_unavailable_{self.site_id}",
-            f"partner_not_registered_{entry_id}",
-        ):
-            ir.async_delete_issue(self.hass, DOMAIN, issue_id)
+        self.gone_since = None
+        self.gone_polls = 0
+        async_clear_site_unavailable(self.hass, self.site_id)
+        ir.async_delete_issue(
+            self.hass, DOMAIN, f"partner_not_registered_{self.config_entry.entry_id}"
+        )
         async_clear_missing_scopes(self.hass, self.config_entry, "read")
 
     def _entry_still_throttled(self) -> bool:
