@@ -15,8 +15,8 @@
 #      downloads are unreachable)
 #   5. a build of the CPython source release (sha256-pinned tarball; from the
 #      Debian archive apt is configured with, else from python.org) into
-#      $PWF_PYTHON_CACHE/python-$PWF_CPYTHON_VERSION: about two minutes on
-#      two cores, once per machine
+#      $PWF_PYTHON_CACHE/python-$PWF_CPYTHON_VERSION: about 4 minutes on two
+#      idle cores (6.5 min of CPU time), once per machine
 #
 # Environment: PYTHON, PWF_PYTHON_CACHE (default
 # ${XDG_CACHE_HOME:-~/.cache}/powerwall-fleet), PWF_NO_UV=1 skips step 4.
@@ -200,7 +200,7 @@ pwf_python_build() {
   log="$cache/build-$PWF_CPYTHON_VERSION.log"
   mkdir -p "$cache"
   pwf_say "no Python >= $PWF_PYTHON_MIN found: building CPython $PWF_CPYTHON_VERSION from source into $prefix"
-  pwf_say "this takes about 2 minutes on 2 cores (more on a busy machine), once; log: $log"
+  pwf_say "this takes about 4 minutes on 2 idle cores (longer on a busy machine), once; log: $log"
   pwf_build_deps
   work="$(mktemp -d)"
   start=$SECONDS
