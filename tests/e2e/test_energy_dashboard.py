@@ -70,6 +70,9 @@ STATISTICS: tuple[Statistic, ...] = (
         "Energy discharged from the battery",
     ),
     Statistic("home_energy_consumed", "home", "stat_energy_to", "Home energy"),
+    # Costs, once the integration has them, e.g.:
+    # Statistic("grid_energy_imported_cost", "grid", "stat_cost",
+    #           "Entity with the total costs", "Use an entity tracking the total costs"),
 )
 
 # Per source: the button on Settings > Dashboards > Energy and its dialog's title.
