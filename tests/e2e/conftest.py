@@ -1,6 +1,20 @@
-"""End-to-end tests: the real scripts/develop stack driven by a real browser."""
+"""End-to-end tests: the real scripts/develop stack driven by a real browser.
+
+Fixtures: ``chromium`` (one headless browser per run), ``artifacts`` (a fresh
+screenshot folder per test), ``browser`` (a fresh tab, not logged in) and
+``configured`` (one scripts/develop for the whole run with the integration
+added through the UI; tests get a logged-in tab on it from ``logged_in``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
+
+from tests.e2e import stack
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -13,3 +27,82 @@ def pytest_configure(config: pytest.Config) -> None:
 @pytest.fixture(autouse=True)
 def auto_enable_custom_integrations() -> None:
     """No in-process Home Assistant here: the test talks to a real one."""
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Any]:
+    """One headless Chromium for the run."""
+    with stack.sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=stack.CHROMIUM)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def artifacts(request: pytest.FixtureRequest) -> Path:
+    """A fresh folder for this test's screenshots and logs."""
+    return stack.artifacts_dir(request.node.name)
+
+
+@pytest.fixture
+def browser(chromium: Any, artifacts: Path) -> Iterator[Any]:
+    """A fresh headless tab, not logged in."""
+    context = stack.new_context(chromium)
+    try:
+        yield stack.Browser(context.new_page(), artifacts)
+    finally:
+        context.close()
+
+
+@pytest.fixture(scope="session")
+def configured(
+    chromium: Any, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Any, Path]]:
+    """scripts/develop with the integration added through the UI, for the run.
+
+    Yields the stack and the logged-in browser state (a file). Its screenshots
+    and log are in artifacts/configured-stack/.
+    """
+    folder = stack.artifacts_dir("configured-stack")
+    running = stack.start_develop(
+        tmp_path_factory.mktemp("configured") / "config", folder / "develop.log"
+    )
+    state = folder / "storage-state.json"
+    context = stack.new_context(chromium)
+    web = stack.Browser(context.new_page(), folder)
+    try:
+        stack.log_in(web, running)
+        stack.add_integration(web)
+        stack.config_flow(web, running)
+        context.storage_state(path=str(state))
+    except BaseException:
+        web.shot_all("failed")
+        context.close()
+        stack.interrupt(running)
+        raise
+    context.close()
+    try:
+        yield running, state
+    finally:
+        stack.interrupt(running)
+
+
+@pytest.fixture
+def logged_in(
+    chromium: Any, artifacts: Path, configured: tuple[Any, Path]
+) -> Iterator[Any]:
+    """A tab logged in to the shared stack (screenshots of every tab on failure)."""
+    running, state = configured
+    context = stack.new_context(chromium, state)
+    web = stack.Browser(context.new_page(), artifacts)
+    web.page.goto(running.ha_url)
+    stack.role(web.page, "link", "Settings").wait_for()
+    try:
+        yield web
+    except BaseException:
+        web.shot_all("failed")
+        raise
+    finally:
+        context.close()
