@@ -70,9 +70,21 @@ STATISTICS: tuple[Statistic, ...] = (
         "Energy discharged from the battery",
     ),
     Statistic("home_energy_consumed", "home", "stat_energy_to", "Home energy"),
-    # Costs, once the integration has them, e.g.:
-    # Statistic("grid_energy_imported_cost", "grid", "stat_cost",
-    #           "Entity with the total costs", "Use an entity tracking the total costs"),
+    # Money: what the imports cost and the exports earned, by the site's tariff.
+    Statistic(
+        "grid_energy_imported_cost",
+        "grid",
+        "stat_cost",
+        "Entity with the total costs",
+        "Use an entity tracking the total costs",
+    ),
+    Statistic(
+        "grid_energy_exported_compensation",
+        "grid",
+        "stat_compensation",
+        "Entity with the total compensation",
+        "Use an entity tracking the total compensation",
+    ),
 )
 
 # Per source: the button on Settings > Dashboards > Energy and its dialog's title.

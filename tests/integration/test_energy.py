@@ -25,7 +25,7 @@ from homeassistant.components.energy import (
 from homeassistant.components.recorder.core import Recorder
 from homeassistant.components.recorder.statistics import statistics_during_period
 from homeassistant.const import EVENT_STATE_CHANGED, Platform
-from homeassistant.core import Event, HomeAssistant
+from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.recorder import get_instance
 from homeassistant.setup import async_setup_component
@@ -127,7 +127,10 @@ class Run:
         freezer.move_to(simulator.clock.now())
         hass.bus.async_listen(EVENT_STATE_CHANGED, self._state_changed)
 
+    @callback
     def _state_changed(self, event: Event[Any]) -> None:
+        # In the event loop: run in a worker thread, reading the entity
+        # registry while it changes raced ("dictionary changed size").
         if self.stopping:
             return  # unloading makes every entity unavailable: not ours
         new = event.data["new_state"]
