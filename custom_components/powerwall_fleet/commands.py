@@ -19,7 +19,8 @@ time-of-use tariff). Each runs the same order:
    and changes nothing shown (``site_info`` is re-read then too), and every
    entity of the site writes its state again from what the site holds, so
    whatever showed the rejected value shows the real one at once (when that
-   value is unknown, ``site_info`` is read once more first). Tesla's
+   value is unknown after a failure, ``site_info`` is read once more first;
+   bad input sends nothing, not even that read). Tesla's
    403 for a missing scope raises the missing-scopes repair issue as well; a
    command Tesla accepts clears the ``energy_cmds`` part of it (repairs.py
    owns the issue and its rule).
@@ -195,6 +196,11 @@ def _shows_site_value[**P, R](
         reads = site.usage.counts["site_info"]
         try:
             return await control(site, *args, **kwargs)
+        except ServiceValidationError:
+            # Bad input sends nothing, not even a read: the entities show
+            # again what is known of the site.
+            site.info.async_update_listeners()
+            raise
         except HomeAssistantError:
             await async_show_site_value(
                 site, reread=site.usage.counts["site_info"] == reads

@@ -92,10 +92,10 @@ async def test_failed_mode_change_shows_the_old_option_at_once(
     assert after.last_reported >= called
 
 
-async def test_refusal_with_unknown_value_rereads_once(
+async def test_bad_input_with_unknown_value_sends_nothing(
     hass: HomeAssistant, simulator: Simulator, config_entry: MockConfigEntry
 ) -> None:
-    """The last site_info read failed: a refusal re-reads it once (counted) and shows it."""
+    """The last site_info read failed: bad input still sends nothing, not even a read."""
     await setup_sites(hass, config_entry)
     entity_id = _entity_id(hass, "number", "backup_reserve")
     site = config_entry.runtime_data.sites[SITE_FULL]
@@ -106,13 +106,14 @@ async def test_refusal_with_unknown_value_rereads_once(
     assert state is not None
     assert state.state == "unavailable"
     reads = site.usage.counts["site_info"]
+    sent = simulator.count("site_info", site_id=SITE_FULL)
 
     with pytest.raises(ServiceValidationError):
         await async_set_backup_reserve(site, 85)
 
     state = hass.states.get(entity_id)
     assert state is not None
-    assert state.state == "20"
-    assert site.usage.counts["site_info"] == reads + 1
-    assert simulator.count("site_info", site_id=SITE_FULL) == reads + 1
+    assert state.state == "unavailable"  # still not known: nothing was read
+    assert site.usage.counts["site_info"] == reads
+    assert simulator.count("site_info", site_id=SITE_FULL) == sent
     assert request_bodies(simulator, "backup") == []
