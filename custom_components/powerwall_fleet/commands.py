@@ -169,7 +169,7 @@ def _on_off(value: bool) -> str:
     return "on" if value else "off"
 
 
-async def _option_label(site: SiteCoordinators, select: str, option: str) -> str:
+async def async_option_label(site: SiteCoordinators, select: str, option: str) -> str:
     """The option's name as its select shows it (translated), else the key in words."""
     hass = site.info.hass
     strings = await async_get_translations(
@@ -264,7 +264,7 @@ async def async_set_off_grid_vehicle_charging_reserve(
 @_shows_site_value
 async def async_set_operation_mode(site: SiteCoordinators, mode: str) -> None:
     """Set the operation mode (self_consumption, autonomous or backup)."""
-    label = await _option_label(site, "operation_mode", mode)
+    label = await async_option_label(site, "operation_mode", mode)
     await _async_command(
         site,
         lambda client: client.set_operation_mode(site.site_id, mode),
@@ -278,7 +278,7 @@ async def async_set_operation_mode(site: SiteCoordinators, mode: str) -> None:
 async def async_set_export_rule(site: SiteCoordinators, rule: str) -> None:
     """Set what may be exported (battery_ok, pv_only, never); needs solar."""
     _check_export_rule(site)
-    label = await _option_label(site, "export_rule", rule)
+    label = await async_option_label(site, "export_rule", rule)
     await _async_command(
         site,
         lambda client: client.set_grid_import_export(site.site_id, export_rule=rule),

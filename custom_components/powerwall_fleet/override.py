@@ -45,9 +45,11 @@ from homeassistant.util import dt as dt_util
 
 from .const import DOMAIN, LOGGER
 from .override_model import (
+    SETTING_WORDS,
     Override,
     RestoreResult,
     Value,
+    async_describe,
     async_send_setting,
     read_setting,
     send_order,
@@ -302,12 +304,12 @@ class OverrideManager:
             if now is not None and now != override.values.get(name):
                 if now != before:
                     LOGGER.info(
-                        "%s of %s was changed to %s during the override; "
-                        "leaving it as set instead of restoring %s",
-                        name,
+                        "The %s of %s was changed during the override (now: %s);"
+                        " leaving it as set instead of restoring %s",
+                        SETTING_WORDS[name],
                         site.name,
-                        now,
-                        before,
+                        await async_describe(site, {name: now}),
+                        await async_describe(site, {name: before}),
                     )
                     result.kept[name] = now
                 else:
@@ -326,7 +328,7 @@ class OverrideManager:
                 LOGGER.warning(
                     "Stopped restoring the override of %s; values not restored: %s",
                     site.name,
-                    result.failed,
+                    await async_describe(site, result.failed),
                 )
             self.overrides.pop(site_id, None)
             async_clear_override_restore(self.hass, site_id)
@@ -334,20 +336,26 @@ class OverrideManager:
             for name in (*result.restored, *result.kept):
                 override.restore.pop(name, None)
                 override.values.pop(name, None)
-            self._retry_later(site, override, result)
+            self._retry_later(
+                site, override, result, await async_describe(site, result.failed)
+            )
         await self._async_save()
         self._notify()
         return result
 
     def _retry_later(
-        self, site: SiteCoordinators, override: Override, result: RestoreResult
+        self,
+        site: SiteCoordinators,
+        override: Override,
+        result: RestoreResult,
+        not_restored: str,
     ) -> None:
         delay = RETRY_MINUTES[min(override.attempts, len(RETRY_MINUTES) - 1)]
         override.attempts += 1
         override.next_attempt = dt_util.utcnow() + timedelta(minutes=delay)
         LOGGER.warning(
             "Could not restore %s of %s after the override (%s); retrying in %s min",
-            ", ".join(result.failed),
+            not_restored,
             site.name,
             result.error,
             delay,
@@ -359,7 +367,7 @@ class OverrideManager:
                 self.entry,
                 site.site_id,
                 site.name,
-                ", ".join(f"{name} {value}" for name, value in result.failed.items()),
+                not_restored,
             )
         if self._unloaded:
             return

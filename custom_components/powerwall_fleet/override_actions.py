@@ -369,7 +369,7 @@ async def _async_cancel(hass: HomeAssistant, targets: list[Target]) -> ServiceRe
                 "not_restored": result.failed,
             }
         )
-        if (failure := result.failure(site.name)) is not None:
+        if (failure := await result.async_failure(site)) is not None:
             failed.append(failure)
     if failed:
         raise not_restored_error(failed)

@@ -140,7 +140,7 @@ class CancelOverrideButton(_OverrideEntity, ButtonEntity):
     async def async_press(self) -> None:
         """Cancel (nothing happens without an override)."""
         result = await self.manager.async_cancel(self.site)
-        if (failure := result.failure(self.site.name)) is not None:
+        if (failure := await result.async_failure(self.site)) is not None:
             raise not_restored_error([failure])
 
 

@@ -19,6 +19,7 @@ from homeassistant.util import dt as dt_util
 
 from .commands import (
     MAX_RESERVE_OUTSIDE_BACKUP,
+    async_option_label,
     async_set_backup_reserve,
     async_set_export_rule,
     async_set_grid_charging,
@@ -38,6 +39,14 @@ EXPORT_RULE = "export_rule"
 GRID_CHARGING = "grid_charging"
 STORM_WATCH = "storm_watch"
 FIELDS = (OPERATION_MODE, BACKUP_RESERVE, EXPORT_RULE, GRID_CHARGING, STORM_WATCH)
+# The settings in words, as logs, repair issues and errors show them.
+SETTING_WORDS = {
+    OPERATION_MODE: "operation mode",
+    BACKUP_RESERVE: "backup reserve",
+    EXPORT_RULE: "energy exports",
+    GRID_CHARGING: "grid charging",
+    STORM_WATCH: "storm watch",
+}
 
 
 type Value = str | int | bool
@@ -162,12 +171,33 @@ class RestoreResult:
     failed: dict[str, Value] = field(default_factory=dict)
     error: HomeAssistantError | None = None
 
-    def failure(self, site: str) -> str | None:
+    async def async_failure(self, site: SiteCoordinators) -> str | None:
         """The values not restored and why, as a user reads it; None when all went well."""
         if not self.failed:
             return None
-        values = ", ".join(f"{name} {value}" for name, value in self.failed.items())
-        return f"{site}: {values} ({self.error})"
+        values = await async_describe(site, self.failed)
+        return f"{site.name}: {values} ({self.error})"
+
+
+async def async_describe(site: SiteCoordinators, values: dict[str, Value]) -> str:
+    """Settings with their values in plain words.
+
+    For example "backup reserve 20 %, operation mode Self-powered": options
+    under the names their select shows (translated), switches on or off.
+    """
+    parts = []
+    for name in (name for name in FIELDS if name in values):
+        value = values[name]
+        if isinstance(value, bool):
+            shown = "on" if value else "off"
+        elif name == BACKUP_RESERVE:
+            shown = f"{value} %"
+        elif name in (OPERATION_MODE, EXPORT_RULE):
+            shown = await async_option_label(site, name, str(value))
+        else:
+            shown = str(value)
+        parts.append(f"{SETTING_WORDS[name]} {shown}")
+    return ", ".join(parts)
 
 
 def not_restored_error(failures: list[str]) -> HomeAssistantError:

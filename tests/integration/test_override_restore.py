@@ -113,7 +113,10 @@ async def test_owner_change_is_left_alone(
     assert request_bodies(simulator, "backup", SITE_FULL) == [
         {"backup_reserve_percent": 100}
     ]
-    assert "backup_reserve of Home was changed to 50 during the override" in caplog.text
+    assert (
+        "The backup reserve of Home was changed during the override (now: backup"
+        " reserve 50 %)"
+    ) in caplog.text
     assert active(hass, SITE_FULL)[0] == "off"
 
 
@@ -165,7 +168,7 @@ async def test_restore_retried_then_repair_issue(
     assert issue is not None
     assert issue.translation_key == "override_restore"
     assert issue.translation_placeholders is not None
-    assert issue.translation_placeholders["values"] == "backup_reserve 20"
+    assert issue.translation_placeholders["values"] == "backup reserve 20 %"
     assert issue.translation_placeholders["site"] == "Home"
 
     # Every 30 minutes from then on, until Tesla takes it.
@@ -199,7 +202,7 @@ async def test_failing_restore_survives_restart_and_cancel_stops_it(
     with pytest.raises(HomeAssistantError) as err:
         await cancel(hass, SITE_FULL)
     assert err.value.translation_key == "override_not_restored"
-    assert "backup_reserve 20" in str(err.value.translation_placeholders)
+    assert "Home: backup reserve 20 %" in str(err.value.translation_placeholders)
     assert issues.async_get_issue(DOMAIN, ISSUE) is None
     assert active(hass, SITE_FULL)[0] == "off"
     hits = failing.hits
@@ -380,3 +383,35 @@ async def test_second_call_without_settings_moves_the_end(
     assert len(posts(simulator)) == posted
     await tick(hass, freezer, 7201)
     assert sim.reserve == 20
+
+
+async def test_settings_not_restored_are_named_in_words(
+    hass: HomeAssistant,
+    simulator: Simulator,
+    config_entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """The repair issue names settings and options as the user knows them."""
+    await setup_sites(hass, config_entry)
+    sim = simulator.site(SITE_FULL)
+    assert sim.mode == "self_consumption"
+    await override(
+        hass,
+        SITE_FULL,
+        operation_mode="autonomous",
+        backup_reserve=100,
+        duration={"minutes": 10},
+    )
+    simulator.add_fault(r"/operation$", method="POST", status=503, times=None)
+    simulator.add_fault(r"/backup$", method="POST", status=503, times=None)
+
+    await tick(hass, freezer, 601)
+    for minutes in (1, 2, 5, 10, 12, 30):
+        await tick(hass, freezer, minutes * 60)
+
+    issue = ir.async_get(hass).async_get_issue(DOMAIN, ISSUE)
+    assert issue is not None
+    assert issue.translation_placeholders is not None
+    assert issue.translation_placeholders["values"] == (
+        "operation mode Self-powered, backup reserve 20 %"
+    )
