@@ -52,6 +52,7 @@ from .override_model import (
     FIELDS,
     GRID_CHARGING,
     OPERATION_MODE,
+    SETTING_WORDS,
     STORM_WATCH,
     Value,
     not_restored_error,
@@ -268,7 +269,9 @@ def plan_override(
     unknown = [name for name in values if read_setting(info, name) is None]
     if unknown:
         raise validation_error(
-            "override_value_unknown", site=site.name, settings=", ".join(unknown)
+            "override_value_unknown",
+            site=site.name,
+            settings=", ".join(SETTING_WORDS[name] for name in unknown),
         )
     ends_at = _end(data, dt_util.utcnow())
     target: float | None = data.get("target_percent")

@@ -238,7 +238,7 @@ REFUSALS = [
         {"site_info_remove": "default_real_mode"},
         {"operation_mode": "backup", "duration": HOUR},
         "override_value_unknown",
-        {"site": "Home", "settings": "operation_mode"},
+        {"site": "Home", "settings": "operation mode"},
         id="value-unknown",
     ),
 ]
