@@ -565,6 +565,7 @@ def _flow_source_keys() -> dict[str, set[str]]:
         "config_step": set(),
         "options_step": set(),
         "error": set(),
+        "options_error": set(),
         "abort": set(),
     }
 
@@ -575,9 +576,12 @@ def _flow_source_keys() -> dict[str, set[str]]:
             return {s for value in node.values for s in strings(value)}
         return set()
 
+    in_options: set[int] = set()  # nodes of the options flow
     for cls in (n for n in tree.body if isinstance(n, ast.ClassDef)):
         section = "options_step" if "Options" in cls.name else "config_step"
         for node in ast.walk(cls):
+            if section == "options_step":
+                in_options.add(id(node))
             if isinstance(node, ast.keyword) and node.arg == "step_id":
                 found[section] |= strings(node.value)
     for node in ast.walk(tree):
@@ -588,7 +592,8 @@ def _flow_source_keys() -> dict[str, set[str]]:
                 if isinstance(target, ast.Subscript) and (
                     isinstance(target.value, ast.Name) and target.value.id == "errors"
                 ):
-                    found["error"] |= strings(node.value)
+                    section = "options_error" if id(node) in in_options else "error"
+                    found[section] |= strings(node.value)
         elif (
             isinstance(node, ast.Call)
             and isinstance(node.func, ast.Name)
@@ -638,6 +643,8 @@ def test_translations_cover_the_flow() -> None:
     assert found["config_step"] <= set(config["step"])
     assert found["options_step"] == set(TRANSLATIONS["options"]["step"])
     assert found["error"] <= set(config["error"])
+    assert found["options_error"] <= set(TRANSLATIONS["options"]["error"])
+    assert "price_entity_missing" in found["options_error"]  # the parser sees them
     assert found["abort"] <= set(config["abort"])
     # Reasons Home Assistant's helpers abort with on our behalf.
     oauth_reasons = {
