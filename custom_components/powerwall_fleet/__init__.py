@@ -57,7 +57,7 @@ from .fleet import (
 from .oauth import EntryTokens, implementation_for_entry
 from .override import OverrideManager, async_remove_store
 from .partner import async_register_public_key_view
-from .repairs import missing_scopes_issue_id, override_restore_issue_id
+from .repairs import entry_issue_ids
 from .services import async_setup_services
 
 PLATFORMS: list[Platform] = [
@@ -195,19 +195,7 @@ async def async_unload_entry(
 async def async_remove_entry(hass: HomeAssistant, entry: ConfigEntry) -> None:
     """Close the repair issues of an entry that no longer exists; drop its overrides."""
     await async_remove_store(hass, entry.entry_id)
-    for issue_id in (
-        f"rate_limited_{entry.entry_id}",
-        missing_scopes_issue_id(entry.entry_id),
-        f"partner_not_registered_{entry.entry_id}",
-        *(
-            f"site_unavailable_{site_id}"
-            for site_id in entry.data.get(CONF_SITE_IDS, [])
-        ),
-        *(
-            override_restore_issue_id(int(site_id))
-            for site_id in entry.data.get(CONF_SITE_IDS, [])
-        ),
-    ):
+    for issue_id in entry_issue_ids(entry.entry_id, entry.data.get(CONF_SITE_IDS, [])):
         ir.async_delete_issue(hass, DOMAIN, issue_id)
 
 

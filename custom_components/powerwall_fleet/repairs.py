@@ -15,10 +15,13 @@
   ``SITE_GONE_POLLS`` polls, so a blip raises nothing), closed here when
   the site answers again.
 
-``rate_limited_*`` and ``partner_not_registered_*`` only explain what to do
-(lower the polling rate, reconfigure the entry) and have no fix flow; nor has
+``rate_limited_<entry_id>`` and ``partner_not_registered_<entry_id>`` only
+explain what to do (lower the polling rate, reconfigure the entry) and have no
+fix flow; the coordinators raise and clear them through this module. Nor has
 ``override_restore_<site_id>`` (override.py): the values an override could not
 put back for over an hour, closed when the restore works or the owner cancels.
+:func:`entry_issue_ids` lists every issue an entry can have (closed when the
+entry is removed).
 
 May import Home Assistant and const only: the coordinators and commands
 below the platforms call it, so it imports none of them.
@@ -167,12 +170,77 @@ def async_clear_missing_scopes(
         _create_missing_scopes(hass, entry, left)
 
 
+# ------------------------------------- rate limit and partner registration
+
+
+def rate_limited_issue_id(entry_id: str) -> str:
+    """The id of the issue: Tesla has rate-limited the entry for a while."""
+    return f"rate_limited_{entry_id}"
+
+
+def partner_not_registered_issue_id(entry_id: str) -> str:
+    """The id of the issue: Tesla does not know the application in this region."""
+    return f"partner_not_registered_{entry_id}"
+
+
+@callback
+def async_raise_rate_limited(hass: HomeAssistant, entry: ConfigEntry) -> None:
+    """Raise (or keep) the rate-limit warning of ``entry``."""
+    ir.async_create_issue(
+        hass,
+        DOMAIN,
+        rate_limited_issue_id(entry.entry_id),
+        is_fixable=False,
+        severity=ir.IssueSeverity.WARNING,
+        translation_key="rate_limited",
+        translation_placeholders={"title": entry.title},
+    )
+
+
+@callback
+def async_clear_rate_limited(hass: HomeAssistant, entry_id: str) -> None:
+    """No site of the entry is rate-limited any more: close the warning."""
+    ir.async_delete_issue(hass, DOMAIN, rate_limited_issue_id(entry_id))
+
+
+@callback
+def async_raise_partner_not_registered(hass: HomeAssistant, entry: ConfigEntry) -> None:
+    """Raise the partner-registration issue of ``entry``."""
+    ir.async_create_issue(
+        hass,
+        DOMAIN,
+        partner_not_registered_issue_id(entry.entry_id),
+        is_fixable=False,
+        severity=ir.IssueSeverity.ERROR,
+        translation_key="partner_not_registered",
+        translation_placeholders={"title": entry.title},
+    )
+
+
+@callback
+def async_clear_partner_not_registered(hass: HomeAssistant, entry_id: str) -> None:
+    """A read worked: the registration is fine again."""
+    ir.async_delete_issue(hass, DOMAIN, partner_not_registered_issue_id(entry_id))
+
+
 # ------------------------------------------------------- override restore
 
 
 def override_restore_issue_id(site_id: int) -> str:
     """The id of the issue: an override's values could not be restored."""
     return f"override_restore_{site_id}"
+
+
+def entry_issue_ids(entry_id: str, site_ids: Iterable[int | str]) -> list[str]:
+    """Every issue an entry and its sites can have."""
+    sites = list(site_ids)
+    return [
+        rate_limited_issue_id(entry_id),
+        missing_scopes_issue_id(entry_id),
+        partner_not_registered_issue_id(entry_id),
+        *(site_unavailable_issue_id(site_id) for site_id in sites),
+        *(override_restore_issue_id(int(site_id)) for site_id in sites),
+    ]
 
 
 @callback

@@ -25,7 +25,6 @@ from typing import TYPE_CHECKING, Any
 
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ConfigEntryAuthFailed
-from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.storage import Store
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 from homeassistant.util import dt as dt_util
@@ -47,8 +46,12 @@ from custom_components.powerwall_fleet.fleet import (
 from custom_components.powerwall_fleet.repairs import (
     READ_SCOPE,
     async_clear_missing_scopes,
+    async_clear_partner_not_registered,
+    async_clear_rate_limited,
     async_clear_site_unavailable,
     async_raise_missing_scopes,
+    async_raise_partner_not_registered,
+    async_raise_rate_limited,
     async_raise_site_unavailable,
     site_gone_long_enough,
 )
@@ -238,15 +241,7 @@ class FleetCoordinator[T](DataUpdateCoordinator[T]):
         self.update_interval = timedelta(seconds=wait)
         LOGGER.debug("%s rate limited; pausing %.0f s", self.name, wait)
         if now - self.throttled_since >= THROTTLE_ISSUE_AFTER:
-            ir.async_create_issue(
-                self.hass,
-                DOMAIN,
-                f"rate_limited_{self.config_entry.entry_id}",
-                is_fixable=False,
-                severity=ir.IssueSeverity.WARNING,
-                translation_key="rate_limited",
-                translation_placeholders={"title": self.config_entry.title},
-            )
+            async_raise_rate_limited(self.hass, self.config_entry)
         if self.data is None:
             raise UpdateFailed(
                 translation_domain=DOMAIN,
@@ -278,15 +273,7 @@ class FleetCoordinator[T](DataUpdateCoordinator[T]):
                 self.hass, self.config_entry, err.scopes or (READ_SCOPE,)
             )
         elif isinstance(err, PartnerNotRegistered):
-            ir.async_create_issue(
-                self.hass,
-                DOMAIN,
-                f"partner_not_registered_{self.config_entry.entry_id}",
-                is_fixable=False,
-                severity=ir.IssueSeverity.ERROR,
-                translation_key="partner_not_registered",
-                translation_placeholders={"title": self.config_entry.title},
-            )
+            async_raise_partner_not_registered(self.hass, self.config_entry)
 
     def _recovered(self, now: datetime) -> None:
         self.last_success = now
@@ -297,9 +284,7 @@ class FleetCoordinator[T](DataUpdateCoordinator[T]):
             self.throttled_until = None
             self.update_interval = self.interval
             if not self._entry_still_throttled():
-                ir.async_delete_issue(
-                    self.hass, DOMAIN, f"rate_limited_{self.config_entry.entry_id}"
-                )
+                async_clear_rate_limited(self.hass, self.config_entry.entry_id)
         # A read that works proves the site, the scopes for reading (not
         # energy_cmds: see repairs.py) and the partner registration are fine
         # again.
@@ -307,9 +292,7 @@ class FleetCoordinator[T](DataUpdateCoordinator[T]):
         self.gone_polls = 0
         _gone_since(self.hass).clear(self.site_id)
         async_clear_site_unavailable(self.hass, self.site_id)
-        ir.async_delete_issue(
-            self.hass, DOMAIN, f"partner_not_registered_{self.config_entry.entry_id}"
-        )
+        async_clear_partner_not_registered(self.hass, self.config_entry.entry_id)
         async_clear_missing_scopes(self.hass, self.config_entry, "read")
 
     def _entry_still_throttled(self) -> bool:
