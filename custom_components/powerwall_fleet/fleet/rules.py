@@ -1,0 +1,36 @@
+"""Tesla's rules for the settings a client may send, shared by the integration and the ``fleetapi`` tool.
+
+Pure functions: no Home Assistant import, no requests. The integration's
+control table and the command-line tool both decide with these, so the two
+never disagree on what Tesla accepts.
+"""
+
+from __future__ import annotations
+
+import math
+
+# Tesla refuses a backup reserve of 81-99 % unless the site is in backup-only
+# mode (FLEET_API.md, "backup reserve"): 80 is the highest reserve allowed in
+# self-powered and time-based control, 100 is always allowed.
+MAX_RESERVE_OUTSIDE_BACKUP = 80
+
+
+def whole_percent(value: float) -> int:
+    """``value`` rounded half up to a whole percent (64.5 → 65, 64.4 → 64).
+
+    The caller checks the range first; a value outside 0-100 is clamped.
+    """
+    return max(0, min(100, math.floor(value + 0.5)))
+
+
+def reserve_needs_backup_mode(percent: int, mode: str | None) -> bool:
+    """Whether Tesla would refuse ``percent`` as backup reserve in operation ``mode``.
+
+    81-99 % is accepted only in backup-only mode (``"backup"``); an unknown
+    mode (``None``) refuses nothing.
+    """
+    return (
+        MAX_RESERVE_OUTSIDE_BACKUP < percent < 100
+        and mode is not None
+        and mode != "backup"
+    )
