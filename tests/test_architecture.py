@@ -29,48 +29,29 @@ PLATFORMS = (
     "select",
     "sensor",
     "switch",
-    "energy",
     "wall_connector",
     "tou",
-    "override_entity",
 )
 FORBIDDEN: dict[str, tuple[str, ...]] = {
     # Facts and bookkeeping: nothing above them.
-    "site": ("coordinator", "commands", "services", "entity", *PLATFORMS),
-    "ledger": ("coordinator", "commands", "services", "entity", "site", *PLATFORMS),
-    # The ledger's parts: flows, recent buckets, tariff history, outages.
-    **dict.fromkeys(
-        ("flows", "bucket_window", "pricing", "outages"),
-        ("coordinator", "commands", "services", "entity", "site", "ledger", *PLATFORMS),
-    ),
-    "statistics": ("coordinator", "commands", "services", "entity", *PLATFORMS),
-    # Reads the recorder only: no Fleet client, nothing that counts or polls.
-    "dynamic_prices": (
-        "fleet",
-        "ledger",
-        "statistics",
-        "coordinator",
-        "commands",
-        "services",
-        "entity",
-        *PLATFORMS,
-    ),
+    "site": ("coordinator", "commands", "actions", "overrides", "entity", *PLATFORMS),
+    "energy": ("coordinator", "commands", "actions", "overrides", "entity", *PLATFORMS),
     # Coordinators poll; they know nothing of controls, actions or entities.
-    "coordinator": ("commands", "services", "entity", "config_flow", *PLATFORMS),
-    # Controls: below the entities and the actions that call them.
-    "commands": ("services", "entity", "config_flow", *PLATFORMS),
-    # Overrides: below the entities and the actions, above the controls.
-    "override": ("services", "override_actions", "entity", "config_flow", *PLATFORMS),
-    "override_model": (
-        "override",
-        "services",
-        "override_actions",
+    "coordinator": (
+        "commands",
+        "actions",
+        "overrides",
         "entity",
+        "config_flow",
         *PLATFORMS,
     ),
-    "override_actions": ("entity", "config_flow", *PLATFORMS),
-    # Platforms never reach into the actions module.
-    **dict.fromkeys(PLATFORMS, ("services", "override_actions", "config_flow")),
+    # Controls: below the entities and the actions that call them.
+    "commands": ("actions", "overrides", "entity", "config_flow", *PLATFORMS),
+    # Overrides: below the entities and the actions, above the controls.
+    "overrides": ("actions", "config_flow", *PLATFORMS),
+    "actions": ("entity", "config_flow", *PLATFORMS),
+    # Platforms never reach into the actions.
+    **dict.fromkeys(PLATFORMS, ("actions", "config_flow")),
 }
 
 
@@ -216,11 +197,11 @@ def test_dependencies_point_down(room: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "name", ["ledger", "flows", "bucket_window", "pricing", "outages"]
+    "name", ["ledger", "energy_flows", "buckets", "pricing", "outages"]
 )
 def test_ledger_has_no_home_assistant_import(name: str) -> None:
     """The energy ledger (and its parts) is plain Python the coordinator drives."""
-    path = PACKAGE_DIR / f"{name}.py"
+    path = PACKAGE_DIR / "energy" / f"{name}.py"
     tree = ast.parse(path.read_text(encoding="utf-8"))
     names = [
         node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)

@@ -20,7 +20,7 @@ from homeassistant.util.yaml import load_yaml_dict
 import pytest
 import voluptuous as vol
 
-from custom_components.powerwall_fleet import services as services_module
+from custom_components.powerwall_fleet.actions import services as services_module
 from custom_components.powerwall_fleet.const import DOMAIN
 
 from .source_resolve import Scanner

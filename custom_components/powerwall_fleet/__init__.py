@@ -11,7 +11,6 @@ control's rule (commands.py), an action (services.py) or a flow step
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from homeassistant.config_entries import ConfigEntry
@@ -35,6 +34,7 @@ from homeassistant.helpers.config_entry_oauth2_flow import (
 from homeassistant.helpers.event import async_track_time_interval
 from homeassistant.helpers.typing import ConfigType
 
+from .actions.services import async_setup_services
 from .const import (
     CONF_ALL_SITES,
     CONF_BASE_URL,
@@ -54,11 +54,11 @@ from .fleet import (
     Product,
     plain_words,
 )
-from .oauth import EntryTokens, implementation_for_entry
-from .override import OverrideManager, async_remove_store
-from .partner import async_register_public_key_view
+from .overrides.engine import OverrideManager, async_remove_store
 from .repairs import entry_issue_ids
-from .services import async_setup_services
+from .runtime import PowerwallFleetConfigEntry, PowerwallFleetData
+from .setup.oauth import EntryTokens, implementation_for_entry
+from .setup.partner import async_register_public_key_view
 
 PLATFORMS: list[Platform] = [
     # one per line, alphabetical
@@ -71,19 +71,6 @@ PLATFORMS: list[Platform] = [
     Platform.SWITCH,
 ]
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
-
-
-@dataclass
-class PowerwallFleetData:
-    """What a loaded entry keeps at runtime."""
-
-    client: FleetClient
-    tokens: EntryTokens
-    overrides: OverrideManager
-    sites: dict[int, SiteCoordinators] = field(default_factory=dict)
-
-
-type PowerwallFleetConfigEntry = ConfigEntry[PowerwallFleetData]
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:

@@ -21,7 +21,7 @@ from .const import (
     DEFAULT_TOKEN_URL,
     DEVELOPER_PORTAL_URL,
 )
-from .oauth import TeslaFleetImplementation
+from .setup.oauth import TeslaFleetImplementation
 
 
 async def async_get_authorization_server(hass: HomeAssistant) -> AuthorizationServer:

@@ -20,11 +20,11 @@ from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from . import PowerwallFleetConfigEntry
 from .coordinator import LiveCoordinator, SiteCoordinators
 from .entity import PowerwallFleetEntity, async_add_site_entities
 from .fleet import LiveStatus, SiteInfo
-from .override_entity import OverrideActiveSensor
+from .overrides.entities import OverrideActiveSensor
+from .runtime import PowerwallFleetConfigEntry
 from .site import has_battery, has_grid
 
 # Reads only: the coordinators do the fetching.

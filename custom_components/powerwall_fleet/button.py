@@ -8,10 +8,10 @@ from __future__ import annotations
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from . import PowerwallFleetConfigEntry
 from .coordinator import SiteCoordinators
 from .entity import async_add_site_entities
-from .override_entity import CancelOverrideButton
+from .overrides.entities import CancelOverrideButton
+from .runtime import PowerwallFleetConfigEntry
 
 # Commands: one at a time per platform.
 PARALLEL_UPDATES = 1

@@ -18,10 +18,10 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.util import dt as dt_util
 
-from . import PowerwallFleetConfigEntry
 from .coordinator import SiteCoordinators
 from .entity import async_add_site_entities
 from .fleet.tariff import PricePoint, segments
+from .runtime import PowerwallFleetConfigEntry
 from .tou import TouEntity, has_tariff
 
 # Reads only: the info coordinator does the fetching.

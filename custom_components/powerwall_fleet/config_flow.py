@@ -39,7 +39,6 @@ from homeassistant.helpers.selector import (
     TextSelectorType,
 )
 
-from .account import SiteCheckFailed, async_check_sites, fleet_client, sign_in_failure
 from .const import (
     CONF_ALL_SITES,
     CONF_AUTHORIZE_URL,
@@ -66,9 +65,15 @@ from .fleet import (
     token_scopes,
     token_subject,
 )
-from .oauth import TeslaFleetImplementation
-from .options_flow import PowerwallFleetOptionsFlow
-from .partner import (
+from .setup.account import (
+    SiteCheckFailed,
+    async_check_sites,
+    fleet_client,
+    sign_in_failure,
+)
+from .setup.oauth import TeslaFleetImplementation
+from .setup.options import PowerwallFleetOptionsFlow
+from .setup.partner import (
     PartnerRegistration,
     PartnerSetupError,
     async_get_private_key,
@@ -77,7 +82,7 @@ from .partner import (
     key_placeholders,
     suggested_domain,
 )
-from .server import (
+from .setup.server import (
     custom_server,
     developer_mode,
     is_http_url,

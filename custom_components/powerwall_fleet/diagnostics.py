@@ -21,8 +21,8 @@ from .const import CONF_PARTNER_DOMAIN, CONF_REGION, CONF_SITE_IDS, DOMAIN
 from .fleet import token_scopes
 
 if TYPE_CHECKING:
-    from . import PowerwallFleetConfigEntry
     from .coordinator import SiteCoordinators
+    from .runtime import PowerwallFleetConfigEntry
 
 # Config entry data: credentials and who the account is.
 ENTRY_REDACT = frozenset(

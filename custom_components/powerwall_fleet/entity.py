@@ -22,7 +22,7 @@ from .fleet import Product, SiteInfo
 from .site import gateway_name, model_name, site_name
 
 if TYPE_CHECKING:
-    from . import PowerwallFleetConfigEntry
+    from .runtime import PowerwallFleetConfigEntry
 
 MANUFACTURER = "Tesla"
 

@@ -34,7 +34,7 @@ from .entity import MANUFACTURER, PowerwallFleetEntity
 from .fleet import LiveStatus, WallConnector
 
 if TYPE_CHECKING:
-    from . import PowerwallFleetConfigEntry
+    from .runtime import PowerwallFleetConfigEntry
 
 # Tesla's numeric ``wall_connector_state`` in live_status. Taken from Home
 # Assistant core: tessie/const.py ``TessieWallConnectorStates`` (the same

@@ -27,7 +27,7 @@ from pytest_homeassistant_custom_component.components.recorder.common import (
 )
 from sqlalchemy import update
 
-from custom_components.powerwall_fleet.dynamic_prices import (
+from custom_components.powerwall_fleet.energy.dynamic_prices import (
     EntityPrices,
     async_entity_prices,
     parse_price_unit,

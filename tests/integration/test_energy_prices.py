@@ -19,7 +19,7 @@ from pytest_homeassistant_custom_component.components.recorder.common import (
 )
 
 from custom_components.powerwall_fleet.const import CONF_IMPORT_PRICE_ENTITY
-from custom_components.powerwall_fleet.ledger import MONEY_KEYS
+from custom_components.powerwall_fleet.energy.ledger import MONEY_KEYS
 from tests.integration.test_energy import (  # noqa: F401 - fixtures
     HOUR,
     Run,

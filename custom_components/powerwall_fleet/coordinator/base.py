@@ -57,7 +57,7 @@ from custom_components.powerwall_fleet.repairs import (
 )
 
 if TYPE_CHECKING:
-    from custom_components.powerwall_fleet import PowerwallFleetConfigEntry
+    from ..runtime import PowerwallFleetConfigEntry
 
 # One more try inside an update for these, after this pause.
 RETRY_DELAY = 2.0

@@ -30,7 +30,7 @@ from .info import InfoCoordinator
 from .live import LiveCoordinator
 
 if TYPE_CHECKING:
-    from custom_components.powerwall_fleet import PowerwallFleetConfigEntry
+    from ..runtime import PowerwallFleetConfigEntry
 
 
 @dataclass

@@ -29,16 +29,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
 
-from .bucket_window import (
+from ..fleet import EnergyInterval
+from ..fleet.values import parse_timestamp
+from .buckets import (
     CountedBucket,
     hour_rows,
     hour_start,
     window_as_list,
     window_from_list,
 )
-from .fleet import EnergyInterval
-from .fleet.values import parse_timestamp
-from .flows import (
+from .energy_flows import (
     BUCKET,
     COMPENSATION,
     COST,

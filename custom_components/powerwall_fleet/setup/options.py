@@ -25,7 +25,7 @@ from homeassistant.helpers.selector import (
     NumberSelectorMode,
 )
 
-from .const import (
+from ..const import (
     CONF_BREAKDOWN_STATISTICS,
     CONF_EXPORT_PRICE_ENTITY,
     CONF_HISTORY_INTERVAL,
@@ -45,7 +45,7 @@ from .const import (
     MIN_LIVE_INTERVAL,
     requests_per_day,
 )
-from .dynamic_prices import parse_price_unit
+from ..energy.dynamic_prices import parse_price_unit
 
 if TYPE_CHECKING:
     # Home Assistant 2026.10 validates with probatio and aliases voluptuous to

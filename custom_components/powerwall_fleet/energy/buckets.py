@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from .fleet.values import parse_timestamp
-from .flows import COMPENSATION, COST, EXPORTED, FLOWS, HOUR, IMPORTED
+from ..fleet.values import parse_timestamp
+from .energy_flows import COMPENSATION, COST, EXPORTED, FLOWS, HOUR, IMPORTED
 
 # Bits of the stored flags.
 _BUY_SOURCE = 1

@@ -15,7 +15,7 @@ import os
 from typing import Any
 from urllib.parse import urlsplit
 
-from .const import (
+from ..const import (
     CONF_AUTHORIZE_URL,
     CONF_BASE_URL,
     CONF_SERVER,
@@ -26,7 +26,7 @@ from .const import (
     SERVER_CUSTOM,
     SERVER_TESLA,
 )
-from .fleet import REGION_BASE_URLS, WrongRegion
+from ..fleet import REGION_BASE_URLS, WrongRegion
 
 
 def developer_mode() -> bool:

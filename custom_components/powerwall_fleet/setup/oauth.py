@@ -30,7 +30,7 @@ from homeassistant.helpers.config_entry_oauth2_flow import OAuth2Session
 from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
-from .const import (
+from ..const import (
     CONF_AUTHORIZE_URL,
     CONF_BASE_URL,
     CONF_TOKEN_URL,
@@ -40,7 +40,7 @@ from .const import (
     DOMAIN,
     OAUTH_SCOPES,
 )
-from .fleet import (
+from ..fleet import (
     CannotConnect,
     FleetError,
     InvalidClient,

@@ -37,16 +37,16 @@ from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import config_validation as cv, device_registry as dr
 from homeassistant.util import dt as dt_util
 
-from .commands import (
+from ..commands import (
     MAX_RESERVE_OUTSIDE_BACKUP,
     check_command_scope,
     validation_error,
     whole_percent,
 )
-from .const import DOMAIN, LOGGER
-from .fleet import EXPORT_RULES, OPERATION_MODES
-from .override import OverrideManager
-from .override_model import (
+from ..const import DOMAIN, LOGGER
+from ..fleet import EXPORT_RULES, OPERATION_MODES
+from ..overrides.engine import OverrideManager
+from ..overrides.model import (
     BACKUP_RESERVE,
     EXPORT_RULE,
     FIELDS,
@@ -58,15 +58,15 @@ from .override_model import (
     not_restored_error,
     read_setting,
 )
-from .site import has_battery, has_solar
+from ..site import has_battery, has_solar
 
 if TYPE_CHECKING:
     # Home Assistant 2026.10 validates with probatio and aliases voluptuous to
     # it; 2026.3 uses voluptuous itself. Type against the newer engine.
     import probatio as vol
 
-    from . import PowerwallFleetConfigEntry
-    from .coordinator import SiteCoordinators
+    from ..coordinator import SiteCoordinators
+    from ..runtime import PowerwallFleetConfigEntry
 else:
     import voluptuous as vol
 

@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 from typing import Any
 
-from .fleet.tariff import Tariff, TariffError, parse_tariff, resolve
-from .fleet.values import parse_timestamp
+from ..fleet.tariff import Tariff, TariffError, parse_tariff, resolve
+from ..fleet.values import parse_timestamp
 
 # Versions kept beyond the ledger's window (the one in force at its start).
 KEEP_BEFORE = 1

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING
 
-from .fleet import EnergyHistory, EnergyInterval
+from ..fleet import EnergyHistory, EnergyInterval
 
 if TYPE_CHECKING:
-    from .site import Component
+    from ..site import Component
 
 BUCKET = timedelta(minutes=5)
 HOUR = timedelta(hours=1)

@@ -41,7 +41,7 @@ from homeassistant.helpers import config_validation as cv, device_registry as dr
 from homeassistant.util import dt as dt_util
 from homeassistant.util.hass_dict import HassKey
 
-from .commands import (
+from ..commands import (
     async_set_backup_reserve,
     async_set_time_of_use,
     check_command_scope,
@@ -49,8 +49,8 @@ from .commands import (
     validate_backup_reserve,
     validation_error,
 )
-from .const import DOMAIN, LOGGER
-from .fleet.tariff import (
+from ..const import DOMAIN, LOGGER
+from ..fleet.tariff import (
     Problem,
     Tariff,
     TariffError,
@@ -61,16 +61,16 @@ from .fleet.tariff import (
     tariff_from_legacy,
     tariff_from_simple,
 )
-from .override_actions import async_setup_override_actions
-from .site import has_battery, site_zone
+from ..site import has_battery, site_zone
+from .override import async_setup_override_actions
 
 if TYPE_CHECKING:
     # Home Assistant 2026.10 validates with probatio and aliases voluptuous to
     # it; 2026.3 uses voluptuous itself. Type against the newer engine.
     import probatio as vol
 
-    from . import PowerwallFleetConfigEntry
-    from .coordinator import SiteCoordinators
+    from ..coordinator import SiteCoordinators
+    from ..runtime import PowerwallFleetConfigEntry
 else:
     import voluptuous as vol
 

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from .fleet import BackupHistory
-from .fleet.values import parse_timestamp
+from ..fleet import BackupHistory
+from ..fleet.values import parse_timestamp
 
 OUTAGE_WINDOW = timedelta(days=30)
 

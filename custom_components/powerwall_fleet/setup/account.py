@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 
-from .fleet import (
+from ..fleet import (
     CannotConnect,
     FleetClient,
     FleetError,
@@ -25,8 +25,8 @@ from .fleet import (
     WrongRegion,
     site_is_unavailable,
 )
+from ..site import site_label
 from .partner import error_detail
-from .site import site_label
 
 
 class SiteCheckFailed(Exception):

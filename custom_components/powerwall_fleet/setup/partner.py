@@ -27,7 +27,7 @@ from homeassistant.helpers.http import KEY_HASS, HomeAssistantView
 from homeassistant.helpers.network import NoURLAvailableError, get_url
 from homeassistant.util.hass_dict import HassKey
 
-from .const import (
+from ..const import (
     CONF_BASE_URL,
     CONF_DOMAIN_NAME,
     CONF_SERVER,
@@ -36,7 +36,7 @@ from .const import (
     PRIVATE_KEY_FILE,
     SERVER_CUSTOM,
 )
-from .fleet import (
+from ..fleet import (
     PUBLIC_KEY_PATH,
     REGION_BASE_URLS,
     CannotConnect,
