@@ -1,26 +1,29 @@
-"""The config entry's type and what a loaded entry keeps at runtime.
+"""The config entry's type and what a loaded entry keeps at run time.
 
 Owns :data:`PowerwallFleetConfigEntry` and :class:`PowerwallFleetData` (the
-Fleet client, the token manager, the override manager and one set of
-coordinators per site). Every module that needs the entry's type imports it
-from here, never from the package ``__init__``.
+Fleet client, the token manager, the override manager and each site's
+coordinators).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from homeassistant.config_entries import ConfigEntry
 
-from .coordinator import SiteCoordinators
-from .fleet import FleetClient
-from .overrides.engine import OverrideManager
-from .setup.oauth import EntryTokens
+if TYPE_CHECKING:
+    # What the entry holds, named for the type checker only: at run time this
+    # module imports nothing of the package (docs/architecture.md).
+    from .coordinator import SiteCoordinators
+    from .fleet import FleetClient
+    from .overrides.engine import OverrideManager
+    from .setup.oauth import EntryTokens
 
 
 @dataclass
 class PowerwallFleetData:
-    """What a loaded entry keeps at runtime."""
+    """What a loaded entry keeps at run time."""
 
     client: FleetClient
     tokens: EntryTokens
