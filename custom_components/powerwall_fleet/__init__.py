@@ -1,11 +1,9 @@
 """Set up and unload a Powerwall Fleet config entry.
 
 Owns the entry's life: the OAuth session and token manager, the Fleet client,
-one set of coordinators per chosen site, devices, the first refreshes, the
-daily check for sites added to or gone from the account, and registering the
-actions and the public-key view once in ``async_setup``. May not hold a
-control's rule (commands.py), an action (services.py) or a flow step
-(config_flow.py).
+each chosen site's coordinators and device, the first refreshes and the daily
+check for sites added to or gone from the account; and, once in
+``async_setup``, the actions and the public-key view.
 """
 
 from __future__ import annotations

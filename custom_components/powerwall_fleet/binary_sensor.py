@@ -1,7 +1,7 @@
 """Binary sensors: grid up, storm watch, backup capability, grid services, override active.
 
-Descriptions and value functions only, read from live_status; which site gets
-which sensor is decided by the site facts (site.py). May not send requests.
+Owns their descriptions and value functions, read from live_status (the
+override sensor itself is overrides/entities.py's).
 """
 
 from __future__ import annotations

@@ -1,7 +1,4 @@
-"""Buttons: cancel a site's override (override_entity.py).
-
-Adds the entities only; cancelling and restoring are override.py's.
-"""
+"""Button platform: each site's "Cancel override" button (overrides/entities.py)."""
 
 from __future__ import annotations
 

@@ -1,8 +1,7 @@
 """Calendar: the periods of the site's time-of-use tariff, with their prices.
 
-Owns the calendar entity and its events, built from the parsed tariff
-(``fleet.tariff``) in the site's time zone (site.py). Reads the info
-coordinator's data; may not send requests.
+Owns the calendar entity and its events, built from the parsed tariff in the
+site's time zone.
 """
 
 from __future__ import annotations

@@ -1,16 +1,10 @@
 """Config flow: the steps the owner sees, reauth, reconfigure and the options.
 
-Steps: application credentials (Home Assistant's picker) → server (developer
-mode only: Tesla or a custom Fleet-API-compatible server) → partner
+Steps: application credentials → server (developer mode only) → partner
 registration (skipped when Tesla already holds our key) → Tesla sign-in →
-energy sites. Reauth and reconfigure reuse the same steps; the options are the
-poll intervals, shown with the requests they cost.
-
-Owns the forms, the order of the steps and what each answer becomes in the
-config entry. How the partner is registered lives in partner.py, what a server
-is in server.py; this module talks to Tesla only to read the signed-in
-account's region and sites. No token or secret reaches a form, an abort or a
-log line.
+energy sites; reauth and reconfigure reuse them. Owns the forms, the order of
+the steps and what each answer becomes in the config entry; the work behind
+the steps is in setup/.
 """
 
 from __future__ import annotations

@@ -1,11 +1,9 @@
 """Sensors: power flows, battery, site facts, requests, energy totals and grid outages.
 
-Descriptions and value functions only (live_status, site_info, the site's
-request tally and the history ledger); the time-of-use sensors come from
-tou.py, the Wall Connectors' from wall_connector.py. The energy sensors are
-the ledger's running totals: they only grow, hold their value when Tesla
-revises a bucket down (the statistics carry the correction) and stay
-available while Tesla is unreachable. May not send requests.
+Owns their descriptions and value functions (live_status, site_info, the
+request tally, the ledger). Energy totals only grow and stay available while
+Tesla is unreachable. The time-of-use and Wall Connector sensors are tou.py's
+and wall_connector.py's.
 """
 
 from __future__ import annotations

@@ -1,7 +1,4 @@
-"""Entry point of ``python -m custom_components.powerwall_fleet.fleet``: the ``fleetapi`` tool in ``cli.py``.
-
-It only hands the arguments to :func:`cli.main`; no Home Assistant import.
-"""
+"""Entry point of ``python -m custom_components.powerwall_fleet.fleet``: the ``fleetapi`` tool (cli.py)."""
 
 import sys
 

@@ -1,11 +1,7 @@
-"""Options flow: poll intervals with the requests per day they cost, and money.
+"""Options flow: poll intervals with the requests per day they cost, and price entities.
 
-Owns the options form and its confirm step. The estimate itself is
-``const.requests_per_day`` (checked against the simulator's request counter);
-the price entities are checked with ``dynamic_prices.parse_price_unit`` (the
-units the ledger will accept). One set of options per entry: every site of
-the entry is priced by the same entities. Options this form does not show
-(the backfill choice) are kept. Nothing here sends a request.
+Owns the options form and its confirm step; options the form does not show
+are kept.
 """
 
 from __future__ import annotations
