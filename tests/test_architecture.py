@@ -251,10 +251,6 @@ def _own_imports(module: Module, source: str | None = None) -> Imports:
     return found
 
 
-def _layer(name: str) -> str:
-    return LAYER_OF[BY_NAME[name].key]
-
-
 def _suggestion(module: Module) -> str:
     """The LAYER_OF line to add for a module that is on no layer."""
     folder = module.key.rpartition("/")[0]
@@ -310,7 +306,7 @@ def _upward(module: Module, imports: Imports) -> list[str]:
         checked = checked | imports.type_only
     wrong = []
     for target in sorted(checked):
-        key = BY_NAME[target].key
+        key = BY_NAME[target].key if target in BY_NAME else target
         other = LAYER_OF.get(key)
         if other is None or other == layer:
             continue  # on no layer: test_module_is_on_a_layer says so
@@ -342,10 +338,14 @@ def test_runtime_names_only_what_the_entry_holds() -> None:
     )
     tree = ast.parse(module.path.read_text(encoding="utf-8"))
     data = next(
-        node
-        for node in tree.body
-        if isinstance(node, ast.ClassDef) and node.name == RUNTIME_DATA
+        (
+            node
+            for node in tree.body
+            if isinstance(node, ast.ClassDef) and node.name == RUNTIME_DATA
+        ),
+        None,
     )
+    assert data is not None, f"runtime.py defines no {RUNTIME_DATA}"
     held = {
         node.id
         for field in data.body
