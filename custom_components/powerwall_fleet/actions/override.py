@@ -1,7 +1,6 @@
 """The ``override`` and ``cancel_override`` actions: schemas, presets, checks, responses.
 
-services.py registers them with its one target resolver (``device_id`` /
-``config_entry_id``). A call is checked for every targeted site before any
+Targets (``device_id`` / ``config_entry_id``) come from target.py. A call is checked for every targeted site before any
 request: the settings each site has (a battery for the mode, reserve, grid
 charging and a battery level; solar for the export rule; storm watch), the
 reserve Tesla accepts for the resulting mode (81-99 % only in backup-only
@@ -21,18 +20,12 @@ values that explicit fields override:
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 import math
 from typing import TYPE_CHECKING, Any, cast
 
-from homeassistant.core import (
-    HomeAssistant,
-    ServiceCall,
-    ServiceResponse,
-    SupportsResponse,
-)
+from homeassistant.core import HomeAssistant, ServiceCall, ServiceResponse
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import config_validation as cv, device_registry as dr
 from homeassistant.util import dt as dt_util
@@ -59,6 +52,7 @@ from ..overrides.model import (
     read_setting,
 )
 from ..site import has_battery, has_solar
+from .target import TARGET_FIELDS, Target, resolve_targets
 
 if TYPE_CHECKING:
     # Home Assistant 2026.10 validates with probatio and aliases voluptuous to
@@ -66,7 +60,6 @@ if TYPE_CHECKING:
     import probatio as vol
 
     from ..coordinator import SiteCoordinators
-    from ..runtime import PowerwallFleetConfigEntry
 else:
     import voluptuous as vol
 
@@ -76,10 +69,6 @@ PRESET_CHARGE_FROM_GRID = "charge_from_grid"
 PRESET_PRESERVE_BATTERY = "preserve_battery"
 PRESET_STORM_PREP = "storm_prep"
 PRESETS = (PRESET_CHARGE_FROM_GRID, PRESET_PRESERVE_BATTERY, PRESET_STORM_PREP)
-
-# (entry, site, targeted as a device), as services.resolve_targets gives them.
-type Target = tuple[PowerwallFleetConfigEntry, SiteCoordinators, bool]
-type Resolver = Callable[[HomeAssistant, ServiceCall], list[Target]]
 
 # Refusals that mean "this site lacks the setting": a site reached through its
 # entry (not named as a device) is then left out instead of failing the call.
@@ -110,33 +99,7 @@ def override_schema(target_fields: dict[vol.Marker, Any]) -> vol.Schema:
     )
 
 
-def async_setup_override_actions(
-    hass: HomeAssistant,
-    resolve: Resolver,
-    target_fields: dict[vol.Marker, Any],
-) -> None:
-    """Register ``override`` and ``cancel_override`` (from services.py)."""
-
-    async def _override(call: ServiceCall) -> ServiceResponse:
-        return await _async_override(hass, call, resolve(hass, call))
-
-    async def _cancel(call: ServiceCall) -> ServiceResponse:
-        return await _async_cancel(hass, resolve(hass, call))
-
-    hass.services.async_register(
-        DOMAIN,
-        SERVICE_OVERRIDE,
-        _override,
-        schema=override_schema(target_fields),
-        supports_response=SupportsResponse.OPTIONAL,
-    )
-    hass.services.async_register(
-        DOMAIN,
-        SERVICE_CANCEL_OVERRIDE,
-        _cancel,
-        schema=vol.Schema(target_fields),
-        supports_response=SupportsResponse.OPTIONAL,
-    )
+CANCEL_OVERRIDE_SCHEMA = vol.Schema(TARGET_FIELDS)
 
 
 # ------------------------------------------------------------------ checks
@@ -314,11 +277,11 @@ def _plans(
 # ------------------------------------------------------------------ actions
 
 
-async def _async_override(
-    hass: HomeAssistant, call: ServiceCall, targets: list[Target]
+async def async_handle_override(
+    hass: HomeAssistant, call: ServiceCall
 ) -> ServiceResponse:
     """Check every site first, then set each site's values."""
-    plans = _plans(hass, targets, dict(call.data))
+    plans = _plans(hass, resolve_targets(hass, call), dict(call.data))
     results: list[dict[str, Any]] = []
     failures: list[HomeAssistantError] = []
     for plan in plans:
@@ -355,11 +318,13 @@ async def _async_override(
     return cast("ServiceResponse", {"sites": results})
 
 
-async def _async_cancel(hass: HomeAssistant, targets: list[Target]) -> ServiceResponse:
+async def async_handle_cancel_override(
+    hass: HomeAssistant, call: ServiceCall
+) -> ServiceResponse:
     """Restore the targeted sites now; a site without an override is left alone."""
     results: list[dict[str, Any]] = []
     failed: list[str] = []
-    for entry, site, _ in targets:
+    for entry, site, _ in resolve_targets(hass, call):
         manager = entry.runtime_data.overrides
         was_active = site.site_id in manager.overrides
         result = await manager.async_cancel(site)

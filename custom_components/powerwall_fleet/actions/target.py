@@ -1,0 +1,127 @@
+"""The targets of every action: devices and config entries, resolved to sites.
+
+Every action takes ``device_id`` (a site's device) and/or ``config_entry_id``
+(every site of the entry). This module turns them into sites, each once, and
+refuses what is not a loaded site of ours (a translated
+``ServiceValidationError``) before any request. It also checks the command
+scope of the targeted logins and names a site in a response.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, NamedTuple, cast
+
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.const import ATTR_CONFIG_ENTRY_ID, ATTR_DEVICE_ID
+from homeassistant.core import HomeAssistant, ServiceCall
+from homeassistant.helpers import config_validation as cv, device_registry as dr
+
+from ..commands import check_command_scope, validation_error
+from ..const import DOMAIN
+
+if TYPE_CHECKING:
+    # Home Assistant 2026.10 validates with probatio and aliases voluptuous to
+    # it; 2026.3 uses voluptuous itself. Type against the newer engine.
+    import probatio as vol
+
+    from ..coordinator import SiteCoordinators
+    from ..runtime import PowerwallFleetConfigEntry
+else:
+    import voluptuous as vol
+
+# The fields every action's schema has.
+TARGET_FIELDS: dict[vol.Marker, Any] = {
+    vol.Optional(ATTR_DEVICE_ID): vol.All(cv.ensure_list, [cv.string]),
+    vol.Optional(ATTR_CONFIG_ENTRY_ID): vol.All(cv.ensure_list, [cv.string]),
+}
+
+
+class Target(NamedTuple):
+    """One targeted site, with its entry and whether it was named as a device."""
+
+    entry: PowerwallFleetConfigEntry
+    site: SiteCoordinators
+    explicit: bool
+
+
+def _loaded_entry(
+    hass: HomeAssistant, entry_id: str, target: str
+) -> PowerwallFleetConfigEntry:
+    # Not homeassistant.helpers.service.async_get_config_entry (in both
+    # supported versions): it raises Home Assistant's own translation keys,
+    # and the actions' refusals (not_our_target, entry_not_loaded) are kept.
+    entry = hass.config_entries.async_get_entry(entry_id)
+    if entry is None or entry.domain != DOMAIN:
+        raise validation_error("not_our_target", target=target)
+    if entry.state is not ConfigEntryState.LOADED:
+        raise validation_error("entry_not_loaded", title=entry.title)
+    return cast("PowerwallFleetConfigEntry", entry)
+
+
+def resolve_targets(hass: HomeAssistant, call: ServiceCall) -> list[Target]:
+    """The targeted sites: (entry, site, targeted as a device) each once.
+
+    Refuses (ServiceValidationError) before any request.
+    """
+    device_ids: list[str] = call.data.get(ATTR_DEVICE_ID, [])
+    entry_ids: list[str] = call.data.get(ATTR_CONFIG_ENTRY_ID, [])
+    if not device_ids and not entry_ids:
+        raise validation_error("no_target")
+    targets: dict[int, Target] = {}
+    registry = dr.async_get(hass)
+    for device_id in device_ids:
+        device = registry.async_get(device_id)
+        site_ids = (
+            [value for domain, value in device.identifiers if domain == DOMAIN]
+            if device is not None
+            else []
+        )
+        entry_id = next(
+            (
+                candidate
+                for candidate in (device.config_entries if device else ())
+                if (found := hass.config_entries.async_get_entry(candidate))
+                and found.domain == DOMAIN
+            ),
+            None,
+        )
+        if not site_ids or entry_id is None:
+            raise validation_error("not_our_target", target=device_id)
+        entry = _loaded_entry(hass, entry_id, device_id)
+        # A Wall Connector's device (its DIN, not a site id) is no target.
+        site = (
+            entry.runtime_data.sites.get(int(site_ids[0]))
+            if site_ids[0].isdigit()
+            else None
+        )
+        if site is None:  # a device left over from a site no longer set up
+            raise validation_error("not_our_target", target=device_id)
+        targets[site.site_id] = Target(entry, site, True)
+    for entry_id in entry_ids:
+        entry = _loaded_entry(hass, entry_id, entry_id)
+        for site in entry.runtime_data.sites.values():
+            targets.setdefault(site.site_id, Target(entry, site, False))
+    return list(targets.values())
+
+
+def target_sites(hass: HomeAssistant, call: ServiceCall) -> list[SiteCoordinators]:
+    """The targeted sites, each once; refused before any request."""
+    return [site for _, site, _ in resolve_targets(hass, call)]
+
+
+def check_command_scopes(sites: list[SiteCoordinators]) -> None:
+    """Refuse the whole call when any targeted entry's login lacks commands."""
+    entries = {id(site.info.config_entry): site.info for site in sites}
+    for info in entries.values():
+        check_command_scope(info.hass, info.config_entry)
+
+
+def site_device_id(hass: HomeAssistant, site: SiteCoordinators) -> str | None:
+    """The id of the site's device (what a ``device_id`` target names)."""
+    identifier = (DOMAIN, str(site.site_id))
+    registry = dr.async_get(hass)
+    entry_id = site.info.config_entry.entry_id
+    for device in dr.async_entries_for_config_entry(registry, entry_id):
+        if identifier in device.identifiers:
+            return device.id
+    return None  # pragma: no cover - every set-up site has its device
