@@ -597,3 +597,41 @@ async def test_action_descriptions(
             validate_selector(field["selector"])
             assert strings[name]["fields"][field_name]["name"]
             assert strings[name]["fields"][field_name]["description"]
+
+
+async def test_device_target_uses_nothing_deprecated(
+    hass: HomeAssistant,
+    simulator: Simulator,
+    config_entry: MockConfigEntry,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A device target reads no registry field Home Assistant reports as deprecated.
+
+    Home Assistant logs (once per line of code) a custom integration reading
+    ``DeviceEntry.config_entries``, which "will stop working" in 2027.10
+    (issue 23); any such report here fails the test.
+    """
+    await setup_sites(hass, config_entry, SITE_FULL, SITE_PW3)
+    device_id = _device_id(hass, SITE_FULL)
+
+    await _call(hass, "set_backup_reserve", device_id=device_id, percent=40)
+    response = await hass.services.async_call(
+        DOMAIN,
+        "get_time_of_use",
+        {"device_id": [device_id]},
+        blocking=True,
+        return_response=True,
+    )
+
+    assert simulator.site(SITE_FULL).reserve == 40
+    assert simulator.site(SITE_PW3).reserve == 30
+    assert response is not None
+    sites: list[dict[str, Any]] = response["sites"]  # type: ignore[assignment]
+    assert [site["device_id"] for site in sites] == [device_id]
+    reports = [
+        record.getMessage()
+        for record in caplog.records
+        if record.name == "homeassistant.helpers.frame"
+        or "will stop working" in record.getMessage()
+    ]
+    assert reports == []

@@ -20,6 +20,8 @@ from ..commands import check_command_scope, validation_error
 from ..const import DOMAIN
 
 if TYPE_CHECKING:
+    from homeassistant.config_entries import ConfigEntry
+
     # Home Assistant 2026.10 validates with probatio and aliases voluptuous to
     # it; 2026.3 uses voluptuous itself. Type against the newer engine.
     import probatio as vol
@@ -44,22 +46,55 @@ class Target(NamedTuple):
     explicit: bool
 
 
-def _loaded_entry(
-    hass: HomeAssistant, entry_id: str, target: str
-) -> PowerwallFleetConfigEntry:
-    # Not homeassistant.helpers.service.async_get_config_entry (in both
-    # supported versions): it raises Home Assistant's own translation keys,
-    # and the actions' refusals (not_our_target, entry_not_loaded) are kept.
-    entry = hass.config_entries.async_get_entry(entry_id)
-    if entry is None or entry.domain != DOMAIN:
-        raise validation_error("not_our_target", target=target)
+def _loaded(entry: ConfigEntry) -> PowerwallFleetConfigEntry:
     if entry.state is not ConfigEntryState.LOADED:
         raise validation_error("entry_not_loaded", title=entry.title)
     return cast("PowerwallFleetConfigEntry", entry)
 
 
+def _entry_target(hass: HomeAssistant, entry_id: str) -> PowerwallFleetConfigEntry:
+    # Not homeassistant.helpers.service.async_get_config_entry (in both
+    # supported versions): it raises Home Assistant's own translation keys,
+    # and the actions' refusals (not_our_target, entry_not_loaded) are kept.
+    entry = hass.config_entries.async_get_entry(entry_id)
+    if entry is None or entry.domain != DOMAIN:
+        raise validation_error("not_our_target", target=entry_id)
+    return _loaded(entry)
+
+
+def _device_target(hass: HomeAssistant, device_id: str) -> Target:
+    """The site whose device this is, found among our entries' devices.
+
+    A device's own entry field differs between the supported Home Assistant
+    versions (``config_entries``, reported as deprecated from 2026.10 on;
+    ``config_entry_id``, absent before): the entries' device lists are read
+    instead, the same in both.
+    """
+    registry = dr.async_get(hass)
+    for entry in hass.config_entries.async_entries(DOMAIN):
+        for device in dr.async_entries_for_config_entry(registry, entry.entry_id):
+            if device.id != device_id:
+                continue
+            site_ids = [
+                value for domain, value in device.identifiers if domain == DOMAIN
+            ]
+            if not site_ids:
+                break
+            loaded = _loaded(entry)
+            # A Wall Connector's device (its DIN, not a site id) is no target.
+            site = (
+                loaded.runtime_data.sites.get(int(site_ids[0]))
+                if site_ids[0].isdigit()
+                else None
+            )
+            if site is None:  # a device left over from a site no longer set up
+                break
+            return Target(loaded, site, True)
+    raise validation_error("not_our_target", target=device_id)
+
+
 def resolve_targets(hass: HomeAssistant, call: ServiceCall) -> list[Target]:
-    """The targeted sites: (entry, site, targeted as a device) each once.
+    """The targeted sites, each once: devices first, then every site of each entry.
 
     Refuses (ServiceValidationError) before any request.
     """
@@ -68,37 +103,11 @@ def resolve_targets(hass: HomeAssistant, call: ServiceCall) -> list[Target]:
     if not device_ids and not entry_ids:
         raise validation_error("no_target")
     targets: dict[int, Target] = {}
-    registry = dr.async_get(hass)
     for device_id in device_ids:
-        device = registry.async_get(device_id)
-        site_ids = (
-            [value for domain, value in device.identifiers if domain == DOMAIN]
-            if device is not None
-            else []
-        )
-        entry_id = next(
-            (
-                candidate
-                for candidate in (device.config_entries if device else ())
-                if (found := hass.config_entries.async_get_entry(candidate))
-                and found.domain == DOMAIN
-            ),
-            None,
-        )
-        if not site_ids or entry_id is None:
-            raise validation_error("not_our_target", target=device_id)
-        entry = _loaded_entry(hass, entry_id, device_id)
-        # A Wall Connector's device (its DIN, not a site id) is no target.
-        site = (
-            entry.runtime_data.sites.get(int(site_ids[0]))
-            if site_ids[0].isdigit()
-            else None
-        )
-        if site is None:  # a device left over from a site no longer set up
-            raise validation_error("not_our_target", target=device_id)
-        targets[site.site_id] = Target(entry, site, True)
+        target = _device_target(hass, device_id)
+        targets[target.site.site_id] = target
     for entry_id in entry_ids:
-        entry = _loaded_entry(hass, entry_id, entry_id)
+        entry = _entry_target(hass, entry_id)
         for site in entry.runtime_data.sites.values():
             targets.setdefault(site.site_id, Target(entry, site, False))
     return list(targets.values())
