@@ -23,7 +23,11 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from custom_components import powerwall_fleet as integration_dir
 from custom_components.powerwall_fleet.const import DOMAIN
 from tests.integration.conftest import entry_data
-from tests.integration.entity_helpers import request_bodies, setup_sites
+from tests.integration.entity_helpers import (
+    OFF_PEAK_ALL_DAY,
+    request_bodies,
+    setup_sites,
+)
 from tests.simulator import Simulator
 from tests.simulator.scenario import (
     DEFAULT_SCOPES,
@@ -334,6 +338,49 @@ async def test_failure_on_one_site_still_sets_the_others(
         )
     assert _key(err) == "command_refused"
     assert "Setting the backup reserve failed" in caplog.text
+
+
+async def test_tariff_failure_on_one_site_still_sets_the_others(
+    hass: HomeAssistant,
+    simulator: Simulator,
+    config_entry: MockConfigEntry,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """set_time_of_use, like every action, tries every site before raising a failure."""
+    await setup_sites(hass, config_entry, SITE_FULL, SITE_PW3)
+    assert list(config_entry.runtime_data.sites) == [SITE_FULL, SITE_PW3]
+    simulator.add_fault(
+        rf"/{SITE_FULL}/time_of_use_settings$", method="POST", status=400
+    )
+
+    with pytest.raises(HomeAssistantError) as err:
+        await hass.services.async_call(
+            DOMAIN,
+            "set_time_of_use",
+            {"config_entry_id": config_entry.entry_id, **OFF_PEAK_ALL_DAY},
+            blocking=True,
+        )
+
+    assert _key(err) == "command_refused"
+    assert len(request_bodies(simulator, "time_of_use_settings", SITE_FULL)) == 1
+    sent = request_bodies(simulator, "time_of_use_settings", SITE_PW3)
+    assert len(sent) == 1
+    assert (
+        simulator.sites[SITE_PW3].tariff_content_v2
+        == sent[0]["tou_settings"]["tariff_content_v2"]
+    )
+
+    # Both failing: the first is raised, the other logged.
+    simulator.add_fault(r"/time_of_use_settings$", method="POST", status=503, times=4)
+    with pytest.raises(HomeAssistantError) as err:
+        await hass.services.async_call(
+            DOMAIN,
+            "set_time_of_use",
+            {"config_entry_id": config_entry.entry_id, **OFF_PEAK_ALL_DAY},
+            blocking=True,
+        )
+    assert _key(err) == "command_failed"
+    assert "Setting the time-of-use tariff failed" in caplog.text
 
 
 # ------------------------------------------------------------------ targets

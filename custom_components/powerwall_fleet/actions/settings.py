@@ -49,9 +49,10 @@ from ..fleet.tariff import (
 from ..site import has_battery, site_zone
 from .target import (
     TARGET_FIELDS,
+    async_for_each,
     check_command_scopes,
     resolve_targets,
-    site_device_id,
+    site_fields,
     target_sites,
 )
 
@@ -59,6 +60,8 @@ if TYPE_CHECKING:
     # Home Assistant 2026.10 validates with probatio and aliases voluptuous to
     # it; 2026.3 uses voluptuous itself. Type against the newer engine.
     import probatio as vol
+
+    from ..coordinator import SiteCoordinators
 else:
     import voluptuous as vol
 
@@ -120,16 +123,11 @@ async def async_handle_set_backup_reserve(
         raise validation_error("no_battery", site=", ".join(_entry_titles(hass, call)))
     planned = [(site, validate_backup_reserve(site, value)) for site in sites]
     check_command_scopes(sites)
-    failures: list[HomeAssistantError] = []
-    for site, reserve in planned:
-        try:
-            await async_set_backup_reserve(site, reserve)
-        except HomeAssistantError as err:
-            failures.append(err)
-    if failures:
-        for failure in failures[1:]:
-            LOGGER.error("Setting the backup reserve failed: %s", failure)
-        raise failures[0]
+
+    async def _send(plan: tuple[SiteCoordinators, int]) -> None:
+        await async_set_backup_reserve(*plan)
+
+    await async_for_each(planned, _send, "Setting the backup reserve")
 
 
 def _entry_titles(hass: HomeAssistant, call: ServiceCall) -> list[str]:
@@ -214,18 +212,16 @@ async def async_handle_set_time_of_use(
     check_command_scopes(sites)
     for warning in warnings:
         LOGGER.warning("Time-of-use tariff: %s", warning)
-    results: list[dict[str, Any]] = []
-    for site in sites:
+
+    async def _send(site: SiteCoordinators) -> dict[str, Any]:
         held = await async_set_time_of_use(site, tariff)
-        results.append(
-            {
-                "site_id": site.site_id,
-                "device_id": site_device_id(hass, site),
-                "name": site.name,
-                "confirmed": held.confirmed,
-                "differences": held.differences,
-            }
-        )
+        return {
+            **site_fields(hass, site),
+            "confirmed": held.confirmed,
+            "differences": held.differences,
+        }
+
+    results = await async_for_each(sites, _send, "Setting the time-of-use tariff")
     return cast(
         "ServiceResponse",
         {"sites": results, "warnings": [str(warning) for warning in warnings]},
@@ -239,9 +235,7 @@ def handle_get_time_of_use(hass: HomeAssistant, call: ServiceCall) -> ServiceRes
         info = site.info.latest
         raw = info.tariff_content_v2 if info is not None else None
         result: dict[str, Any] = {
-            "site_id": site.site_id,
-            "device_id": site_device_id(hass, site),
-            "name": site.name,
+            **site_fields(hass, site),
             "time_zone": str(site_zone(info)),
             "tariff": dict(raw) if raw is not None else None,
         }

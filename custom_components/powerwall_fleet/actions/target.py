@@ -3,21 +3,25 @@
 Every action takes ``device_id`` (a site's device) and/or ``config_entry_id``
 (every site of the entry). This module turns them into sites, each once, and
 refuses what is not a loaded site of ours (a translated
-``ServiceValidationError``) before any request. It also checks the command
-scope of the targeted logins and names a site in a response.
+``ServiceValidationError``) before any request. It also holds what every
+action does with its sites: checking the logins' command scope, sending to
+each site in turn (one failing does not stop the others) and naming a site in
+a response.
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import ATTR_CONFIG_ENTRY_ID, ATTR_DEVICE_ID
 from homeassistant.core import HomeAssistant, ServiceCall
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import config_validation as cv, device_registry as dr
 
 from ..commands import check_command_scope, validation_error
-from ..const import DOMAIN
+from ..const import DOMAIN, LOGGER
 
 if TYPE_CHECKING:
     from homeassistant.config_entries import ConfigEntry
@@ -125,12 +129,39 @@ def check_command_scopes(sites: list[SiteCoordinators]) -> None:
         check_command_scope(info.hass, info.config_entry)
 
 
-def site_device_id(hass: HomeAssistant, site: SiteCoordinators) -> str | None:
-    """The id of the site's device (what a ``device_id`` target names)."""
+def site_fields(hass: HomeAssistant, site: SiteCoordinators) -> dict[str, Any]:
+    """How a response names a site: its id, its device's id and its name."""
     identifier = (DOMAIN, str(site.site_id))
     registry = dr.async_get(hass)
     entry_id = site.info.config_entry.entry_id
-    for device in dr.async_entries_for_config_entry(registry, entry_id):
-        if identifier in device.identifiers:
-            return device.id
-    return None  # pragma: no cover - every set-up site has its device
+    device_id = next(
+        (
+            device.id
+            for device in dr.async_entries_for_config_entry(registry, entry_id)
+            if identifier in device.identifiers
+        ),
+        None,
+    )
+    return {"site_id": site.site_id, "device_id": device_id, "name": site.name}
+
+
+async def async_for_each[T, R](
+    items: Iterable[T], send: Callable[[T], Awaitable[R]], what: str
+) -> list[R]:
+    """``send`` each item in turn; one failing does not keep the others from theirs.
+
+    Once every item was tried, the first failure is raised and the others are
+    logged ("<what> failed: <error>"). The results come in the items' order.
+    """
+    results: list[R] = []
+    failures: list[HomeAssistantError] = []
+    for item in items:
+        try:
+            results.append(await send(item))
+        except HomeAssistantError as err:
+            failures.append(err)
+    if failures:
+        for failure in failures[1:]:
+            LOGGER.error("%s failed: %s", what, failure)
+        raise failures[0]
+    return results
