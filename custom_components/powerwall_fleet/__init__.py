@@ -32,7 +32,7 @@ from homeassistant.helpers.config_entry_oauth2_flow import (
 from homeassistant.helpers.event import async_track_time_interval
 from homeassistant.helpers.typing import ConfigType
 
-from .actions.services import async_setup_services
+from .actions import async_setup_actions
 from .const import (
     CONF_ALL_SITES,
     CONF_BASE_URL,
@@ -74,7 +74,7 @@ CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     """Serve the partner public key; register the actions."""
     async_register_public_key_view(hass)
-    async_setup_services(hass)
+    async_setup_actions(hass)
     return True
 
 
