@@ -53,7 +53,6 @@ LAYER_OF: dict[str, str] = {
     # Actions: schemas, one target resolver, responses.
     "actions/__init__": "actions",
     "actions/override": "actions",
-    "actions/services": "actions",
     "actions/settings": "actions",
     "actions/target": "actions",
     # What the owner sees while adding or reconfiguring an entry.
@@ -123,9 +122,7 @@ LAYER_OF: dict[str, str] = {
 }
 # Placed ahead of the branches that add them; an entry for any other module
 # that does not exist is stale.
-NOT_YET_WRITTEN = frozenset(
-    {"actions/settings", "actions/target", "controls", "issues"}
-)
+NOT_YET_WRITTEN = frozenset({"controls", "issues"})
 
 # The one exception to the layers: runtime.py holds the config entry's type,
 # ConfigEntry[PowerwallFleetData], which every layer needs. At run time it
