@@ -7,7 +7,7 @@ go unavailable (Home Assistant logs the loss once and the recovery once); an
 answer Tesla bills (every status below 500: 408, 429, ...) is never re-sent at
 once. A 429 keeps the last data and pauses polling until ``Retry-After``; a
 refused login starts reauth; a missing scope, a site Tesla has called gone
-for an hour and several polls (repairs.py's rule), or hour-long throttling
+for an hour and several polls (issues.py's rule), or hour-long throttling
 raise a repair issue the owner can act on.
 
 May not know what an endpoint means (that is the subclasses' job in
@@ -43,16 +43,15 @@ from custom_components.powerwall_fleet.fleet import (
     plain_words,
     site_is_unavailable,
 )
-from custom_components.powerwall_fleet.repairs import (
+from custom_components.powerwall_fleet.issues import (
+    PARTNER_NOT_REGISTERED,
+    RATE_LIMITED,
     READ_SCOPE,
-    async_clear_missing_scopes,
-    async_clear_partner_not_registered,
-    async_clear_rate_limited,
-    async_clear_site_unavailable,
-    async_raise_missing_scopes,
-    async_raise_partner_not_registered,
-    async_raise_rate_limited,
-    async_raise_site_unavailable,
+    SITE_UNAVAILABLE,
+    async_clear_issue,
+    async_raise_issue,
+    async_scopes_missing,
+    async_scopes_proven,
     site_gone_long_enough,
 )
 
@@ -241,7 +240,7 @@ class FleetCoordinator[T](DataUpdateCoordinator[T]):
         self.update_interval = timedelta(seconds=wait)
         LOGGER.debug("%s rate limited; pausing %.0f s", self.name, wait)
         if now - self.throttled_since >= THROTTLE_ISSUE_AFTER:
-            async_raise_rate_limited(self.hass, self.config_entry)
+            async_raise_issue(self.hass, RATE_LIMITED, self.config_entry)
         if self.data is None:
             raise UpdateFailed(
                 translation_domain=DOMAIN,
@@ -267,13 +266,15 @@ class FleetCoordinator[T](DataUpdateCoordinator[T]):
             if self.gone_since is not None and site_gone_long_enough(
                 self.gone_since, self.gone_polls, now
             ):
-                async_raise_site_unavailable(self.hass, self.config_entry, self.site_id)
+                async_raise_issue(
+                    self.hass, SITE_UNAVAILABLE, self.config_entry, self.site_id
+                )
         elif isinstance(err, MissingScopes):
-            async_raise_missing_scopes(
+            async_scopes_missing(
                 self.hass, self.config_entry, err.scopes or (READ_SCOPE,)
             )
         elif isinstance(err, PartnerNotRegistered):
-            async_raise_partner_not_registered(self.hass, self.config_entry)
+            async_raise_issue(self.hass, PARTNER_NOT_REGISTERED, self.config_entry)
 
     def _recovered(self, now: datetime) -> None:
         self.last_success = now
@@ -284,16 +285,16 @@ class FleetCoordinator[T](DataUpdateCoordinator[T]):
             self.throttled_until = None
             self.update_interval = self.interval
             if not self._entry_still_throttled():
-                async_clear_rate_limited(self.hass, self.config_entry.entry_id)
+                async_clear_issue(self.hass, RATE_LIMITED, self.config_entry.entry_id)
         # A read that works proves the site, the scopes for reading (not
-        # energy_cmds: see repairs.py) and the partner registration are fine
+        # energy_cmds: see issues.py) and the partner registration are fine
         # again.
         self.gone_since = None
         self.gone_polls = 0
         _gone_since(self.hass).clear(self.site_id)
-        async_clear_site_unavailable(self.hass, self.site_id)
-        async_clear_partner_not_registered(self.hass, self.config_entry.entry_id)
-        async_clear_missing_scopes(self.hass, self.config_entry, "read")
+        async_clear_issue(self.hass, SITE_UNAVAILABLE, self.site_id)
+        async_clear_issue(self.hass, PARTNER_NOT_REGISTERED, self.config_entry.entry_id)
+        async_scopes_proven(self.hass, self.config_entry, "read")
 
     def _entry_still_throttled(self) -> bool:
         """Whether another coordinator of the entry is still rate limited.
