@@ -85,14 +85,14 @@ LAYER_OF: dict[str, str] = {
     "energy/dynamic_prices": "energy",
     "energy/energy_flows": "energy",
     "energy/ledger": "energy",
+    "energy/money": "energy",
     "energy/outages": "energy",
     "energy/pricing": "energy",
     "energy/statistics": "energy",
     # Raising and clearing repair issues (coordinators, controls and
-    # overrides raise them). repairs.py does that today; once issues.py holds
-    # it, repairs.py keeps the fix flows only and may move up to "flows".
+    # overrides raise them); repairs.py holds the fix flows.
     "issues": "issues",
-    "repairs": "issues",
+    "repairs": "flows",
     "site": "site",
     "const": "base",
     "runtime": "base",
@@ -122,7 +122,7 @@ LAYER_OF: dict[str, str] = {
 }
 # Placed ahead of the branches that add them; an entry for any other module
 # that does not exist is stale.
-NOT_YET_WRITTEN = frozenset({"controls", "issues"})
+NOT_YET_WRITTEN = frozenset({"controls"})
 
 # The one exception to the layers: runtime.py holds the config entry's type,
 # ConfigEntry[PowerwallFleetData], which every layer needs. At run time it

@@ -72,3 +72,49 @@ def test_scan_refuses_what_it_cannot_follow(tmp_path: Path) -> None:
     )
     with pytest.raises(Unresolved, match="no_"):
         scan(Scanner(tmp_path, "fake"))
+
+
+FAKE_ISSUES = """
+from dataclasses import dataclass
+
+from homeassistant.helpers import issue_registry as ir
+
+
+@dataclass(frozen=True, kw_only=True)
+class Row:
+    translation_key: str
+    is_fixable: bool
+    placeholders: tuple[str, ...]
+
+
+GONE = Row(translation_key="gone", is_fixable=True, placeholders=("site", "title"))
+SLOW = Row(translation_key="slow", is_fixable=False, placeholders=("title",))
+
+
+def raise_issue(hass, row: Row, **texts: str) -> None:
+    ir.async_create_issue(
+        hass,
+        "fake",
+        row.translation_key,
+        is_fixable=row.is_fixable,
+        translation_key=row.translation_key,
+        translation_placeholders=texts,
+    )
+
+
+def now(hass) -> None:
+    raise_issue(hass, SLOW, title="x")
+"""
+
+
+def test_scan_reads_the_issue_table(tmp_path: Path) -> None:
+    """Each row of an issue table is one use, with what it declares; the generic raise none."""
+    (tmp_path / "issues.py").write_text(FAKE_ISSUES, encoding="utf-8")
+    found = {
+        (use.path, use.placeholders.names if use.placeholders else None, use.fixable)
+        for use in scan(Scanner(tmp_path, "fake"))
+    }
+    assert found == {
+        (("issues", "gone"), frozenset({"site", "title"}), True),
+        (("issues", "slow"), frozenset({"title"}), False),
+    }

@@ -16,7 +16,11 @@ code base hands them on:
   return ``SignInFailure``; ``for flow in FLOWS: flow.key``): every
   construction of that class (and its subclasses) in the package, with the
   argument bound to that field;
-- module constants, also imported ones (``SERVICE_REFRESH``).
+- module constants, also imported ones (``SERVICE_REFRESH``);
+- repair issues: each row of the issue table (a construction of a class with
+  an ``is_fixable`` field, ``issues.py``) is one use, with the placeholders
+  and fixability it declares; the generic ``async_create_issue`` that raises
+  a row's ``translation_key`` adds none of its own.
 
 What cannot be followed raises :class:`Unresolved`, so a new way of passing a
 key makes the test fail instead of silently checking less.
@@ -107,6 +111,35 @@ def flow_kind(scanner: Scanner, cls: ast.ClassDef | None) -> str | None:
     return None
 
 
+def is_issue_row(scanner: Scanner, class_name: str) -> bool:
+    """Whether a package class describes a repair issue (it has an ``is_fixable`` field)."""
+    if class_name not in scanner.classes:
+        return False
+    return any(
+        isinstance(item, ast.AnnAssign)
+        and isinstance(item.target, ast.Name)
+        and item.target.id == "is_fixable"
+        for item in scanner.classes[class_name][1].body
+    )
+
+
+def _issue_row_use(scanner: Scanner, call: ast.Call, ctx: Ctx) -> Use:
+    """The use one row of the issue table declares."""
+    key = keyword_value(call, "translation_key")
+    fixable = keyword_value(call, "is_fixable")
+    names = keyword_value(call, "placeholders")
+    if key is None or not isinstance(names, ast.Tuple):
+        raise Unresolved(f"{scanner.where(ctx, call)}: an issue row without its texts")
+    (value,) = scanner.strings(key, ctx)
+    declared = frozenset().union(*(scanner.strings(name, ctx) for name in names.elts))
+    return Use(
+        ("issues", value),
+        Placeholders(declared),
+        scanner.where(ctx, call),
+        fixable=isinstance(fixable, ast.Constant) and fixable.value is True,
+    )
+
+
 def entity_platform(scanner: Scanner, class_name: str) -> str | None:
     """The platform of an entity description class (SensorEntityDescription: sensor)."""
     for name in scanner.base_names(class_name):
@@ -142,6 +175,11 @@ def scan(scanner: Scanner, *, framework: bool = False) -> list[Use]:
                     section: tuple[str, ...] = ("exceptions",)
                     ph_expr = keyword_value(node, "translation_placeholders")
                 elif called == "async_create_issue":
+                    if isinstance(key, ast.Attribute) and any(
+                        is_issue_row(scanner, cls)
+                        for cls in scanner.object_classes(key.value, ctx) or ()
+                    ):
+                        continue  # raises a row of the table: the row is the use
                     section = ("issues",)
                     ph_expr = keyword_value(node, "translation_placeholders")
                 elif called.endswith("SelectorConfig"):
@@ -150,6 +188,9 @@ def scan(scanner: Scanner, *, framework: bool = False) -> list[Use]:
                 elif platform := entity_platform(scanner, called):
                     section = ("entity", platform)
                     ph_expr = keyword_value(node, "translation_placeholders")
+                elif is_issue_row(scanner, called):
+                    uses.append(_issue_row_use(scanner, node, ctx))
+                    continue
                 else:
                     raise Unresolved(
                         f"{scanner.where(ctx, node)}: translation_key in {called}()"

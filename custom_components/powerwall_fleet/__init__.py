@@ -19,11 +19,7 @@ from homeassistant.exceptions import (
     ConfigEntryError,
     ConfigEntryNotReady,
 )
-from homeassistant.helpers import (
-    config_validation as cv,
-    device_registry as dr,
-    issue_registry as ir,
-)
+from homeassistant.helpers import config_validation as cv, device_registry as dr
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.config_entry_oauth2_flow import (
     OAuth2Session,
@@ -52,8 +48,8 @@ from .fleet import (
     Product,
     plain_words,
 )
+from .issues import async_clear_entry_issues
 from .overrides.engine import OverrideManager, async_remove_store
-from .repairs import entry_issue_ids
 from .runtime import PowerwallFleetConfigEntry, PowerwallFleetData
 from .setup.oauth import EntryTokens, implementation_for_entry
 from .setup.partner import async_register_public_key_view
@@ -180,8 +176,7 @@ async def async_unload_entry(
 async def async_remove_entry(hass: HomeAssistant, entry: ConfigEntry) -> None:
     """Close the repair issues of an entry that no longer exists; drop its overrides."""
     await async_remove_store(hass, entry.entry_id)
-    for issue_id in entry_issue_ids(entry.entry_id, entry.data.get(CONF_SITE_IDS, [])):
-        ir.async_delete_issue(hass, DOMAIN, issue_id)
+    async_clear_entry_issues(hass, entry.entry_id, entry.data.get(CONF_SITE_IDS, []))
 
 
 def _followed_sites(

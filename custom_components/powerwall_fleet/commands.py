@@ -62,11 +62,7 @@ from .fleet import (
     token_scopes,
 )
 from .fleet.tariff import Tariff, TariffError, differences, parse_tariff
-from .repairs import (
-    COMMAND_SCOPE,
-    async_clear_missing_scopes,
-    async_raise_missing_scopes,
-)
+from .issues import COMMAND_SCOPE, async_scopes_missing, async_scopes_proven
 from .site import has_battery, has_solar
 
 if TYPE_CHECKING:
@@ -108,7 +104,7 @@ def check_command_scope(hass: HomeAssistant, entry: PowerwallFleetConfigEntry) -
     """
     scopes = token_scopes(entry.data["token"]["access_token"])
     if scopes and COMMAND_SCOPE not in scopes:
-        async_raise_missing_scopes(hass, entry, (COMMAND_SCOPE,))
+        async_scopes_missing(hass, entry, (COMMAND_SCOPE,))
         raise validation_error("missing_command_scope", scope=COMMAND_SCOPE)
 
 
@@ -376,7 +372,7 @@ async def _async_command(
     except FleetError as err:
         await _async_reread(site)
         raise _command_error(site, err, what) from err
-    async_clear_missing_scopes(site.info.hass, entry, "command")
+    async_scopes_proven(site.info.hass, entry, "command")
     if patch is not None and site.info.latest is not None:
         site.info.async_set_updated_data(patch(site.info.latest))
     await _async_reread(site)
@@ -417,7 +413,7 @@ def _command_error(
         )
     if isinstance(err, MissingScopes):
         scopes = err.scopes or (COMMAND_SCOPE,)
-        async_raise_missing_scopes(site.info.hass, site.info.config_entry, scopes)
+        async_scopes_missing(site.info.hass, site.info.config_entry, scopes)
         placeholders["scope"] = ", ".join(scopes)
         return HomeAssistantError(
             translation_domain=DOMAIN,

@@ -18,6 +18,7 @@ from homeassistant.helpers import issue_registry as ir
 
 from .const import CONF_PARTNER_DOMAIN, CONF_REGION, CONF_SITE_IDS, DOMAIN
 from .fleet import token_scopes
+from .issues import entry_issue_ids
 
 if TYPE_CHECKING:
     from .coordinator import SiteCoordinators
@@ -154,11 +155,7 @@ def _granted_scopes(token: Any) -> list[str] | None:
 
 def _issues(hass: HomeAssistant, entry: PowerwallFleetConfigEntry) -> list[Any]:
     """Open repair issues of the entry, without the ids they are named after."""
-    # Issue ids end in the entry id or, for a site's issue, the site id.
-    owners = {
-        entry.entry_id,
-        *(str(site) for site in entry.data.get(CONF_SITE_IDS, [])),
-    }
+    owned = set(entry_issue_ids(entry.entry_id, entry.data.get(CONF_SITE_IDS, [])))
     found: list[dict[str, Any]] = [
         {
             "translation_key": issue.translation_key,
@@ -169,6 +166,6 @@ def _issues(hass: HomeAssistant, entry: PowerwallFleetConfigEntry) -> list[Any]:
             ),
         }
         for (domain, issue_id), issue in ir.async_get(hass).issues.items()
-        if domain == DOMAIN and issue.active and issue_id.rsplit("_", 1)[-1] in owners
+        if domain == DOMAIN and issue.active and issue_id in owned
     ]
     return sorted(found, key=lambda item: str(item["translation_key"]))

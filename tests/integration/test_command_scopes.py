@@ -3,7 +3,7 @@
 The refusal before any request (the token lacks ``energy_cmds``) and Tesla's
 403 for a command both raise the same fixable ``missing_scopes`` issue as a
 refused read; a command Tesla accepts clears it, a read does not (the issue's
-rule lives in repairs.py).
+rule lives in issues.py).
 """
 
 from __future__ import annotations

@@ -22,7 +22,7 @@ from syrupy.assertion import SnapshotAssertion
 from syrupy.extensions.json import JSONSnapshotExtension
 
 from custom_components.powerwall_fleet.const import DOMAIN
-from custom_components.powerwall_fleet.repairs import async_raise_site_unavailable
+from custom_components.powerwall_fleet.issues import SITE_UNAVAILABLE, async_raise_issue
 from tests.integration.conftest import entry_data
 from tests.simulator import Simulator
 from tests.simulator.scenario import (
@@ -61,7 +61,7 @@ async def _loaded_entry(hass: HomeAssistant, simulator: Simulator) -> MockConfig
     await hass.async_block_till_done()
     assert entry.state is ConfigEntryState.LOADED
     # As after an hour of the dead site answering "gone" (when: test_coordinator).
-    async_raise_site_unavailable(hass, entry, SITE_DEAD)
+    async_raise_issue(hass, SITE_UNAVAILABLE, entry, SITE_DEAD)
     return entry
 
 

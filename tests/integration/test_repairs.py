@@ -1,4 +1,4 @@
-"""Repair flows: sign in again for missing scopes, remove a dead site."""
+"""Repair issues raised from the table, and their flows: sign in again, remove a dead site."""
 
 from __future__ import annotations
 
@@ -16,14 +16,21 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.powerwall_fleet.const import CONF_SITE_IDS, DOMAIN
-from custom_components.powerwall_fleet.repairs import (
-    async_create_fix_flow,
-    async_raise_site_unavailable,
+from custom_components.powerwall_fleet.issues import (
+    ISSUES,
+    MISSING_SCOPES,
+    OVERRIDE_RESTORE,
+    RATE_LIMITED,
+    SITE_UNAVAILABLE,
+    RepairIssue,
+    async_clear_issue,
+    async_raise_issue,
 )
+from custom_components.powerwall_fleet.repairs import async_create_fix_flow
 from tests.simulator import Simulator
 from tests.simulator.scenario import SITE_DEAD, SITE_FULL
 
-MISSING_SCOPES = {
+SCOPES_REFUSED = {
     "error": "Unauthorized missing scopes",
     "error_description": "missing scopes: energy_device_data",
 }
@@ -102,7 +109,7 @@ async def test_missing_scopes_fix_starts_reauth(
 ) -> None:
     """Confirming asks the owner to sign in again and closes the issue."""
     await _setup(hass, config_entry)
-    simulator.add_fault(r"/live_status$", status=403, json=MISSING_SCOPES)
+    simulator.add_fault(r"/live_status$", status=403, json=SCOPES_REFUSED)
     await config_entry.runtime_data.sites[SITE_FULL].live.async_refresh()
     issue_id = f"missing_scopes_{config_entry.entry_id}"
     assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is not None
@@ -131,7 +138,7 @@ async def test_site_unavailable_fix_removes_site_and_device(
     assert _device_sites(hass, config_entry) == {str(SITE_FULL), str(SITE_DEAD)}
     issue_id = f"site_unavailable_{SITE_DEAD}"
     # As after an hour of the site answering "gone" (when: test_coordinator).
-    async_raise_site_unavailable(hass, config_entry, SITE_DEAD)
+    async_raise_issue(hass, SITE_UNAVAILABLE, config_entry, SITE_DEAD)
     assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is not None
 
     client, result = await _start_fix(hass_client, issue_id)
@@ -259,3 +266,85 @@ async def test_explanatory_issues_have_no_fix_flow(hass: HomeAssistant) -> None:
     for issue_id in ("rate_limited_abc", "partner_not_registered_abc"):
         with pytest.raises(ValueError, match="no fix flow"):
             await async_create_fix_flow(hass, issue_id, None)
+
+
+def _raise(
+    hass: HomeAssistant, issue: RepairIssue, entry: MockConfigEntry, site_id: int
+) -> None:
+    """Raise ``issue`` of the entry (or of its site) with made-up texts."""
+    given = {
+        name: f"<{name}>"
+        for name in issue.placeholders
+        if name not in {"title", "site_id"}
+    }
+    site = site_id if issue.owner == "site" else None
+    async_raise_issue(hass, issue, entry, site, **given)
+
+
+@pytest.mark.parametrize("issue", ISSUES, ids=lambda issue: issue.translation_key)
+async def test_every_issue_is_raised_and_cleared_from_its_row(
+    hass: HomeAssistant, issue: RepairIssue
+) -> None:
+    """The row gives the id, severity, fixability, texts and the fix flow's data."""
+    entry = MockConfigEntry(domain=DOMAIN, title="Home", entry_id="entry1")
+    entry.add_to_hass(hass)
+    _raise(hass, issue, entry, SITE_DEAD)
+    owner: str | int = SITE_DEAD if issue.owner == "site" else "entry1"
+    found = ir.async_get(hass).async_get_issue(DOMAIN, issue.issue_id(owner))
+    assert found is not None
+    assert found.translation_key == issue.translation_key
+    assert found.severity is issue.severity
+    assert found.is_fixable is issue.is_fixable
+    assert found.learn_more_url == issue.learn_more_url
+    placeholders = found.translation_placeholders or {}
+    assert sorted(placeholders) == sorted(issue.placeholders)
+    assert placeholders["title"] == "Home"
+    if "site_id" in placeholders:
+        assert placeholders["site_id"] == str(SITE_DEAD)
+    expected_data: dict[str, str] = {"entry_id": "entry1"}
+    if issue.owner == "site":
+        expected_data["site_id"] = str(SITE_DEAD)
+    assert found.data == expected_data
+
+    async_clear_issue(hass, issue, owner)
+    assert ir.async_get(hass).async_get_issue(DOMAIN, issue.issue_id(owner)) is None
+
+
+async def test_an_issue_raised_with_the_wrong_texts_is_refused(
+    hass: HomeAssistant,
+) -> None:
+    """A missing or unknown placeholder, or a site issue without its site, raises nothing."""
+    entry = MockConfigEntry(domain=DOMAIN, title="Home")
+    entry.add_to_hass(hass)
+    with pytest.raises(ValueError, match="scopes"):
+        async_raise_issue(hass, MISSING_SCOPES, entry)
+    with pytest.raises(ValueError, match="values"):
+        async_raise_issue(hass, OVERRIDE_RESTORE, entry, SITE_DEAD, site="Cabin")
+    with pytest.raises(ValueError, match="extra"):
+        async_raise_issue(hass, RATE_LIMITED, entry, extra="x")
+    with pytest.raises(ValueError, match="site"):
+        async_raise_issue(hass, SITE_UNAVAILABLE, entry)
+    with pytest.raises(ValueError, match="site"):
+        async_raise_issue(hass, RATE_LIMITED, entry, SITE_DEAD)
+    assert not ir.async_get(hass).issues
+
+
+async def test_removing_an_entry_closes_every_issue_it_can_have(
+    hass: HomeAssistant, config_entry: MockConfigEntry
+) -> None:
+    """Each issue of the table, of the entry or of either site, goes with the entry."""
+    await _setup(hass, config_entry, site_ids=[SITE_FULL, SITE_DEAD])
+    other = MockConfigEntry(domain=DOMAIN, title="Other", entry_id="other")
+    other.add_to_hass(hass)
+    for issue in ISSUES:
+        for site_id in (SITE_FULL, SITE_DEAD):
+            _raise(hass, issue, config_entry, site_id)
+    _raise(hass, RATE_LIMITED, other, SITE_FULL)
+    registry = ir.async_get(hass)
+    assert len([key for key in registry.issues if key[0] == DOMAIN]) == 8
+
+    await hass.config_entries.async_remove(config_entry.entry_id)
+    await hass.async_block_till_done()
+    assert {issue_id for domain, issue_id in registry.issues if domain == DOMAIN} == {
+        "rate_limited_other"
+    }

@@ -34,16 +34,15 @@ from custom_components.powerwall_fleet.fleet import (
     plain_words,
     site_is_unavailable,
 )
-from custom_components.powerwall_fleet.repairs import (
+from custom_components.powerwall_fleet.issues import (
+    PARTNER_NOT_REGISTERED,
+    RATE_LIMITED,
     READ_SCOPE,
-    async_clear_missing_scopes,
-    async_clear_partner_not_registered,
-    async_clear_rate_limited,
-    async_clear_site_unavailable,
-    async_raise_missing_scopes,
-    async_raise_partner_not_registered,
-    async_raise_rate_limited,
-    async_raise_site_unavailable,
+    SITE_UNAVAILABLE,
+    async_clear_issue,
+    async_raise_issue,
+    async_scopes_missing,
+    async_scopes_proven,
     site_gone_long_enough,
 )
 
@@ -232,7 +231,7 @@ class FleetCoordinator[T](DataUpdateCoordinator[T]):
         self.update_interval = timedelta(seconds=wait)
         LOGGER.debug("%s rate limited; pausing %.0f s", self.name, wait)
         if now - self.throttled_since >= THROTTLE_ISSUE_AFTER:
-            async_raise_rate_limited(self.hass, self.config_entry)
+            async_raise_issue(self.hass, RATE_LIMITED, self.config_entry)
         if self.data is None:
             raise UpdateFailed(
                 translation_domain=DOMAIN,
@@ -258,13 +257,15 @@ class FleetCoordinator[T](DataUpdateCoordinator[T]):
             if self.gone_since is not None and site_gone_long_enough(
                 self.gone_since, self.gone_polls, now
             ):
-                async_raise_site_unavailable(self.hass, self.config_entry, self.site_id)
+                async_raise_issue(
+                    self.hass, SITE_UNAVAILABLE, self.config_entry, self.site_id
+                )
         elif isinstance(err, MissingScopes):
-            async_raise_missing_scopes(
+            async_scopes_missing(
                 self.hass, self.config_entry, err.scopes or (READ_SCOPE,)
             )
         elif isinstance(err, PartnerNotRegistered):
-            async_raise_partner_not_registered(self.hass, self.config_entry)
+            async_raise_issue(self.hass, PARTNER_NOT_REGISTERED, self.config_entry)
 
     def _recovered(self, now: datetime) -> None:
         self.last_success = now
@@ -275,16 +276,16 @@ class FleetCoordinator[T](DataUpdateCoordinator[T]):
             self.throttled_until = None
             self.update_interval = self.interval
             if not self._entry_still_throttled():
-                async_clear_rate_limited(self.hass, self.config_entry.entry_id)
+                async_clear_issue(self.hass, RATE_LIMITED, self.config_entry.entry_id)
         # A read that works proves the site, the scopes for reading (not
-        # energy_cmds: see repairs.py) and the partner registration are fine
+        # energy_cmds: see issues.py) and the partner registration are fine
         # again.
         self.gone_since = None
         self.gone_polls = 0
         _gone_since(self.hass).clear(self.site_id)
-        async_clear_site_unavailable(self.hass, self.site_id)
-        async_clear_partner_not_registered(self.hass, self.config_entry.entry_id)
-        async_clear_missing_scopes(self.hass, self.config_entry, "read")
+        async_clear_issue(self.hass, SITE_UNAVAILABLE, self.site_id)
+        async_clear_issue(self.hass, PARTNER_NOT_REGISTERED, self.config_entry.entry_id)
+        async_scopes_proven(self.hass, self.config_entry, "read")
 
     def _entry_still_throttled(self) -> bool:
         """Whether another coordinator of the entry is still rate limited.

@@ -5,16 +5,15 @@ buckets (Wh each). This coordinator owns when and what to ask: polls aligned
 just after Tesla's buckets close, a catch-up after downtime (one day per
 request, paced) and the 30-day backfill on first setup; each closed day once
 more the next day (late and revised buckets; one request a day); the outage
-history once a day and when the grid came or went; the ledger's storage
-(saved after every batch, so restarts neither lose nor repeat a bucket); the
-price of each new bucket (the tariff version in force at its start, or the
-price entity of the options, ``dynamic_prices.py``); which statistics a site
-gets (main flows, breakdown flows when asked for, money when priced) and the
-hourly import of the hours each batch changed (``statistics.py``).
+history once a day and when the grid came or went. It fetches what prices
+the new buckets (the price entities of the options) and saves the ledger
+after every batch, so restarts neither lose nor repeat a bucket.
 
-The bookkeeping itself (which buckets count, totals, days done, outage
-summary) is ``ledger.py``'s; failure handling is ``base.py``'s. May not import
-entities, commands or actions.
+What the fetched data means is the energy folder's: the bookkeeping (which
+buckets count, totals, days done, outage summary) is ``ledger.py``'s, the
+price of a bucket and the currency rule ``money.py``'s, which statistics a
+site gets, their names and the hourly import ``statistics.py``'s. Failure
+handling is ``base.py``'s. May not import entities, commands or actions.
 """
 
 from __future__ import annotations
@@ -36,11 +35,13 @@ from custom_components.powerwall_fleet.const import (
     DOMAIN,
     LOGGER,
 )
-from custom_components.powerwall_fleet.energy.dynamic_prices import async_entity_prices
+from custom_components.powerwall_fleet.energy.dynamic_prices import (
+    EntityPrices,
+    async_entity_prices,
+)
+from custom_components.powerwall_fleet.energy.energy_flows import COMPENSATION, COST
 from custom_components.powerwall_fleet.energy.ledger import (
     BUCKET,
-    FLOWS,
-    MONEY_KEYS,
     OUTAGE_WINDOW,
     BucketPrices,
     EnergyLedger,
@@ -48,11 +49,11 @@ from custom_components.powerwall_fleet.energy.ledger import (
     buckets,
     summarise_outages,
 )
+from custom_components.powerwall_fleet.energy.money import BucketPricer
 from custom_components.powerwall_fleet.energy.statistics import (
-    Statistic,
     async_import_hours,
-    energy_statistic,
-    money_statistic,
+    site_statistics,
+    statistics_site_name,
 )
 from custom_components.powerwall_fleet.fleet import (
     EnergyHistory,
@@ -61,12 +62,7 @@ from custom_components.powerwall_fleet.fleet import (
     SiteInfo,
 )
 from custom_components.powerwall_fleet.fleet.values import parse_timestamp
-from custom_components.powerwall_fleet.site import (
-    has_component,
-    site_name,
-    site_zone,
-    site_zone_name,
-)
+from custom_components.powerwall_fleet.site import site_name, site_zone, site_zone_name
 
 from .base import FleetCoordinator
 from .info import InfoCoordinator
@@ -120,8 +116,7 @@ class HistoryCoordinator(FleetCoordinator[EnergyLedger]):
             minor_version=STORAGE_MINOR_VERSION,
         )
         self._hurry = False
-        # Money statistics whose price source is in another currency now.
-        self._other_currency: set[str] = set()
+        self.pricer = BucketPricer(self.site_id)
 
     # ------------------------------------------------------------ lifecycle
 
@@ -237,103 +232,39 @@ class HistoryCoordinator(FleetCoordinator[EnergyLedger]):
     async def _prices(
         self, starts: Sequence[datetime], zone: tzinfo
     ) -> BucketPrices | None:
-        """The price of each new bucket: the price entity's, else the tariff's.
-
-        None when neither direction has a source (nothing is priced). A
-        direction's currency is remembered for its statistic.
-        """
-        options = self.config_entry.options
-        ledger = self.ledger
-        tariffs = ledger.tariffs
-        sources: dict[str, dict[datetime, float | None] | None] = {}
-        for key, entity_option, side in (
-            (MONEY_KEYS[0], CONF_IMPORT_PRICE_ENTITY, 0),
-            (MONEY_KEYS[1], CONF_EXPORT_PRICE_ENTITY, 1),
+        """The price of each new bucket: what the price entities said, else the tariff's."""
+        entities: dict[str, EntityPrices] = {}
+        for key, option in (
+            (COST, CONF_IMPORT_PRICE_ENTITY),
+            (COMPENSATION, CONF_EXPORT_PRICE_ENTITY),
         ):
-            entity_id = options.get(entity_option)
+            entity_id = self.config_entry.options.get(option)
             if isinstance(entity_id, str) and entity_id:
-                found = await async_entity_prices(self.hass, entity_id, starts)
-                sources[key] = dict(found.prices)
-                currency = (
-                    found.currency
-                    or ledger.currencies.get(key)
-                    or self.hass.config.currency
-                )
-            elif tariffs.current is not None:
-                sources[key] = {
-                    start: tariffs.prices(start, zone)[side] for start in starts
-                }
-                currency = tariffs.currency or self.hass.config.currency
-            else:
-                sources[key] = None
-                continue
-            counted_in = ledger.currencies.get(key)
-            if counted_in not in (None, currency) and ledger.money.get(key):
-                # A running total cannot add up two currencies: until the
-                # source is back in the statistic's currency, these buckets
-                # stay unpriced (and counted as such). Said once per change.
-                # (While the total is still 0, the currency may change.)
-                if key not in self._other_currency:
-                    self._other_currency.add(key)
-                    LOGGER.warning(
-                        "Energy site %s: the %s price is now in %s, but its"
-                        " statistic counts in %s; buckets priced in %s are left"
-                        " unpriced",
-                        self.site_id,
-                        "import" if key == MONEY_KEYS[0] else "export",
-                        currency,
-                        counted_in,
-                        currency,
-                    )
-                sources[key] = dict.fromkeys(starts)
-                continue
-            self._other_currency.discard(key)
-            ledger.currencies[key] = currency
-        if all(prices is None for prices in sources.values()):
-            return None
-        return BucketPrices(buy=sources[MONEY_KEYS[0]], sell=sources[MONEY_KEYS[1]])
-
-    def statistics(self, info: SiteInfo | None) -> list[Statistic]:
-        """The statistics the site gets: its main flows (all when asked), money."""
-        breakdown = self.config_entry.options.get(
-            CONF_BREAKDOWN_STATISTICS, DEFAULT_BREAKDOWN_STATISTICS
+                entities[key] = await async_entity_prices(self.hass, entity_id, starts)
+        return self.pricer.prices(
+            self.ledger, starts, zone, entities, self.hass.config.currency
         )
-        chosen = [
-            energy_statistic(flow)
-            for flow in FLOWS
-            if (flow.main or breakdown)
-            and all(has_component(info, part) for part in flow.components)
-        ]
-        chosen.extend(
-            money_statistic(key, currency)
-            for key in MONEY_KEYS
-            if (currency := self.ledger.currencies.get(key)) is not None
-        )
-        return chosen
-
-    def statistics_site_name(self, info: SiteInfo | None) -> str:
-        """The site's name in its statistics' names, unique within the entry.
-
-        Two sites of the entry with the same name each get the end of their
-        id after it, so the pickers can tell them apart.
-        """
-        name = site_name(self.product, info)
-        runtime = getattr(self.config_entry, "runtime_data", None)
-        sites: dict[int, Any] = getattr(runtime, "sites", None) or {}
-        for other_id, other in sites.items():
-            if other_id != self.site_id and (
-                site_name(other.site, other.info.latest) == name
-            ):
-                return f"{name} ({str(self.site_id)[-4:]})"
-        return name
 
     @callback
     def _import(self, info: SiteInfo, hours: dict[datetime, dict[str, float]]) -> None:
+        runtime = getattr(self.config_entry, "runtime_data", None)
+        sites: dict[int, Any] = getattr(runtime, "sites", None) or {}
+        others = [
+            site_name(other.site, other.info.latest)
+            for other_id, other in sites.items()
+            if other_id != self.site_id
+        ]
         async_import_hours(
             self.hass,
             self.site_id,
-            self.statistics_site_name(info),
-            self.statistics(info),
+            statistics_site_name(site_name(self.product, info), self.site_id, others),
+            site_statistics(
+                info,
+                breakdown=self.config_entry.options.get(
+                    CONF_BREAKDOWN_STATISTICS, DEFAULT_BREAKDOWN_STATISTICS
+                ),
+                currencies=self.ledger.currencies,
+            ),
             hours,
         )
 

@@ -1,1 +1,1 @@
-"""Energy history bookkeeping: ledger, buckets, flows, pricing, dynamic prices, outages, statistics."""
+"""Energy history bookkeeping: ledger, buckets, flows, pricing, money, dynamic prices, outages, statistics."""

@@ -12,9 +12,13 @@ total at the end of that hour; writing the same hour again (a late or revised
 bucket, a partly filled hour completed) replaces the row, so imports are
 idempotent and a correction rewrites the rows from the hour it starts in.
 
-Names read well whatever the site is called: "<site> · <flow>", or the flow's
-name alone when it already starts with the site's name (a site called "Home":
-"Home consumed", not "Home Home consumed").
+Which statistics a site gets: its main flows (every flow when the breakdown
+is asked for) of the components it has, and a money statistic for each
+direction with a currency (``money.py``). Names read well whatever the site
+is called: "<site> · <flow>", or the flow's name alone when it already starts
+with the site's name (a site called "Home": "Home consumed", not "Home Home
+consumed"); two sites of an entry with the same name each get the end of
+their id after it.
 
 Owns the statistic ids, names and units and the recorder import. Writes the
 hours it is given: may not send requests, keep state or know how the ledger
@@ -38,7 +42,9 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.util.unit_conversion import EnergyConverter
 
 from ..const import DOMAIN
-from .energy_flows import MONEY_NAMES, EnergyFlow
+from ..fleet import SiteInfo
+from ..site import has_component
+from .energy_flows import FLOWS, MONEY_KEYS, MONEY_NAMES, EnergyFlow
 
 SEPARATOR = " · "
 
@@ -69,6 +75,36 @@ def energy_statistic(flow: EnergyFlow) -> Statistic:
 def money_statistic(key: str, currency: str) -> Statistic:
     """A cost or compensation statistic in ``currency`` (no unit class: money)."""
     return Statistic(key, MONEY_NAMES[key], currency, None, 1.0)
+
+
+def site_statistics(
+    info: SiteInfo | None, *, breakdown: bool, currencies: Mapping[str, str | None]
+) -> list[Statistic]:
+    """The statistics a site gets: its main flows (all when asked), money when priced."""
+    chosen = [
+        energy_statistic(flow)
+        for flow in FLOWS
+        if (flow.main or breakdown)
+        and all(has_component(info, part) for part in flow.components)
+    ]
+    chosen.extend(
+        money_statistic(key, currency)
+        for key in MONEY_KEYS
+        if (currency := currencies.get(key)) is not None
+    )
+    return chosen
+
+
+def statistics_site_name(name: str, site_id: int, others: Iterable[str]) -> str:
+    """The site's name in its statistics' names, unique within the entry.
+
+    When another site of the entry (``others``: their names) has the same
+    name, the end of this site's id follows it, so the pickers can tell them
+    apart.
+    """
+    if name in others:
+        return f"{name} ({str(site_id)[-4:]})"
+    return name
 
 
 def statistic_id(site_id: int, key: str) -> str:

@@ -44,7 +44,7 @@ from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
 
 from ..const import DOMAIN, LOGGER
-from ..repairs import async_clear_override_restore, async_raise_override_restore
+from ..issues import OVERRIDE_RESTORE, async_clear_issue, async_raise_issue
 from .model import (
     SETTING_WORDS,
     Override,
@@ -188,7 +188,7 @@ class OverrideManager:
                 # replaces its end; its values to restore are kept.
                 running.ended_at = None
                 running.attempts = 0
-                async_clear_override_restore(self.hass, site.site_id)
+                async_clear_issue(self.hass, OVERRIDE_RESTORE, site.site_id)
             override = running or Override(values={}, restore={})
             override.ends_at = ends_at
             override.target_percent = target_percent
@@ -331,7 +331,7 @@ class OverrideManager:
                     await async_describe(site, result.failed),
                 )
             self.overrides.pop(site_id, None)
-            async_clear_override_restore(self.hass, site_id)
+            async_clear_issue(self.hass, OVERRIDE_RESTORE, site_id)
         else:
             for name in (*result.restored, *result.kept):
                 override.restore.pop(name, None)
@@ -362,12 +362,13 @@ class OverrideManager:
         )
         ended = override.ended_at or override.started_at
         if dt_util.utcnow() - ended >= REPAIR_AFTER:
-            async_raise_override_restore(
+            async_raise_issue(
                 self.hass,
+                OVERRIDE_RESTORE,
                 self.entry,
                 site.site_id,
-                site.name,
-                not_restored,
+                site=site.name,
+                values=not_restored,
             )
         if self._unloaded:
             return

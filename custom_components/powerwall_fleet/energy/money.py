@@ -1,0 +1,99 @@
+"""The price of each new bucket, and the currency each money statistic counts in.
+
+Each direction (imports: what they cost; exports: what they earned) is priced
+by the price entity the options name, else by the tariff site_info reports
+(``pricing.py``), else not at all.
+
+The currency rule: an entity's prices are in the currency its unit says
+(when it priced nothing, the statistic's currency, else Home Assistant's); a
+tariff's in the tariff's currency (else Home Assistant's). A money statistic
+is one running total: once it has counted something, buckets priced in
+another currency are left unpriced (and counted as such) until the source is
+back in the statistic's currency, with one warning per change. While its
+total is still 0, the statistic takes the new currency.
+
+Pure Python: the coordinator reads the entities (``dynamic_prices.py``) and
+hands what they said over; no request, no Home Assistant import.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime, tzinfo
+from typing import TYPE_CHECKING
+
+from ..const import LOGGER
+from .energy_flows import COMPENSATION, COST
+from .ledger import BucketPrices, EnergyLedger
+
+if TYPE_CHECKING:
+    from .dynamic_prices import EntityPrices
+
+# Which side of the tariff's (buy, sell) prices each money statistic takes.
+TARIFF_SIDE: Mapping[str, int] = {COST: 0, COMPENSATION: 1}
+
+
+class BucketPricer:
+    """Prices a site's new buckets; remembers which currency changes it has warned of."""
+
+    def __init__(self, site_id: int) -> None:
+        """Price the buckets of ``site_id`` (named in the warning)."""
+        self.site_id = site_id
+        # Money statistics whose price source is in another currency now.
+        self._other_currency: set[str] = set()
+
+    def prices(
+        self,
+        ledger: EnergyLedger,
+        starts: Sequence[datetime],
+        zone: tzinfo,
+        entities: Mapping[str, EntityPrices],
+        home_currency: str,
+    ) -> BucketPrices | None:
+        """The price of the buckets starting at ``starts``; None when nothing is priced.
+
+        ``entities`` holds what the price entity of each money statistic said
+        (none for a direction without one). Each priced direction's currency
+        is remembered in the ledger for its statistic.
+        """
+        tariffs = ledger.tariffs
+        sources: dict[str, dict[datetime, float | None] | None] = {}
+        for key, side in TARIFF_SIDE.items():
+            found = entities.get(key)
+            if found is not None:
+                sources[key] = dict(found.prices)
+                currency = found.currency or ledger.currencies.get(key) or home_currency
+            elif tariffs.current is not None:
+                sources[key] = {
+                    start: tariffs.prices(start, zone)[side] for start in starts
+                }
+                currency = tariffs.currency or home_currency
+            else:
+                sources[key] = None
+                continue
+            if not self._counts_in(ledger, key, currency):
+                sources[key] = dict.fromkeys(starts)
+        if all(prices is None for prices in sources.values()):
+            return None
+        return BucketPrices(buy=sources[COST], sell=sources[COMPENSATION])
+
+    def _counts_in(self, ledger: EnergyLedger, key: str, currency: str) -> bool:
+        """Whether ``key``'s statistic may count prices in ``currency`` (it then counts in it)."""
+        counted_in = ledger.currencies.get(key)
+        if counted_in not in (None, currency) and ledger.money.get(key):
+            if key not in self._other_currency:
+                self._other_currency.add(key)
+                LOGGER.warning(
+                    "Energy site %s: the %s price is now in %s, but its"
+                    " statistic counts in %s; buckets priced in %s are left"
+                    " unpriced",
+                    self.site_id,
+                    "import" if key == COST else "export",
+                    currency,
+                    counted_in,
+                    currency,
+                )
+            return False
+        self._other_currency.discard(key)
+        ledger.currencies[key] = currency
+        return True
