@@ -8,14 +8,14 @@ No I/O, no Home Assistant import.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Final
+from typing import Final, TypeAlias
 from urllib.parse import quote
 
 from .errors import InvalidArgument
 
 HISTORY_PERIODS: Final = ("day", "week", "month", "year", "lifetime")
 
-type SiteId = int | str
+SiteId: TypeAlias = int | str
 
 
 def site_path(site_id: SiteId) -> str:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 import json
 import logging
 import time
-from typing import Any, Final
+from typing import Any, Final, TypeAlias
 from urllib.parse import urlencode
 
 import aiohttp
@@ -269,7 +269,7 @@ def decode_jwt_claims(token: str) -> dict[str, Any]:
         payload = token.split(".")[1]
         payload += "=" * (-len(payload) % 4)
         claims = json.loads(base64.urlsafe_b64decode(payload))
-    except IndexError, ValueError, TypeError, AttributeError:
+    except (IndexError, ValueError, TypeError, AttributeError):
         return {}
     return claims if isinstance(claims, dict) else {}
 
@@ -292,7 +292,7 @@ def token_subject(token: str) -> str | None:
 
 # ----------------------------------------------------------- token manager
 
-type RotationListener = Callable[[TokenSet], Awaitable[None] | None]
+RotationListener: TypeAlias = Callable[[TokenSet], Awaitable[None] | None]
 
 
 class TokenManager:

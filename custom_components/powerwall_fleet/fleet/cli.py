@@ -21,7 +21,7 @@ import logging
 from pathlib import Path
 import sys
 import traceback
-from typing import Any, Final
+from typing import Any, Final, TypeAlias
 
 import aiohttp
 
@@ -53,7 +53,7 @@ SITE_COMMANDS: Final = (
     "setreserve",
 )
 
-type Command = Callable[
+Command: TypeAlias = Callable[
     [argparse.Namespace, Config, aiohttp.ClientSession], Awaitable[int]
 ]
 

@@ -15,7 +15,7 @@ from datetime import datetime
 import json
 import logging
 import math
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, TypeAlias
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -59,9 +59,9 @@ EXPORT_RULES: Final = ("battery_ok", "pv_only", "never")
 # host is refused so a bearer token never leaves for an unknown server.
 TRUSTED_HOST_SUFFIXES: Final = (".tesla.com", ".tesla.cn")
 
-type TokenProvider = Callable[[], Awaitable[str]]
-type TokenRejectedHandler = Callable[[str], Awaitable[str]]
-type BaseUrlListener = Callable[[str], None]
+TokenProvider: TypeAlias = Callable[[], Awaitable[str]]
+TokenRejectedHandler: TypeAlias = Callable[[str], Awaitable[str]]
+BaseUrlListener: TypeAlias = Callable[[str], None]
 _Shape = Literal["object", "list", "write"]
 
 
