@@ -190,10 +190,11 @@ class Config:
     # ------------------------------------------------------------- sites
 
     def resolve_site(self, wanted: str | None) -> int:
-        """The site to act on: ``--site`` (id or name), else the default site.
+        """The site to act on: ``--site``, else the default site.
 
-        Only sites listed in the config count (``sites`` refreshes the list),
-        so a typo is refused before any request.
+        ``wanted`` is a site id, or a site name in any case, or the start of
+        one name (a unique prefix). Only sites listed in the config count
+        (``sites`` refreshes the list), so a typo is refused before any request.
         """
         known = [s for s in self.sites if isinstance(s.get("energy_site_id"), int)]
         if wanted is None:
@@ -204,16 +205,35 @@ class Config:
             raise UsageError(
                 "No default site: pass --site <id or name> (see 'fleetapi sites')"
             )
-        for site in known:
-            if wanted in (str(site["energy_site_id"]), site.get("site_name")):
-                return int(site["energy_site_id"])
-        names = ", ".join(
-            f"{s['energy_site_id']} ({s.get('site_name') or 'unnamed'})" for s in known
-        )
+        text = wanted.strip()
+        by_id = [s for s in known if str(s["energy_site_id"]) == text]
+        folded = text.casefold()
+        names = [(s, _site_name_of(s).casefold()) for s in known] if folded else []
+        named = [s for s, name in names if name == folded]
+        started = [s for s, name in names if name.startswith(folded)]
+        for matches in (by_id, named, started):
+            if len(matches) == 1:
+                return int(matches[0]["energy_site_id"])
+            if len(matches) > 1:
+                raise UsageError(
+                    f"--site {wanted!r} matches {len(matches)} sites: "
+                    f"{_site_list(matches)}; give more of the name, or the id"
+                )
         raise UsageError(
-            f"Unknown site {wanted!r}; known sites: {names or 'none'}. "
+            f"Unknown site {wanted!r}; known sites: {_site_list(known) or 'none'}. "
             "Run 'fleetapi sites' to refresh the list."
         )
+
+
+def _site_name_of(site: Mapping[str, Any]) -> str:
+    name = site.get("site_name")
+    return name if isinstance(name, str) else ""
+
+
+def _site_list(sites: list[dict[str, Any]]) -> str:
+    return ", ".join(
+        f"{s['energy_site_id']} ({_site_name_of(s) or 'unnamed'})" for s in sites
+    )
 
 
 class Connection:
