@@ -42,6 +42,26 @@ AUTHORIZE_URL: Final = "https://auth.tesla.com/oauth2/v3/authorize"
 AUTHORIZE_URL_CN: Final = "https://auth.tesla.cn/oauth2/v3/authorize"
 TOKEN_URL: Final = "https://fleet-auth.prd.vn.cloud.tesla.com/oauth2/v3/token"  # noqa: S105
 SCOPES: Final = ("openid", "offline_access", "energy_device_data", "energy_cmds")
+# Each scope under the name Tesla's developer portal and consent page give it:
+# what people read, never the key.
+PERMISSION_NAMES: Final[Mapping[str, str]] = {
+    "openid": "Sign in with Tesla",
+    "offline_access": "Refresh Tokens",
+    "user_data": "Profile Information",
+    "energy_device_data": "Energy Product Information",
+    "energy_cmds": "Energy Product Commands",
+    "vehicle_device_data": "Vehicle Information",
+    "vehicle_location": "Vehicle Location",
+    "vehicle_cmds": "Vehicle Commands",
+    "vehicle_charging_cmds": "Vehicle Charging Management",
+}
+
+
+def permission_name(scope: str) -> str:
+    """The permission ``scope`` grants, as Tesla's developer portal names it."""
+    return PERMISSION_NAMES.get(scope, "another permission")
+
+
 # Refresh this long before the access token's expiry.
 REFRESH_MARGIN: Final = 300.0
 

@@ -3,8 +3,10 @@
 Owns ``.fleetapi.config`` (JSON, written atomically with mode 0600), the
 endpoints it may override (so the tool can talk to a simulator), the token
 manager whose rotated refresh tokens are saved before use, the
-:class:`FleetClient` the commands share, site selection and the usage error
-(exit status 2) and the advice shown with an error. Command logic lives in ``cli.py``, ``cli_setup.py`` and
+:class:`FleetClient` the commands share, site selection (id, name in any
+case, unique start of a name), the usage error (exit status 2) and the
+unfinished-setup error (exit status 3). What a failure says is in
+``cli_messages.py``; command logic in ``cli.py``, ``cli_setup.py`` and
 ``cli_doctor.py``. No Home Assistant import; no secret in a message or log.
 """
 
@@ -23,18 +25,6 @@ import aiohttp
 
 from .auth import AUTHORIZE_URL, TOKEN_URL, TokenManager, TokenSet
 from .client import FleetClient
-from .errors import (
-    CannotConnect,
-    DeviceOffline,
-    FleetError,
-    InvalidClient,
-    LoginRequired,
-    MissingScopes,
-    NotFound,
-    PartnerNotRegistered,
-    RateLimited,
-    site_is_unavailable,
-)
 from .partner import PUBLIC_KEY_PATH, normalize_domain, partner_token
 from .region import REGION_BASE_URLS
 
@@ -60,11 +50,20 @@ _FIELDS: Final = (  # the keys of the file, in order
     "site_id",
     "sites",
     "tokens",
+    "sign_in_state",
 )
 
 
 class UsageError(Exception):
-    """Bad input from the user: exit status 2, and no request was sent."""
+    """Bad input from the user: exit status 2; nothing was changed.
+
+    Raised before any request, or after the one read that shows the input
+    cannot work (a reserve the site's mode does not allow).
+    """
+
+
+class SetupIncomplete(Exception):
+    """Setup stopped at a step only the user can do: exit status 3; the message says what."""
 
 
 @dataclass(kw_only=True)
@@ -89,6 +88,9 @@ class Config:
     site_id: int | None = None
     sites: list[dict[str, Any]] = field(default_factory=list)
     tokens: dict[str, Any] = field(default_factory=dict)
+    # The state of the sign-in URL setup printed last, until a code is exchanged
+    # (so a later ``setup --code <redirect URL>`` is recognised as ours).
+    sign_in_state: str = ""
 
     @classmethod
     def load(cls, path: Path, *, required: bool = True) -> Config:
@@ -279,35 +281,6 @@ def remember_sites(config: Config, sites: list[Mapping[str, Any]]) -> None:
     ids = [s["energy_site_id"] for s in config.sites]
     if config.site_id not in ids:
         config.site_id = ids[0] if ids else None
-
-
-_ADVICE: Final[tuple[tuple[type[FleetError], str], ...]] = (
-    (LoginRequired, "sign in again with 'fleetapi setup'"),
-    (InvalidClient, "check the client id and secret ('fleetapi setup')"),
-    (PartnerNotRegistered, "register the application with 'fleetapi setup'"),
-    (MissingScopes, "sign in again with 'fleetapi setup' and grant every permission"),
-    (
-        DeviceOffline,
-        "the gateway is not answering Tesla: check its internet connection",
-    ),
-    (NotFound, "the site is not in this account: run 'fleetapi sites'"),
-    (CannotConnect, "check the internet connection and the URLs in the config"),
-)
-
-
-def advice_for(err: FleetError) -> str:
-    """What to do about ``err``, as text to append to its message ('' if nothing)."""
-    if isinstance(err, RateLimited):
-        wait = f" {round(err.retry_after)} s" if err.retry_after is not None else ""
-        return f" (too many requests: wait{wait or ' a while'} and try again)"
-    if site_is_unavailable(err):
-        return (
-            " (Tesla no longer reaches this site: was it removed? See 'fleetapi sites')"
-        )
-    for cls, text in _ADVICE:
-        if isinstance(err, cls):
-            return f" ({text})"
-    return ""
 
 
 def percent_text(value: float | None) -> str:

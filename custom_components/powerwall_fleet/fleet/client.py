@@ -39,7 +39,7 @@ from .errors import (
     WrongRegion,
     error_from_response,
 )
-from .json_request import DEFAULT_TIMEOUT
+from .json_request import DEFAULT_TIMEOUT, network_reason
 from .models import (
     BackupHistory,
     ChargeHistory,
@@ -397,7 +397,7 @@ class FleetClient:
             ) from err
         except aiohttp.ClientError as err:
             raise CannotConnect(
-                f"Cannot reach the Fleet API ({endpoint}): {type(err).__name__}"
+                f"Could not reach the Fleet API ({endpoint}): {network_reason(err)}"
             ) from err
         _LOGGER.debug("%s %s -> %s", method, endpoint, status)
         body = _decode(data)
