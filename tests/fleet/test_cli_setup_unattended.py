@@ -8,6 +8,8 @@ to do. With a terminal the checks are capped too, and end of input stops.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+import io
 from pathlib import Path
 import time
 
@@ -22,6 +24,7 @@ from .cli_support import (
     SETUP_DOMAIN,
     FakeTerminal,
     KeyServer,
+    NoTerminal,
     check_setup_done,
     cli,
     forbid_prompts,
@@ -42,15 +45,28 @@ def _grants(sim: Simulator) -> list[str | None]:
     return [r.form.get("grant_type") for r in sim.requests if r.form]
 
 
+def _closed() -> io.StringIO:
+    stream = io.StringIO("")
+    stream.close()
+    return stream
+
+
+@pytest.mark.parametrize(
+    "stdin",
+    [lambda: NoTerminal(""), lambda: None, _closed],
+    ids=["at its end", "none (fd 0 closed)", "closed"],
+)
 async def test_no_terminal_and_no_flags_names_the_missing_flags(
     tmp_path: Path,
     fresh_sim: Simulator,
     key_server: KeyServer,
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
+    stdin: Callable[[], io.StringIO | None],
 ) -> None:
-    """Stdin at its end, no flags: exit 2 at once, every missing flag named, nothing sent."""
+    """Stdin at its end, missing or closed, no flags: exit 2 at once, every missing flag named, nothing sent."""
     prompts = forbid_prompts(monkeypatch)
+    monkeypatch.setattr("sys.stdin", stdin())
     path = setup_config(tmp_path, fresh_sim, key_server)
     started = time.monotonic()
     status, out, err = await cli(capsys, "--config", str(path), "setup")

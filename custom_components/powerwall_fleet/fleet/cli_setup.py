@@ -189,7 +189,8 @@ async def hosted_key_hex(
             headers={"Accept": "application/x-pem-file, text/plain, */*"},
         )
     except CannotConnect as err:
-        return None, str(err)
+        text = str(err)
+        return None, text[:1].lower() + text[1:]
     if status != 200:
         return None, f"{url} answered HTTP {status}"
     try:
