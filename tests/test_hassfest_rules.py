@@ -20,7 +20,7 @@ from homeassistant.util.yaml import load_yaml_dict
 import pytest
 import voluptuous as vol
 
-from custom_components.powerwall_fleet import services as services_module
+from custom_components.powerwall_fleet.actions import async_setup_actions
 from custom_components.powerwall_fleet.const import DOMAIN
 
 from .source_resolve import Scanner
@@ -142,7 +142,7 @@ async def test_actions_match_services_yaml(
     """services.yaml describes exactly the actions registered, with their schema's fields."""
     services = _yaml("services.yaml")
     assert sorted(_registered_actions(scanner)) == sorted(services)
-    services_module.async_setup_services(hass)
+    async_setup_actions(hass)
     registered = hass.services.async_services_for_domain(DOMAIN)
     assert sorted(registered) == sorted(services)
     for action, service in registered.items():

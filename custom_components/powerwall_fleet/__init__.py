@@ -1,17 +1,14 @@
 """Set up and unload a Powerwall Fleet config entry.
 
 Owns the entry's life: the OAuth session and token manager, the Fleet client,
-one set of coordinators per chosen site, devices, the first refreshes, the
-daily check for sites added to or gone from the account, and registering the
-actions and the public-key view once in ``async_setup``. May not hold a
-control's rule (commands.py), an action (services.py) or a flow step
-(config_flow.py).
+each chosen site's coordinators and device, the first refreshes and the daily
+check for sites added to or gone from the account; and, once in
+``async_setup``, the actions and the public-key view.
 """
 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from homeassistant.config_entries import ConfigEntry
@@ -35,6 +32,7 @@ from homeassistant.helpers.config_entry_oauth2_flow import (
 from homeassistant.helpers.event import async_track_time_interval
 from homeassistant.helpers.typing import ConfigType
 
+from .actions import async_setup_actions
 from .const import (
     CONF_ALL_SITES,
     CONF_BASE_URL,
@@ -54,11 +52,11 @@ from .fleet import (
     Product,
     plain_words,
 )
-from .oauth import EntryTokens, implementation_for_entry
-from .override import OverrideManager, async_remove_store
-from .partner import async_register_public_key_view
+from .overrides.engine import OverrideManager, async_remove_store
 from .repairs import entry_issue_ids
-from .services import async_setup_services
+from .runtime import PowerwallFleetConfigEntry, PowerwallFleetData
+from .setup.oauth import EntryTokens, implementation_for_entry
+from .setup.partner import async_register_public_key_view
 
 PLATFORMS: list[Platform] = [
     # one per line, alphabetical
@@ -73,23 +71,10 @@ PLATFORMS: list[Platform] = [
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
 
-@dataclass
-class PowerwallFleetData:
-    """What a loaded entry keeps at runtime."""
-
-    client: FleetClient
-    tokens: EntryTokens
-    overrides: OverrideManager
-    sites: dict[int, SiteCoordinators] = field(default_factory=dict)
-
-
-type PowerwallFleetConfigEntry = ConfigEntry[PowerwallFleetData]
-
-
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     """Serve the partner public key; register the actions."""
     async_register_public_key_view(hass)
-    async_setup_services(hass)
+    async_setup_actions(hass)
     return True
 
 

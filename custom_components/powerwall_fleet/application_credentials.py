@@ -1,8 +1,8 @@
 """Application credentials platform: Tesla's authorize and token URLs.
 
 Owns what Home Assistant's credentials dialog shows (the redirect URI to
-register with Tesla) and the OAuth implementation it builds for a client id
-and secret. May not send requests or touch config entries.
+register with Tesla) and the OAuth implementation built from a client id and
+secret.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from .const import (
     DEFAULT_TOKEN_URL,
     DEVELOPER_PORTAL_URL,
 )
-from .oauth import TeslaFleetImplementation
+from .setup.oauth import TeslaFleetImplementation
 
 
 async def async_get_authorization_server(hass: HomeAssistant) -> AuthorizationServer:

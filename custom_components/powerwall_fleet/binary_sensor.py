@@ -1,7 +1,7 @@
 """Binary sensors: grid up, storm watch, backup capability, grid services, override active.
 
-Descriptions and value functions only, read from live_status; which site gets
-which sensor is decided by the site facts (site.py). May not send requests.
+Owns their descriptions and value functions, read from live_status (the
+override sensor itself is overrides/entities.py's).
 """
 
 from __future__ import annotations
@@ -20,11 +20,11 @@ from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from . import PowerwallFleetConfigEntry
 from .coordinator import LiveCoordinator, SiteCoordinators
 from .entity import PowerwallFleetEntity, async_add_site_entities
 from .fleet import LiveStatus, SiteInfo
-from .override_entity import OverrideActiveSensor
+from .overrides.entities import OverrideActiveSensor
+from .runtime import PowerwallFleetConfigEntry
 from .site import has_battery, has_grid
 
 # Reads only: the coordinators do the fetching.

@@ -1,17 +1,14 @@
-"""Buttons: cancel a site's override (override_entity.py).
-
-Adds the entities only; cancelling and restoring are override.py's.
-"""
+"""Button platform: each site's "Cancel override" button (overrides/entities.py)."""
 
 from __future__ import annotations
 
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from . import PowerwallFleetConfigEntry
 from .coordinator import SiteCoordinators
 from .entity import async_add_site_entities
-from .override_entity import CancelOverrideButton
+from .overrides.entities import CancelOverrideButton
+from .runtime import PowerwallFleetConfigEntry
 
 # Commands: one at a time per platform.
 PARALLEL_UPDATES = 1

@@ -1,8 +1,7 @@
 """Calendar: the periods of the site's time-of-use tariff, with their prices.
 
-Owns the calendar entity and its events, built from the parsed tariff
-(``fleet.tariff``) in the site's time zone (site.py). Reads the info
-coordinator's data; may not send requests.
+Owns the calendar entity and its events, built from the parsed tariff in the
+site's time zone.
 """
 
 from __future__ import annotations
@@ -18,10 +17,10 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.util import dt as dt_util
 
-from . import PowerwallFleetConfigEntry
 from .coordinator import SiteCoordinators
 from .entity import async_add_site_entities
 from .fleet.tariff import PricePoint, segments
+from .runtime import PowerwallFleetConfigEntry
 from .tou import TouEntity, has_tariff
 
 # Reads only: the info coordinator does the fetching.

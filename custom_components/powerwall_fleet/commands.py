@@ -70,8 +70,8 @@ from .repairs import (
 from .site import has_battery, has_solar
 
 if TYPE_CHECKING:
-    from . import PowerwallFleetConfigEntry
     from .coordinator import SiteCoordinators
+    from .runtime import PowerwallFleetConfigEntry
 
 # Outside backup-only mode Tesla accepts 0-80 % or 100 % (FLEET_API.md).
 MAX_RESERVE_OUTSIDE_BACKUP = 80

@@ -1,16 +1,10 @@
 """Config flow: the steps the owner sees, reauth, reconfigure and the options.
 
-Steps: application credentials (Home Assistant's picker) → server (developer
-mode only: Tesla or a custom Fleet-API-compatible server) → partner
+Steps: application credentials → server (developer mode only) → partner
 registration (skipped when Tesla already holds our key) → Tesla sign-in →
-energy sites. Reauth and reconfigure reuse the same steps; the options are the
-poll intervals, shown with the requests they cost.
-
-Owns the forms, the order of the steps and what each answer becomes in the
-config entry. How the partner is registered lives in partner.py, what a server
-is in server.py; this module talks to Tesla only to read the signed-in
-account's region and sites. No token or secret reaches a form, an abort or a
-log line.
+energy sites; reauth and reconfigure reuse them. Owns the forms, the order of
+the steps and what each answer becomes in the config entry; the work behind
+the steps is in setup/.
 """
 
 from __future__ import annotations
@@ -39,7 +33,6 @@ from homeassistant.helpers.selector import (
     TextSelectorType,
 )
 
-from .account import SiteCheckFailed, async_check_sites, fleet_client, sign_in_failure
 from .const import (
     CONF_ALL_SITES,
     CONF_AUTHORIZE_URL,
@@ -66,9 +59,15 @@ from .fleet import (
     token_scopes,
     token_subject,
 )
-from .oauth import TeslaFleetImplementation
-from .options_flow import PowerwallFleetOptionsFlow
-from .partner import (
+from .setup.account import (
+    SiteCheckFailed,
+    async_check_sites,
+    fleet_client,
+    sign_in_failure,
+)
+from .setup.oauth import TeslaFleetImplementation
+from .setup.options import PowerwallFleetOptionsFlow
+from .setup.partner import (
     PartnerRegistration,
     PartnerSetupError,
     async_get_private_key,
@@ -77,7 +76,7 @@ from .partner import (
     key_placeholders,
     suggested_domain,
 )
-from .server import (
+from .setup.server import (
     custom_server,
     developer_mode,
     is_http_url,

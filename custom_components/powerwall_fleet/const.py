@@ -1,8 +1,6 @@
-"""Constants for the Tesla Powerwall (Fleet API) integration, and the request estimate.
+"""Constants: the domain, config entry and option keys, defaults and limits.
 
-Owns the domain, config entry and option keys, defaults and limits, and
-:func:`requests_per_day` (what the options form shows). Imports only the fleet
-client's constants: no Home Assistant, nothing else of the integration.
+Also owns :func:`requests_per_day`, the request estimate the options form shows.
 """
 
 from __future__ import annotations

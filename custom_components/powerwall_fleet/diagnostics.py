@@ -1,10 +1,9 @@
 """Diagnostics: what an owner can attach to a bug report without giving away secrets.
 
-Tokens, the application's identity, the partner domain, the account's site ids
-and everything in Tesla's payloads that identifies the owner or a device
-(serial numbers, DINs, VINs, names, address, coordinates, installation date)
-are redacted. What remains is what a bug needs: the payloads' shape and
-values, how each coordinator is doing and how many requests were sent.
+Owns what is redacted (tokens, the application's identity, the partner domain,
+site ids, and whatever in Tesla's payloads identifies the owner or a device)
+and what is kept: the payloads' shape and values, each coordinator's state
+and the requests sent.
 """
 
 from __future__ import annotations
@@ -21,8 +20,8 @@ from .const import CONF_PARTNER_DOMAIN, CONF_REGION, CONF_SITE_IDS, DOMAIN
 from .fleet import token_scopes
 
 if TYPE_CHECKING:
-    from . import PowerwallFleetConfigEntry
     from .coordinator import SiteCoordinators
+    from .runtime import PowerwallFleetConfigEntry
 
 # Config entry data: credentials and who the account is.
 ENTRY_REDACT = frozenset(

@@ -1,8 +1,7 @@
 """Base entity and device info: one device per energy site, unique ids ``<site_id>_<key>``.
 
-Owns the device's identity (name, model, firmware, serial from site.py's
-facts) and adding a site's entities for the components it has. May not send
-requests or hold a control's rule.
+Owns the site device's identity (name, model, firmware, serial from site.py)
+and adding a site's entities once its components are known.
 """
 
 from __future__ import annotations
@@ -22,7 +21,7 @@ from .fleet import Product, SiteInfo
 from .site import gateway_name, model_name, site_name
 
 if TYPE_CHECKING:
-    from . import PowerwallFleetConfigEntry
+    from .runtime import PowerwallFleetConfigEntry
 
 MANUFACTURER = "Tesla"
 

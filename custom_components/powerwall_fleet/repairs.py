@@ -46,7 +46,7 @@ if TYPE_CHECKING:
     from homeassistant.components.repairs import RepairsFlowResult
     import probatio as vol
 
-    from . import PowerwallFleetConfigEntry
+    from .runtime import PowerwallFleetConfigEntry
 else:
     import voluptuous as vol
 

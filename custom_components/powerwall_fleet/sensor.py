@@ -1,14 +1,16 @@
-"""Sensors: power flows, battery, site facts, the request counter and the override's end.
+"""Sensors: power flows, battery, site facts, requests, energy totals and grid outages.
 
-Descriptions and value functions only (live_status, site_info and the site's
-request tally); the energy and time-of-use sensors come from energy.py and
-tou.py, the Wall Connectors' from wall_connector.py. May not send requests.
+Owns their descriptions and value functions (live_status, site_info, the
+request tally, the ledger). Energy totals only grow and stay available while
+Tesla is unreachable. The time-of-use and Wall Connector sensors are tou.py's
+and wall_connector.py's.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Literal
 
 from homeassistant.components.sensor import (
@@ -17,18 +19,24 @@ from homeassistant.components.sensor import (
     SensorEntityDescription,
     SensorStateClass,
 )
-from homeassistant.const import PERCENTAGE, EntityCategory, UnitOfEnergy, UnitOfPower
+from homeassistant.const import (
+    PERCENTAGE,
+    EntityCategory,
+    UnitOfEnergy,
+    UnitOfPower,
+    UnitOfTime,
+)
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
 
-from . import PowerwallFleetConfigEntry
-from .coordinator import FleetCoordinator, SiteCoordinators
-from .energy import energy_entities
+from .coordinator import FleetCoordinator, HistoryCoordinator, SiteCoordinators
+from .energy.ledger import FLOWS, EnergyFlow, OutageSummary
 from .entity import PowerwallFleetEntity, async_add_site_entities
 from .fleet import LiveStatus, SiteInfo
-from .override_entity import OverrideEndsSensor
-from .site import has_battery, has_grid, has_solar
+from .overrides.entities import OverrideEndsSensor
+from .runtime import PowerwallFleetConfigEntry
+from .site import has_battery, has_component, has_grid, has_solar
 from .tou import tou_sensors
 from .wall_connector import async_add_wall_connectors
 
@@ -273,3 +281,113 @@ class RequestCounterSensor(PowerwallFleetEntity[FleetCoordinator[Any]], SensorEn
             "since": self.site.usage.since.isoformat(),
             **dict(sorted(self.site.usage.counts.items())),
         }
+
+
+# Energy sensors (the history ledger's running totals) and grid outage sensors.
+
+
+@dataclass(frozen=True, kw_only=True)
+class EnergySensorDescription(SensorEntityDescription):
+    """A running energy total of one flow."""
+
+    flow: EnergyFlow
+
+
+@dataclass(frozen=True, kw_only=True)
+class OutageSensorDescription(SensorEntityDescription):
+    """A figure of the last 30 days' grid outages."""
+
+    value_fn: Callable[[OutageSummary], float | int | datetime | None]
+
+
+ENERGY_SENSORS: tuple[EnergySensorDescription, ...] = tuple(
+    EnergySensorDescription(
+        key=flow.key,
+        translation_key=flow.key,
+        device_class=SensorDeviceClass.ENERGY,
+        state_class=SensorStateClass.TOTAL_INCREASING,
+        native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
+        suggested_display_precision=2,
+        entity_registry_enabled_default=flow.main,
+        flow=flow,
+    )
+    for flow in FLOWS
+)
+
+OUTAGE_SENSORS: tuple[OutageSensorDescription, ...] = (
+    OutageSensorDescription(
+        key="grid_outages",
+        translation_key="grid_outages",
+        native_unit_of_measurement="outages",
+        value_fn=lambda summary: summary.count,
+    ),
+    OutageSensorDescription(
+        key="grid_outage_duration",
+        translation_key="grid_outage_duration",
+        device_class=SensorDeviceClass.DURATION,
+        native_unit_of_measurement=UnitOfTime.MINUTES,
+        suggested_display_precision=0,
+        value_fn=lambda summary: (
+            None
+            if summary.total_duration is None
+            else round(summary.total_duration.total_seconds() / 60, 1)
+        ),
+    ),
+    OutageSensorDescription(
+        key="last_grid_outage",
+        translation_key="last_grid_outage",
+        device_class=SensorDeviceClass.TIMESTAMP,
+        value_fn=lambda summary: summary.last_start,
+    ),
+)
+
+
+def energy_entities(site: SiteCoordinators, info: SiteInfo) -> list[SensorEntity]:
+    """The energy and outage sensors a site's components call for."""
+    history = site.history
+    entities: list[SensorEntity] = [
+        EnergySensor(site, history, description)
+        for description in ENERGY_SENSORS
+        if all(has_component(info, part) for part in description.flow.components)
+    ]
+    if has_battery(info) and has_grid(info):
+        entities.extend(
+            OutageSensor(site, history, description) for description in OUTAGE_SENSORS
+        )
+    return entities
+
+
+class EnergySensor(PowerwallFleetEntity[HistoryCoordinator], SensorEntity):
+    """Energy of one flow since the ledger started (kWh, only growing)."""
+
+    entity_description: EnergySensorDescription
+
+    @property
+    def available(self) -> bool:
+        """The totals stay right while Tesla is unreachable."""
+        return True
+
+    @property
+    def native_value(self) -> float | None:
+        """The running total, once the first backfill is complete."""
+        ledger = self.coordinator.ledger
+        if not ledger.backfilled:
+            return None
+        return round(ledger.shown(self.entity_description.flow.key) / 1000, 3)
+
+
+class OutageSensor(PowerwallFleetEntity[HistoryCoordinator], SensorEntity):
+    """Grid outages of the last 30 days."""
+
+    entity_description: OutageSensorDescription
+
+    @property
+    def available(self) -> bool:
+        """Available once the outage history was read."""
+        return self.coordinator.ledger.outages is not None
+
+    @property
+    def native_value(self) -> float | int | datetime | None:
+        """The figure, when Tesla's answer had it."""
+        outages = self.coordinator.ledger.outages
+        return None if outages is None else self.entity_description.value_fn(outages)

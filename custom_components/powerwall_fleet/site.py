@@ -1,11 +1,8 @@
 """Site facts: what an energy site is called, where its clock is, what it has.
 
 One helper per fact, read from ``site_info`` (preferred) and the products
-entry, so every entity, action, coordinator and statistic agrees: the site's
-name, its time zone, whether it has a battery, solar or a grid connection, and
-the model name its device shows. Functions of the models only: no requests,
-nothing from the coordinators or platforms (the one cache remembers which
-zone names were already checked, so a bad one is warned about once).
+entry, so every entity, action, coordinator and statistic agrees: name, label
+and entry title, time zone, battery, solar and grid, model and gateway names.
 """
 
 from __future__ import annotations

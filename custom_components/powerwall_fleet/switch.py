@@ -22,7 +22,7 @@ from .fleet import SiteInfo
 from .site import has_battery, has_solar
 
 if TYPE_CHECKING:
-    from . import PowerwallFleetConfigEntry
+    from .runtime import PowerwallFleetConfigEntry
 
 # Commands: one at a time per platform.
 PARALLEL_UPDATES = 1

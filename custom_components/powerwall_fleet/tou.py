@@ -1,9 +1,8 @@
 """Time-of-use entities: current period, buy and sell price, next change.
 
-All read ``site_info.tariff_content_v2`` (the info coordinator) and follow the
-clock on their own: each schedules a state update at the tariff's next change
-(period or price), in the site's time zone, so states change on time across
-period boundaries, seasons and daylight saving time without extra requests.
+Owns :class:`TouEntity` (follows the tariff in site_info) and these sensors:
+each updates itself at the tariff's next change in the site's time zone, so
+states change on time without extra requests.
 """
 
 from __future__ import annotations

@@ -1,12 +1,8 @@
 """Wall Connectors: a device per connector a site lists in live_status, and its sensors.
 
-Owns the connectors' devices (identified by the DIN, connected via the
-site's device), the descriptions of their four sensors (state, fault state,
-power, the connected vehicle's VIN) and following connectors that appear or
-disappear without a reload: a listener on the site's live coordinator adds
-the entities of a new connector at the next live_status and removes the
-device of one no longer listed. May not send requests (the live
-coordinator polls) or touch the site's own device.
+Owns the connectors' devices (by DIN, via the site's device), their four
+sensors (state, fault state, power, the connected vehicle's VIN) and following
+connectors that appear or disappear without a reload.
 """
 
 from __future__ import annotations
@@ -34,7 +30,7 @@ from .entity import MANUFACTURER, PowerwallFleetEntity
 from .fleet import LiveStatus, WallConnector
 
 if TYPE_CHECKING:
-    from . import PowerwallFleetConfigEntry
+    from .runtime import PowerwallFleetConfigEntry
 
 # Tesla's numeric ``wall_connector_state`` in live_status. Taken from Home
 # Assistant core: tessie/const.py ``TessieWallConnectorStates`` (the same

@@ -30,7 +30,7 @@ from freezegun.api import FrozenDateTimeFactory
 from homeassistant.core import HomeAssistant
 
 from custom_components.powerwall_fleet.const import CONF_BREAKDOWN_STATISTICS
-from custom_components.powerwall_fleet.ledger import FLOWS, EnergyLedger
+from custom_components.powerwall_fleet.energy.ledger import FLOWS, EnergyLedger
 from tests.integration.conftest import credentials  # noqa: F401 - fixture
 from tests.integration.test_energy import (  # noqa: F401 - fixtures
     HOUR,

@@ -25,13 +25,7 @@ from homeassistant.helpers import config_entry_oauth2_flow, device_registry as d
 import pytest
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
-from custom_components.powerwall_fleet import (
-    account,
-    config_flow,
-    options_flow,
-    partner,
-    server,
-)
+from custom_components.powerwall_fleet import config_flow
 from custom_components.powerwall_fleet.const import (
     CONF_BASE_URL,
     CONF_PARTNER_DOMAIN,
@@ -48,7 +42,13 @@ from custom_components.powerwall_fleet.fleet import (
     keys,
     partner as fleet_partner,
 )
-from custom_components.powerwall_fleet.partner import (
+from custom_components.powerwall_fleet.setup import (
+    account,
+    options as options_flow,
+    partner,
+    server,
+)
+from custom_components.powerwall_fleet.setup.partner import (
     async_get_private_key,
     async_register_public_key_view,
 )

@@ -16,14 +16,14 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
-from custom_components.powerwall_fleet import partner
 from custom_components.powerwall_fleet.const import (
     CONF_BASE_URL,
     CONF_PARTNER_DOMAIN,
     DOMAIN,
 )
 from custom_components.powerwall_fleet.fleet import keys
-from custom_components.powerwall_fleet.partner import async_get_private_key
+from custom_components.powerwall_fleet.setup import partner
+from custom_components.powerwall_fleet.setup.partner import async_get_private_key
 from tests.integration.conftest import Approve
 from tests.integration.test_config_flow import (  # noqa: F401
     PARTNER_ACCOUNTS_PATH,

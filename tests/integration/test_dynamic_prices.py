@@ -2,13 +2,16 @@
 
 States are written at known times (the frozen clock moves forward only, from
 just after the recorder started) and read back through the recorder, as the
-ledger reads them.
+ledger reads them. One test restarts Home Assistant on the same database; one
+checks the integration reads the recorder through its public modules only.
 """
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Generator
 from datetime import UTC, datetime, timedelta
+import importlib.util
 import logging
 from pathlib import Path
 import threading
@@ -16,18 +19,19 @@ from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.components.recorder.core import Recorder
-from homeassistant.components.recorder.db_schema import RecorderRuns
 from homeassistant.components.recorder.tasks import RecorderTask
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers.recorder import get_instance, session_scope
+from homeassistant.helpers.recorder import get_instance
 from homeassistant.util import dt as dt_util
 import pytest
+from pytest_homeassistant_custom_component.common import async_test_home_assistant
 from pytest_homeassistant_custom_component.components.recorder.common import (
     async_wait_recording_done,
 )
-from sqlalchemy import update
+from pytest_homeassistant_custom_component.typing import RecorderInstanceContextManager
 
-from custom_components.powerwall_fleet.dynamic_prices import (
+import custom_components.powerwall_fleet
+from custom_components.powerwall_fleet.energy.dynamic_prices import (
     EntityPrices,
     async_entity_prices,
     parse_price_unit,
@@ -38,16 +42,23 @@ FIVE = timedelta(minutes=5)
 
 
 @pytest.fixture(autouse=True)
-def auto_enable_custom_integrations(
-    recorder_mock: Recorder, enable_custom_integrations: None
-) -> None:
-    """As tests/conftest.py does, but with the recorder set up before Home Assistant."""
+def auto_enable_custom_integrations(request: pytest.FixtureRequest) -> None:
+    """As tests/conftest.py does, but with the recorder set up before Home Assistant.
+
+    A test that starts Home Assistant itself (it asks for
+    ``async_test_recorder``) gets neither.
+    """
+    if "async_test_recorder" not in request.fixturenames:
+        request.getfixturevalue("recorder_mock")
+        request.getfixturevalue("enable_custom_integrations")
 
 
 @pytest.fixture(autouse=True)
-def config_dir(recorder_mock: Recorder, hass: HomeAssistant, tmp_path: Path) -> Path:
+def config_dir(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
     """A config dir of its own."""
-    hass.config.config_dir = str(tmp_path)
+    if "async_test_recorder" not in request.fixturenames:
+        hass: HomeAssistant = request.getfixturevalue("hass")
+        hass.config.config_dir = str(tmp_path)
     return tmp_path
 
 
@@ -289,52 +300,49 @@ async def test_different_currencies(
     assert result == EntityPrices("SEK", {starts[0]: 0.20})
 
 
-async def test_home_assistant_down(
-    hass: HomeAssistant, freezer: FrozenDateTimeFactory, t0: datetime, writer: Writer
+@pytest.mark.parametrize("persistent_database", [True])
+async def test_home_assistant_restart(
+    async_test_recorder: RecorderInstanceContextManager,
+    freezer: FrozenDateTimeFactory,
+    config_dir: Path,
 ) -> None:
-    """While Home Assistant was down, the price it had when it stopped is not used.
+    """While Home Assistant was down, the price it had when it stopped counts.
 
-    The recorder's runs are rewritten as if Home Assistant stopped at t0+10
-    and started again at t0+25 (the current run): a bucket in the gap, and a
-    bucket after the restart before the entity's first state in the new run,
-    have no price.
+    Home Assistant really stops at t0+8 and starts again on the same database
+    at t0+24; the entity writes its new price at t0+26. Nothing public tells
+    the down time apart (see the module), so the buckets from t0+10 to t0+25
+    get the price recorded before the stop, and t0+30 the new one.
     """
-    await writer.at(t0 + timedelta(seconds=1), "0.20")
-    await writer.at(t0 + timedelta(minutes=31), "0.30")
-    stopped = t0 + 2 * FIVE
-    restarted = t0 + 5 * FIVE
-    instance = get_instance(hass)
-
-    def rewrite_runs() -> None:
-        with session_scope(hass=hass) as session:
-            current = session.query(RecorderRuns).filter(RecorderRuns.end.is_(None))
-            run_id = current.one().run_id
-            session.execute(
-                update(RecorderRuns)
-                .where(RecorderRuns.run_id == run_id)
-                .values(start=restarted)
-            )
-            session.add(
-                RecorderRuns(
-                    start=t0 - timedelta(hours=2),
-                    end=stopped,
-                    created=t0,
-                    closed_incorrect=False,
-                )
-            )
-
-    await instance.async_add_executor_job(rewrite_runs)
-    result = await _prices(
-        hass, freezer, _buckets(t0 + FIVE, 7), t0 + timedelta(hours=1)
-    )
+    t0 = dt_util.utcnow().replace(minute=0, second=0, microsecond=0)
+    t0 += timedelta(hours=1)
+    freezer.move_to(t0)
+    async with (
+        async_test_home_assistant(config_dir=str(config_dir)) as hass,
+        async_test_recorder(hass),
+    ):
+        writer = Writer(hass, freezer)
+        await writer.at(t0 + timedelta(seconds=1), "0.20")
+        freezer.move_to(t0 + timedelta(minutes=8))
+        await hass.async_stop()
+    freezer.move_to(t0 + timedelta(minutes=24))
+    async with (
+        async_test_home_assistant(config_dir=str(config_dir)) as hass,
+        async_test_recorder(hass),
+    ):
+        assert hass.states.get(PRICE) is None  # not back yet
+        starts = _buckets(t0 + FIVE, 6)
+        early = await _prices(hass, freezer, starts, t0 + timedelta(minutes=25))
+        await Writer(hass, freezer).at(t0 + timedelta(minutes=26), "0.30")
+        result = await _prices(hass, freezer, starts, t0 + timedelta(hours=1))
+        await hass.async_stop()
+    assert list(early.prices.values()) == [0.20, 0.20, 0.20, 0.20, 0.20, None]
     assert list(result.prices.values()) == [
-        0.20,  # t0+5: recorded in the old run
-        None,  # t0+10: Home Assistant down
-        None,
-        None,
-        None,  # t0+25: restarted, the entity has no state in this run yet
-        None,  # t0+30
-        0.30,  # t0+35
+        0.20,  # t0+5: Home Assistant running
+        0.20,  # t0+10: down
+        0.20,
+        0.20,
+        0.20,  # t0+25: started, the entity not back yet
+        0.30,  # t0+30
     ]
 
 
@@ -391,3 +399,79 @@ async def test_live_state_not_yet_committed(
     await async_wait_recording_done(hass)
     # Once written, the recorder says the same.
     assert await async_entity_prices(hass, PRICE, starts) == result
+
+
+# The recorder's modules an integration may use: the package (``get_instance``),
+# its history and statistics APIs and the statistics' data types. Its database
+# schema (``db_schema``), queries and table managers change without notice.
+PUBLIC_RECORDER = frozenset(
+    {
+        "homeassistant.components.recorder",
+        "homeassistant.components.recorder.history",
+        "homeassistant.components.recorder.models",
+        "homeassistant.components.recorder.statistics",
+    }
+)
+RECORDER = "homeassistant.components.recorder"
+
+
+def _imported_modules(source: str) -> set[str]:
+    """The absolute modules a source imports, at any depth (type-checking too).
+
+    ``from homeassistant.components.recorder import history`` imports the
+    package and its ``history`` module.
+    """
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            found.add(node.module)
+            if node.module == RECORDER:
+                found.update(
+                    f"{RECORDER}.{alias.name}"
+                    for alias in node.names
+                    if importlib.util.find_spec(f"{RECORDER}.{alias.name}")
+                )
+    return found
+
+
+def _forbidden(source: str) -> set[str]:
+    """What a source imports of the recorder's internals, or of SQLAlchemy."""
+    return {
+        module
+        for module in _imported_modules(source)
+        if (module.startswith(RECORDER) and module not in PUBLIC_RECORDER)
+        or module.split(".")[0] == "sqlalchemy"
+    }
+
+
+def test_recorder_read_through_public_modules_only() -> None:
+    """No module of the integration imports the recorder's schema or SQLAlchemy."""
+    package = Path(custom_components.powerwall_fleet.__file__).parent
+    modules = sorted(package.rglob("*.py"))
+    assert len(modules) > 20
+    offenders = {
+        str(path.relative_to(package)): sorted(found)
+        for path in modules
+        if (found := _forbidden(path.read_text(encoding="utf-8")))
+    }
+    assert offenders == {}
+    # The check itself tells the schema and raw SQL from the public modules.
+    assert _forbidden(
+        "from homeassistant.components.recorder.db_schema import RecorderRuns\n"
+        "from homeassistant.components.recorder import history, util\n"
+        "import sqlalchemy.orm\n"
+        "from sqlalchemy import select\n"
+    ) == {
+        "homeassistant.components.recorder.db_schema",
+        "homeassistant.components.recorder.util",
+        "sqlalchemy",
+        "sqlalchemy.orm",
+    }
+    assert not _forbidden(
+        "from homeassistant.components.recorder import get_instance, history\n"
+        "from homeassistant.components.recorder.statistics import"
+        " async_add_external_statistics\n"
+        "from homeassistant.helpers.recorder import get_instance\n"
+    )

@@ -46,9 +46,9 @@ from custom_components.powerwall_fleet.const import (
 )
 from custom_components.powerwall_fleet.coordinator import HistoryCoordinator
 from custom_components.powerwall_fleet.coordinator.history import PACE
+from custom_components.powerwall_fleet.energy.ledger import FLOWS, EnergyFlow
+from custom_components.powerwall_fleet.energy.statistics import statistic_id
 from custom_components.powerwall_fleet.fleet import ServerError
-from custom_components.powerwall_fleet.ledger import FLOWS, EnergyFlow
-from custom_components.powerwall_fleet.statistics import statistic_id
 from tests.integration.entity_helpers import setup_entry
 from tests.simulator import Simulator
 from tests.simulator.clock import SimClock

@@ -32,9 +32,12 @@ from pytest_homeassistant_custom_component.components.recorder.common import (
     async_wait_recording_done,
 )
 
+from custom_components.powerwall_fleet.energy.ledger import FLOWS, MONEY_KEYS
+from custom_components.powerwall_fleet.energy.statistics import (
+    statistic_id,
+    statistic_name,
+)
 from custom_components.powerwall_fleet.fleet.tariff import parse_tariff, resolve
-from custom_components.powerwall_fleet.ledger import FLOWS, MONEY_KEYS
-from custom_components.powerwall_fleet.statistics import statistic_id, statistic_name
 from tests.integration.test_energy import (  # noqa: F401 - fixtures
     CALENDAR,
     HOUR,

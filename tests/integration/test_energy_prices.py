@@ -3,8 +3,8 @@
 The import price comes from a Home Assistant entity (``dynamic_prices.py``
 reads its recorded states); exports keep the site's Tesla tariff. The entity
 changes every hour, is ``unavailable`` for one, and did not exist during the
-backfill: those buckets stay unpriced, are counted, and add nothing. The
-clocks start after the recorder did (the recorder prices no time before it).
+backfill: those buckets stay unpriced, are counted (also in the diagnostics),
+and add nothing. The clocks start after the recorder did.
 """
 
 from __future__ import annotations
@@ -19,7 +19,10 @@ from pytest_homeassistant_custom_component.components.recorder.common import (
 )
 
 from custom_components.powerwall_fleet.const import CONF_IMPORT_PRICE_ENTITY
-from custom_components.powerwall_fleet.ledger import MONEY_KEYS
+from custom_components.powerwall_fleet.diagnostics import (
+    async_get_config_entry_diagnostics,
+)
+from custom_components.powerwall_fleet.energy.ledger import MONEY_KEYS
 from tests.integration.test_energy import (  # noqa: F401 - fixtures
     HOUR,
     Run,
@@ -138,6 +141,10 @@ async def test_price_entity_with_gaps(
     assert gap_import > 0  # the gap had imports: they stayed unpriced
     assert unpriced > 0
     assert history.ledger.unpriced == {"import": unpriced, "export": 0}
+    diagnostics = await async_get_config_entry_diagnostics(hass, entry)
+    assert [site["unpriced_buckets"] for site in diagnostics["sites"]] == [
+        {"import": unpriced, "export": 0}
+    ]
 
 
 async def test_price_entity_changing_currency_leaves_buckets_unpriced(

@@ -27,7 +27,7 @@ from custom_components.powerwall_fleet.coordinator.history import (
     STORAGE_MINOR_VERSION,
     STORAGE_VERSION,
 )
-from custom_components.powerwall_fleet.ledger import EnergyLedger
+from custom_components.powerwall_fleet.energy.ledger import EnergyLedger
 from tests.integration.test_energy import Run, energy_requests, entity_id
 from tests.simulator import Simulator
 from tests.simulator.scenario import SITE_FULL, SITE_PW3

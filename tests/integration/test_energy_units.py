@@ -7,13 +7,8 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from custom_components.powerwall_fleet import ledger as ledger_module
-from custom_components.powerwall_fleet.fleet import (
-    BackupHistory,
-    EnergyHistory,
-    EnergyInterval,
-)
-from custom_components.powerwall_fleet.ledger import (
+from custom_components.powerwall_fleet.energy import ledger as ledger_module
+from custom_components.powerwall_fleet.energy.ledger import (
     FLOWS,
     HOUR,
     BucketPrices,
@@ -21,6 +16,11 @@ from custom_components.powerwall_fleet.ledger import (
     OutageSummary,
     buckets,
     summarise_outages,
+)
+from custom_components.powerwall_fleet.fleet import (
+    BackupHistory,
+    EnergyHistory,
+    EnergyInterval,
 )
 from tests.test_repository import _forbidden_imports
 
@@ -283,9 +283,11 @@ def test_ledger_imports_no_home_assistant() -> None:
         )
     ]
     # Its own parts are checked the same way (test_architecture.py).
-    parts = ("bucket_window", "flows", "outages", "pricing")
+    parts = ("buckets", "energy_flows", "outages", "pricing")
     assert [
         problem
         for problem in _forbidden_imports(ast.unparse(tree), ledger_module.__name__)
-        if not problem.endswith(tuple(f"powerwall_fleet.{part}" for part in parts))
+        if not problem.endswith(
+            tuple(f"powerwall_fleet.energy.{part}" for part in parts)
+        )
     ] == []

@@ -39,9 +39,9 @@ from custom_components.powerwall_fleet.coordinator import SiteCoordinators
 from custom_components.powerwall_fleet.diagnostics import (
     async_get_config_entry_diagnostics,
 )
+from custom_components.powerwall_fleet.energy.ledger import EnergyLedger
 from custom_components.powerwall_fleet.fleet import ENERGY_FIELDS
 from custom_components.powerwall_fleet.fleet.tariff import PERIOD_NAMES
-from custom_components.powerwall_fleet.ledger import EnergyLedger
 from custom_components.powerwall_fleet.site import site_zone
 from custom_components.powerwall_fleet.tou import PERIOD_STATES
 from tests.integration.entity_helpers import setup_entry

@@ -13,7 +13,7 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.powerwall_fleet.const import CONF_SITE_IDS, DOMAIN
 from custom_components.powerwall_fleet.fleet import PUBLIC_KEY_PATH, keys
-from custom_components.powerwall_fleet.partner import private_key_path
+from custom_components.powerwall_fleet.setup.partner import private_key_path
 from tests.simulator import Simulator
 from tests.simulator.scenario import SITE_FULL, SITE_PW3, SITE_SOLAR_ONLY
 

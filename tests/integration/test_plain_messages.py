@@ -24,7 +24,7 @@ from custom_components.powerwall_fleet.fleet import (
     OPERATION_MODES,
     errors as fleet_errors,
 )
-from custom_components.powerwall_fleet.partner import error_detail
+from custom_components.powerwall_fleet.setup.partner import error_detail
 from tests.integration.entity_helpers import COMMAND_FAULTS, setup_sites
 from tests.simulator import Simulator
 from tests.simulator.scenario import SITE_FULL

@@ -12,7 +12,7 @@ import pytest
 from syrupy.assertion import SnapshotAssertion
 from syrupy.extensions.json import JSONSnapshotExtension
 
-from custom_components.powerwall_fleet.ledger import FLOWS
+from custom_components.powerwall_fleet.energy.ledger import FLOWS
 from tests.integration.entity_helpers import setup_entry, summarise
 from tests.simulator import Simulator
 from tests.simulator.scenario import (

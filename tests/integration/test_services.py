@@ -23,7 +23,11 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from custom_components import powerwall_fleet as integration_dir
 from custom_components.powerwall_fleet.const import DOMAIN
 from tests.integration.conftest import entry_data
-from tests.integration.entity_helpers import request_bodies, setup_sites
+from tests.integration.entity_helpers import (
+    OFF_PEAK_ALL_DAY,
+    request_bodies,
+    setup_sites,
+)
 from tests.simulator import Simulator
 from tests.simulator.scenario import (
     DEFAULT_SCOPES,
@@ -336,6 +340,49 @@ async def test_failure_on_one_site_still_sets_the_others(
     assert "Setting the backup reserve failed" in caplog.text
 
 
+async def test_tariff_failure_on_one_site_still_sets_the_others(
+    hass: HomeAssistant,
+    simulator: Simulator,
+    config_entry: MockConfigEntry,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """set_time_of_use, like every action, tries every site before raising a failure."""
+    await setup_sites(hass, config_entry, SITE_FULL, SITE_PW3)
+    assert list(config_entry.runtime_data.sites) == [SITE_FULL, SITE_PW3]
+    simulator.add_fault(
+        rf"/{SITE_FULL}/time_of_use_settings$", method="POST", status=400
+    )
+
+    with pytest.raises(HomeAssistantError) as err:
+        await hass.services.async_call(
+            DOMAIN,
+            "set_time_of_use",
+            {"config_entry_id": config_entry.entry_id, **OFF_PEAK_ALL_DAY},
+            blocking=True,
+        )
+
+    assert _key(err) == "command_refused"
+    assert len(request_bodies(simulator, "time_of_use_settings", SITE_FULL)) == 1
+    sent = request_bodies(simulator, "time_of_use_settings", SITE_PW3)
+    assert len(sent) == 1
+    assert (
+        simulator.sites[SITE_PW3].tariff_content_v2
+        == sent[0]["tou_settings"]["tariff_content_v2"]
+    )
+
+    # Both failing: the first is raised, the other logged.
+    simulator.add_fault(r"/time_of_use_settings$", method="POST", status=503, times=4)
+    with pytest.raises(HomeAssistantError) as err:
+        await hass.services.async_call(
+            DOMAIN,
+            "set_time_of_use",
+            {"config_entry_id": config_entry.entry_id, **OFF_PEAK_ALL_DAY},
+            blocking=True,
+        )
+    assert _key(err) == "command_failed"
+    assert "Setting the time-of-use tariff failed" in caplog.text
+
+
 # ------------------------------------------------------------------ targets
 
 
@@ -597,3 +644,41 @@ async def test_action_descriptions(
             validate_selector(field["selector"])
             assert strings[name]["fields"][field_name]["name"]
             assert strings[name]["fields"][field_name]["description"]
+
+
+async def test_device_target_uses_nothing_deprecated(
+    hass: HomeAssistant,
+    simulator: Simulator,
+    config_entry: MockConfigEntry,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A device target reads no registry field Home Assistant reports as deprecated.
+
+    Home Assistant logs (once per line of code) a custom integration reading
+    ``DeviceEntry.config_entries``, which "will stop working" in 2027.10
+    (issue 23); any such report here fails the test.
+    """
+    await setup_sites(hass, config_entry, SITE_FULL, SITE_PW3)
+    device_id = _device_id(hass, SITE_FULL)
+
+    await _call(hass, "set_backup_reserve", device_id=device_id, percent=40)
+    response = await hass.services.async_call(
+        DOMAIN,
+        "get_time_of_use",
+        {"device_id": [device_id]},
+        blocking=True,
+        return_response=True,
+    )
+
+    assert simulator.site(SITE_FULL).reserve == 40
+    assert simulator.site(SITE_PW3).reserve == 30
+    assert response is not None
+    sites: list[dict[str, Any]] = response["sites"]  # type: ignore[assignment]
+    assert [site["device_id"] for site in sites] == [device_id]
+    reports = [
+        record.getMessage()
+        for record in caplog.records
+        if record.name == "homeassistant.helpers.frame"
+        or "will stop working" in record.getMessage()
+    ]
+    assert reports == []

@@ -1,10 +1,7 @@
 """Coordinators: one live, one info and one history coordinator per energy site.
 
-``base.py`` failure handling and the request tally, ``info.py`` site_info,
-``live.py`` live_status, ``history.py`` the energy history (driving the pure
-``ledger.py``), ``sites.py`` a site's set. This package imports only the fleet
-client, the site facts, the ledger and statistics: never entities, commands or
-actions (they import it). This module only re-exports what others import.
+Re-exports what the rest of the integration uses from base, info, live,
+history and sites.
 """
 
 from __future__ import annotations

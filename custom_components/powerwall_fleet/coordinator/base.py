@@ -1,18 +1,9 @@
 """Failure handling shared by every coordinator, and the request tally of a site.
 
-Owns :class:`FleetCoordinator` (one endpoint of one site, polled with
-DESIGN.md's failure table) and :class:`SiteUsage`. A transient failure (5xx,
-timeout, network error) is retried once inside the update, then the entities
-go unavailable (Home Assistant logs the loss once and the recovery once); an
-answer Tesla bills (every status below 500: 408, 429, ...) is never re-sent at
-once. A 429 keeps the last data and pauses polling until ``Retry-After``; a
-refused login starts reauth; a missing scope, a site Tesla has called gone
-for an hour and several polls (repairs.py's rule), or hour-long throttling
-raise a repair issue the owner can act on.
-
-May not know what an endpoint means (that is the subclasses' job in
-``info.py``, ``live.py`` and ``history.py``), nor import entities, commands
-or actions.
+Owns :class:`FleetCoordinator` (one endpoint of one site: one retry of a
+transient failure, no re-send of an answer Tesla bills, a 429 pause until
+``Retry-After``, reauth, the repair issues of a read) and :class:`SiteUsage`.
+What an endpoint means is the subclasses' job.
 """
 
 from __future__ import annotations
@@ -57,7 +48,7 @@ from custom_components.powerwall_fleet.repairs import (
 )
 
 if TYPE_CHECKING:
-    from custom_components.powerwall_fleet import PowerwallFleetConfigEntry
+    from ..runtime import PowerwallFleetConfigEntry
 
 # One more try inside an update for these, after this pause.
 RETRY_DELAY = 2.0

@@ -36,15 +36,8 @@ from custom_components.powerwall_fleet.const import (
     DOMAIN,
     LOGGER,
 )
-from custom_components.powerwall_fleet.dynamic_prices import async_entity_prices
-from custom_components.powerwall_fleet.fleet import (
-    EnergyHistory,
-    FleetError,
-    Product,
-    SiteInfo,
-)
-from custom_components.powerwall_fleet.fleet.values import parse_timestamp
-from custom_components.powerwall_fleet.ledger import (
+from custom_components.powerwall_fleet.energy.dynamic_prices import async_entity_prices
+from custom_components.powerwall_fleet.energy.ledger import (
     BUCKET,
     FLOWS,
     MONEY_KEYS,
@@ -55,17 +48,24 @@ from custom_components.powerwall_fleet.ledger import (
     buckets,
     summarise_outages,
 )
+from custom_components.powerwall_fleet.energy.statistics import (
+    Statistic,
+    async_import_hours,
+    energy_statistic,
+    money_statistic,
+)
+from custom_components.powerwall_fleet.fleet import (
+    EnergyHistory,
+    FleetError,
+    Product,
+    SiteInfo,
+)
+from custom_components.powerwall_fleet.fleet.values import parse_timestamp
 from custom_components.powerwall_fleet.site import (
     has_component,
     site_name,
     site_zone,
     site_zone_name,
-)
-from custom_components.powerwall_fleet.statistics import (
-    Statistic,
-    async_import_hours,
-    energy_statistic,
-    money_statistic,
 )
 
 from .base import FleetCoordinator

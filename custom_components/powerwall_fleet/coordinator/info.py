@@ -1,8 +1,6 @@
 """The site_info coordinator: the site's configuration, polled slowly.
 
-Owns :class:`InfoCoordinator` (what ``site_info`` says: settings, components,
-time zone, installation date). Failure handling is ``base.py``'s. May not
-import the other coordinators, entities, commands or actions.
+Owns :class:`InfoCoordinator` (settings, components, time zone, installation date).
 """
 
 from __future__ import annotations

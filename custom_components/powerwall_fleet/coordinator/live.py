@@ -1,9 +1,7 @@
 """The live_status coordinator: power flows and battery level, polled fast.
 
 Owns :class:`LiveCoordinator` and when a live change calls for a fresh
-``site_info`` (storm watch, grid and backup capability changes). Failure
-handling is ``base.py``'s. May not import the history coordinator, entities,
-commands or actions.
+``site_info`` (storm watch, grid and backup capability changes).
 """
 
 from __future__ import annotations

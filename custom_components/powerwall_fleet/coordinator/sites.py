@@ -1,8 +1,7 @@
 """The coordinators of one energy site, built with the entry's intervals.
 
 Owns :class:`SiteCoordinators` (live, info and history of a site, with its
-request tally) and :func:`build_site_coordinators`. May not import entities,
-commands or actions.
+request tally) and :func:`build_site_coordinators`.
 """
 
 from __future__ import annotations
@@ -30,7 +29,7 @@ from .info import InfoCoordinator
 from .live import LiveCoordinator
 
 if TYPE_CHECKING:
-    from custom_components.powerwall_fleet import PowerwallFleetConfigEntry
+    from ..runtime import PowerwallFleetConfigEntry
 
 
 @dataclass

@@ -1,7 +1,7 @@
-"""Client for the energy endpoints of Tesla's Fleet API.
+"""Client for the energy endpoints of Tesla's Fleet API, usable without Home Assistant.
 
-Usable on its own: it imports nothing from Home Assistant. The caller injects
-an ``aiohttp.ClientSession`` and a coroutine returning a valid access token.
+Re-exports the public names. The caller injects an ``aiohttp.ClientSession``
+and a coroutine returning a valid access token.
 """
 
 from .auth import (

@@ -1,13 +1,8 @@
 """OAuth user tokens for the Fleet API.
 
 Owns the authorize URL, the token endpoint (code exchange, refresh with
-rotation, and the form post that the partner token reuses), token sets, what
-an access token's claims say (scopes, subject) and :class:`TokenManager`.
-Partner matters live in ``partner.py``, region discovery in ``region.py``.
-It imports nothing from Home Assistant.
-
-Nothing here logs or raises with a token, client secret or key in the text.
-Token sets hide their secrets from ``repr``.
+rotation), token sets (their secrets hidden from ``repr``), what an access
+token's claims say (scopes, subject) and :class:`TokenManager`.
 """
 
 from __future__ import annotations

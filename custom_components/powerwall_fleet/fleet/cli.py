@@ -5,7 +5,7 @@ Owns the argument parser, the read and write commands (``sites``, ``status``,
 text and ``--json`` output, debug logging with secrets redacted, and the exit
 statuses: 0 done, 1 the request failed (:class:`FleetError`) or something
 unexpected happened, 2 bad input (nothing changed), 3 setup needs the user.
-A failure is one line of plain words (``cli_messages.py``) with no secret;
+A failure is one line of plain words (``cli_config.py``) with no secret;
 the traceback only with ``--debug``. ``setup`` lives in ``cli_setup.py``,
 ``doctor`` in ``cli_doctor.py``, the config file in ``cli_config.py``.
 Everything requests goes through the ``fleet`` client; the reserve rule and
@@ -31,15 +31,18 @@ import aiohttp
 
 from .cli_config import (
     DEFAULT_CONFIG,
+    UNEXPECTED,
     Config,
     Connection,
     SetupIncomplete,
     UsageError,
+    failure_line,
+    mode_words,
+    os_error_line,
     percent_text,
     remember_sites,
 )
 from .cli_doctor import doctor
-from .cli_messages import UNEXPECTED, failure_line, mode_words, os_error_line
 from .cli_setup import add_setup_arguments, setup
 from .client import OPERATION_MODES
 from .errors import FleetError, InvalidArgument, InvalidResponse

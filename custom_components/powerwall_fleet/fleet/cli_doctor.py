@@ -4,7 +4,7 @@ Owns the checks and their verdicts (OK, WARN, FAIL) with what to do: the
 domain serves our public key, the partner is registered in each region with
 that key, the token's scopes, the account's region, and one read per site.
 Exit status 1 when any check fails. Failures and permissions are in plain
-words (``cli_messages.py``, the portal's permission names). Requests go
+words (``cli_config.py``, the portal's permission names). Requests go
 through ``fleet``; no Home Assistant import, and no secret in the report.
 """
 
@@ -19,8 +19,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from . import keys
 from .auth import SCOPES, permission_name, token_scopes
-from .cli_config import PARTNER_REGIONS, Config, Connection, percent_text
-from .cli_messages import explain
+from .cli_config import PARTNER_REGIONS, Config, Connection, explain, percent_text
 from .cli_setup import hosted_key_hex
 from .errors import FleetError
 from .partner import partner_public_key

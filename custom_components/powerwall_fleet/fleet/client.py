@@ -2,9 +2,8 @@
 
 Owns :class:`FleetClient`: every read and write of an energy site, the one
 retry after a 401 (through the injected token callback), following a 421 to
-Tesla's named region, decoding answers and mapping them to ``errors.py``.
-Argument checks live in ``arguments.py``, payload models in ``models.py``.
-It imports nothing from Home Assistant and never logs a token.
+Tesla's named region, checking every argument before a request leaves,
+decoding answers and mapping them to ``errors.py``.
 """
 
 from __future__ import annotations
@@ -16,19 +15,10 @@ import json
 import logging
 import math
 from typing import Any, Final, Literal, TypeAlias
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import aiohttp
 
-from .arguments import (
-    HISTORY_PERIODS,
-    SiteId,
-    history_params,
-    percent_argument,
-    require_aware,
-    require_time_zone,
-    site_path,
-)
 from .errors import (
     CannotConnect,
     FleetError,
@@ -55,10 +45,12 @@ _LOGGER = logging.getLogger(__name__)
 
 OPERATION_MODES: Final = ("self_consumption", "autonomous", "backup")
 EXPORT_RULES: Final = ("battery_ok", "pv_only", "never")
+HISTORY_PERIODS: Final = ("day", "week", "month", "year", "lifetime")
 # Hosts a 421 may send us to without asking: Tesla's own. A redirect to another
 # host is refused so a bearer token never leaves for an unknown server.
 TRUSTED_HOST_SUFFIXES: Final = (".tesla.com", ".tesla.cn")
 
+SiteId: TypeAlias = int | str
 TokenProvider: TypeAlias = Callable[[], Awaitable[str]]
 TokenRejectedHandler: TypeAlias = Callable[[str], Awaitable[str]]
 BaseUrlListener: TypeAlias = Callable[[str], None]
@@ -124,14 +116,14 @@ class FleetClient:
     async def live_status(self, site_id: SiteId) -> LiveStatus:
         """Instantaneous power flows and battery level of a site."""
         response = await self._request(
-            "GET", "live_status", f"{site_path(site_id)}/live_status", "object"
+            "GET", "live_status", f"{_site_path(site_id)}/live_status", "object"
         )
         return LiveStatus.from_dict(response)
 
     async def site_info(self, site_id: SiteId) -> SiteInfo:
         """Configuration of a site."""
         response = await self._request(
-            "GET", "site_info", f"{site_path(site_id)}/site_info", "object"
+            "GET", "site_info", f"{_site_path(site_id)}/site_info", "object"
         )
         return SiteInfo.from_dict(response)
 
@@ -195,9 +187,9 @@ class FleetClient:
         return await self._request(
             "GET",
             "calendar_history",
-            f"{site_path(site_id)}/calendar_history",
+            f"{_site_path(site_id)}/calendar_history",
             "object",
-            params=history_params(kind, period, end, time_zone, start),
+            params=_history_params(kind, period, end, time_zone, start),
         )
 
     async def charge_history(
@@ -209,18 +201,18 @@ class FleetClient:
         time_zone: str,
     ) -> ChargeHistory:
         """Wall Connector charging sessions (``telemetry_history kind=charge``)."""
-        require_aware(start, "start")
-        require_aware(end, "end")
+        _require_aware(start, "start")
+        _require_aware(end, "end")
         params = {
             "kind": "charge",
             "start_date": start.isoformat(),
             "end_date": end.isoformat(),
-            "time_zone": require_time_zone(time_zone),
+            "time_zone": _require_time_zone(time_zone),
         }
         response = await self._request(
             "GET",
             "telemetry_history",
-            f"{site_path(site_id)}/telemetry_history",
+            f"{_site_path(site_id)}/telemetry_history",
             "object",
             params=params,
         )
@@ -230,7 +222,7 @@ class FleetClient:
 
     async def set_backup_reserve(self, site_id: SiteId, percent: int) -> CommandResult:
         """Set the backup reserve (0-100 %; 81-99 only in backup mode)."""
-        percent = percent_argument(percent, "percent")
+        percent = _percent(percent, "percent")
         return await self._write("backup", site_id, {"backup_reserve_percent": percent})
 
     async def set_operation_mode(self, site_id: SiteId, mode: str) -> CommandResult:
@@ -284,7 +276,7 @@ class FleetClient:
         self, site_id: SiteId, percent: int
     ) -> CommandResult:
         """Set the share of the battery kept for charging vehicles off-grid."""
-        percent = percent_argument(percent, "percent")
+        percent = _percent(percent, "percent")
         return await self._write(
             "off_grid_vehicle_charging_reserve",
             site_id,
@@ -317,7 +309,7 @@ class FleetClient:
         result: CommandResult = await self._request(
             "POST",
             endpoint,
-            f"{site_path(site_id)}/{endpoint}",
+            f"{_site_path(site_id)}/{endpoint}",
             "write",
             json_body=body,
         )
@@ -468,6 +460,63 @@ def _parse_int(digits: str) -> int | float:
     being refused (``int()`` refuses more than 4,300 digits).
     """
     return int(digits) if len(digits) <= _MAX_INT_DIGITS else math.inf
+
+
+def _site_path(site_id: SiteId) -> str:
+    """The path of one energy site's endpoints."""
+    if isinstance(site_id, bool) or not isinstance(site_id, int | str) or site_id == "":
+        raise InvalidArgument("site_id must be an int or a non-empty str")
+    return "/api/1/energy_sites/" + quote(str(site_id), safe="")
+
+
+def _percent(value: object, name: str) -> int:
+    """A whole percent 0-100."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise InvalidArgument(f"{name} must be a number", error="invalid_value")
+    if isinstance(value, float) and not value.is_integer():
+        raise InvalidArgument(f"{name} must be a whole number", error="invalid_value")
+    percent = int(value)
+    if not 0 <= percent <= 100:
+        raise InvalidArgument(f"{name} must be between 0 and 100", error="out_of_range")
+    return percent
+
+
+def _require_aware(value: datetime, name: str) -> None:
+    """Refuse a naive datetime."""
+    if not isinstance(value, datetime) or value.utcoffset() is None:
+        raise InvalidArgument(f"{name} must be a timezone-aware datetime")
+
+
+def _require_time_zone(time_zone: str) -> str:
+    """A non-empty zone name."""
+    if not isinstance(time_zone, str) or not time_zone:
+        raise InvalidArgument("time_zone must be an IANA zone name")
+    return time_zone
+
+
+def _history_params(
+    kind: str,
+    period: str,
+    end: datetime,
+    time_zone: str,
+    start: datetime | None,
+) -> dict[str, str]:
+    """The query of one calendar_history read."""
+    if period not in HISTORY_PERIODS:
+        raise InvalidArgument(
+            f"Unknown period {period!r}; expected one of " + ", ".join(HISTORY_PERIODS)
+        )
+    _require_aware(end, "end")
+    params = {
+        "kind": kind,
+        "period": period,
+        "end_date": end.isoformat(),
+        "time_zone": _require_time_zone(time_zone),
+    }
+    if start is not None:
+        _require_aware(start, "start")
+        params["start_date"] = start.isoformat()
+    return params
 
 
 def is_retryable(err: FleetError) -> bool:

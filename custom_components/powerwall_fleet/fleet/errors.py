@@ -1,9 +1,8 @@
 """Errors raised by the Fleet API client.
 
-Every error is a :class:`FleetError` carrying the HTTP status, Tesla's ``error``
-key and, when the server asked us to wait, ``retry_after`` in seconds.
-Messages are built only from what the server said plus the status; the client
-scrubs the credentials it sent from them, so they are safe to log.
+Every error is a :class:`FleetError` with the HTTP status, Tesla's ``error``
+key and ``retry_after``. Messages hold only what the server said, with the
+credentials sent scrubbed, so they are safe to log.
 """
 
 from __future__ import annotations

@@ -1,9 +1,7 @@
 """JSON over HTTP for the one-shot calls outside :class:`FleetClient`.
 
-Owns the default timeout of those calls, sending one request and reading its
-answer (token endpoint, partner and region calls), decoding the body, and the
-bearer-token request that the partner and region calls share. It imports
-nothing from Home Assistant and never puts a token in an error message.
+Owns their default timeout, sending one request and decoding its answer (token
+endpoint, partner and region calls), and the bearer-token request they share.
 """
 
 from __future__ import annotations

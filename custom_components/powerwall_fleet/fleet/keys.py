@@ -1,8 +1,7 @@
 """The application's EC key pair for Tesla partner registration.
 
-Tesla wants an EC key on curve secp256r1 (prime256v1); the public key is hosted
-as PEM at ``/.well-known/appspecific/com.tesla.3p.public-key.pem`` and Tesla
-reports it back as the hex of the uncompressed point. File I/O here blocks:
+Owns creating and loading the secp256r1 key (file mode 0600), its public PEM
+and the hex of the uncompressed point Tesla reports back. File I/O blocks:
 call it from an executor inside an event loop.
 """
 

@@ -1,11 +1,8 @@
 """Tolerant models of Fleet API payloads.
 
-Each model is a frozen dataclass whose attribute names are Tesla's field names.
-Every field is optional: it is ``None`` when the payload lacks it, carries a
-value of the wrong type or one that cannot be a real reading (``values.py``:
-each number field declares its kind with :func:`reading`). The untouched
-payload is kept in ``raw``. Building a model from any JSON value never raises.
-No Home Assistant import.
+Frozen dataclasses whose attributes are Tesla's field names. A missing,
+mistyped or impossible value is ``None`` (read through ``values.py``), the
+untouched payload is kept in ``raw``, and building a model never raises.
 """
 
 from __future__ import annotations

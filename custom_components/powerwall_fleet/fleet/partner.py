@@ -2,8 +2,7 @@
 
 Owns the partner (client-credentials) token, the partner domain check, the
 public key's URL, registering the domain in a region and asking which public
-key Tesla holds for it. The key pair itself lives in ``keys.py``. It imports
-nothing from Home Assistant and never puts a token or secret in an error.
+key Tesla holds for it.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Which Fleet API region an account lives in.
 
 Owns the regional base URLs, the region hint in an access token and the
-``users/region`` call. It imports nothing from Home Assistant.
+``users/region`` call.
 """
 
 from __future__ import annotations

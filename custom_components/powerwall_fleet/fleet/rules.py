@@ -1,8 +1,7 @@
 """Tesla's rules for the settings a client may send, shared by the integration and the ``fleetapi`` tool.
 
-Pure functions: no Home Assistant import, no requests. The integration's
-control table and the command-line tool both decide with these, so the two
-never disagree on what Tesla accepts.
+Owns the highest backup reserve outside backup-only mode and the half-up
+rounding to a whole percent.
 """
 
 from __future__ import annotations

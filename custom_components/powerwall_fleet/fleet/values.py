@@ -1,15 +1,9 @@
 """Sane values from JSON: what a field of a Fleet API payload may hold.
 
-The models (``models.py``) read every field through these functions. A value
-of the wrong type, or one that cannot be a real reading, becomes ``None``: a
-number that is not finite or lies outside the physical range of its kind of
-field, text no Tesla field holds (longer than a Home Assistant state, a NUL,
-an unpaired surrogate). So one bad field makes only the entity that shows it
-unavailable, and nothing downstream (unit conversion, sums, ``timedelta``,
-state strings) can overflow.
-
-Pure functions of their arguments: no Home Assistant import, no requests, no
-knowledge of which payload a field belongs to (the models declare that).
+Owns the conversions the models read every field through. A mistyped value,
+a number that is not finite or outside its kind's physical range, text no
+Tesla field holds, or an impossible timestamp becomes ``None``, so one bad
+field makes only the entity that shows it unavailable.
 """
 
 from __future__ import annotations

@@ -1,8 +1,7 @@
 """Building a ``tariff_content_v2`` from the simple form and the legacy schedule.
 
-Owns ``tariff_from_simple``, ``tariff_from_legacy``, ``parse_clock`` and the
-helpers that write periods without midnight wraps. Depends on ``model`` only.
-No Home Assistant imports: usable with the client on its own.
+Owns ``tariff_from_simple``, ``tariff_from_legacy``, ``parse_clock`` and
+writing periods without midnight wraps.
 """
 
 from __future__ import annotations

@@ -2,9 +2,7 @@
 
 Owns the constants (period, season and day names, legacy targets), the
 problem type and ``TariffError``, the model classes and their conversion back
-to Tesla's JSON (``to_dict``). Parsing, validation, resolution and conversion
-live in the sibling modules; this one imports none of them. No Home Assistant
-imports: usable with the client on its own.
+to Tesla's JSON (``to_dict``).
 """
 
 from __future__ import annotations

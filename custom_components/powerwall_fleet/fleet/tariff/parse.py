@@ -2,8 +2,7 @@
 
 Owns the structural checks (types, ranges) with their problem paths, the
 read-back quirks (omitted zero fields, a missing ``toDayOfWeek``) and
-``check_tariff`` (parse, then validate). Depends on ``model`` and ``validate``
-only. No Home Assistant imports: usable with the client on its own.
+``check_tariff`` (parse, then validate).
 """
 
 from __future__ import annotations

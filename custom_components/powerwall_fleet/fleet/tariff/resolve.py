@@ -1,9 +1,7 @@
 """What applies when: period and prices at an instant, changes and spans.
 
 Owns ``resolve``, ``changes``, ``next_change``, ``segments`` (in the site's
-wall-clock time, through daylight saving changes) and the readable
-``period_table``. Depends on ``model`` only. No Home Assistant imports: usable
-with the client on its own.
+wall-clock time, through daylight saving changes) and ``period_table``.
 """
 
 from __future__ import annotations

@@ -1,9 +1,8 @@
 """Validation of a tariff, and comparing what was sent with what a site holds.
 
-Owns every content rule and its problem message (day coverage, season
-coverage, prices, dates, buy below sell), what Tesla stores of a tariff
-(``as_tesla_stores``) and ``differences``. Depends on ``model`` only. No Home
-Assistant imports: usable with the client on its own.
+Owns every content rule and its problem message (day and season coverage,
+prices, dates, buy below sell), what Tesla stores of a tariff
+(``as_tesla_stores``) and ``differences``.
 """
 
 from __future__ import annotations

@@ -1,10 +1,8 @@
-"""OAuth implementation for Tesla's Fleet API.
+"""OAuth for Tesla's Fleet API: the implementation and the entry's token manager.
 
-Home Assistant's stock implementation treats every 4xx from the token endpoint
-as a lost login. Tesla only means that with ``login_required``/``invalid_grant``
-(and a refused client); anything else is retried later, so a passing fault never
-costs the owner a login. Refresh tokens rotate: the new one is merged into the
-stored token, which OAuth2Session saves into the entry before it is used.
+Tesla means a lost login only with ``login_required``/``invalid_grant`` (or a
+refused client); any other token-endpoint failure is retried later. A rotated
+refresh token is stored in the entry before it is used.
 """
 
 from __future__ import annotations
@@ -30,7 +28,7 @@ from homeassistant.helpers.config_entry_oauth2_flow import OAuth2Session
 from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
-from .const import (
+from ..const import (
     CONF_AUTHORIZE_URL,
     CONF_BASE_URL,
     CONF_TOKEN_URL,
@@ -40,7 +38,7 @@ from .const import (
     DOMAIN,
     OAUTH_SCOPES,
 )
-from .fleet import (
+from ..fleet import (
     CannotConnect,
     FleetError,
     InvalidClient,

@@ -1,11 +1,8 @@
 """Which Fleet API server a config flow or entry talks to.
 
-Tesla's (North America until sign-in names the account's region) or, for
-developers only, a custom Fleet-API-compatible server such as the simulator.
-Owns the server settings an entry stores (kind, base, authorize and token
-URLs), what a custom server's URLs must look like, and which region URLs may
-receive the account's token. Plain functions of settings: no requests, no
-Home Assistant import.
+Owns the server settings an entry stores (Tesla's, or for developers a custom
+Fleet-API-compatible server such as the simulator), what a custom server's
+URLs must look like and which region URLs may receive the account's token.
 """
 
 from __future__ import annotations
@@ -15,7 +12,7 @@ import os
 from typing import Any
 from urllib.parse import urlsplit
 
-from .const import (
+from ..const import (
     CONF_AUTHORIZE_URL,
     CONF_BASE_URL,
     CONF_SERVER,
@@ -26,7 +23,7 @@ from .const import (
     SERVER_CUSTOM,
     SERVER_TESLA,
 )
-from .fleet import REGION_BASE_URLS, WrongRegion
+from ..fleet import REGION_BASE_URLS, WrongRegion
 
 
 def developer_mode() -> bool:

@@ -1,25 +1,10 @@
 """The energy ledger: every one of Tesla's 5-minute buckets counted exactly once.
 
-Owns the bookkeeping of a site's energy history: the buckets of a recent
-window (the open day and the day before it, in the site's zone) with the
-energy and the prices each was counted with (``bucket_window.py``); the grand
-totals per flow and of money, which include every bucket ever counted; the
-instant before which buckets are no longer looked at (``floor``); the newest
-bucket counted (``cursor``, a UTC instant, so DST changes cannot confuse it);
-the next local day to ask for, the closed day to read once more; the last
-hour whose statistics row is written; the tariff history (``pricing.py``);
-the grid-outage summary and when the outage history was last read; and the
-JSON form all of this is stored in.
-
-A bucket is new (counted and priced), unchanged, or revised (its old value
-replaced, its price kept); one that arrives after a newer one is simply
-counted then. The hours a batch touched are returned with their totals, from
-the earliest changed hour on, since statistics sums are cumulative.
-
-Pure Python (the standard library and the fleet client's models): no Home
-Assistant import, no request, no storage, no statistics. The history
-coordinator (``coordinator/history.py``) asks Tesla, prices the new buckets,
-hands both to the ledger, imports the hours it returns and saves it.
+Owns a site's energy bookkeeping and its stored form: the recent window of
+counted buckets (buckets.py), the grand totals per flow and of money, which
+local day to ask for next and which closed day to read once more, the last
+statistics hour written, the tariff history (pricing.py) and the outage
+summary. The history coordinator asks Tesla, prices, and saves the ledger.
 """
 
 from __future__ import annotations
@@ -29,16 +14,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
 
-from .bucket_window import (
+from ..fleet import EnergyInterval
+from ..fleet.values import parse_timestamp
+from .buckets import (
     CountedBucket,
     hour_rows,
     hour_start,
     window_as_list,
     window_from_list,
 )
-from .fleet import EnergyInterval
-from .fleet.values import parse_timestamp
-from .flows import (
+from .energy_flows import (
     BUCKET,
     COMPENSATION,
     COST,

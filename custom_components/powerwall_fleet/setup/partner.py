@@ -1,15 +1,9 @@
 """Partner registration with Tesla: the key, the domain, each region, the key check.
 
-Owns the application's partner key (kept under the config directory, mode
-0600; its public PEM cached in ``hass.data``), the view that serves the public
-key at Tesla's well-known path, cleaning up the domain the owner types,
-registering that domain in each region, checking that Tesla holds our key
-there, and the translation key for each way that fails.
-
-Shows no form and writes no config entry: the config flow does that with what
-this module answers. No secret (client secret, partner token, private key)
-reaches a log line, a form or an exception message; only the public key
-leaves this module.
+Owns the application's partner key (mode 0600, under the config directory),
+the view serving its public half at Tesla's well-known path, cleaning up the
+domain the owner types, registering it in each region, checking that Tesla
+holds our key there, and the translation key of each failure.
 """
 
 from __future__ import annotations
@@ -27,7 +21,7 @@ from homeassistant.helpers.http import KEY_HASS, HomeAssistantView
 from homeassistant.helpers.network import NoURLAvailableError, get_url
 from homeassistant.util.hass_dict import HassKey
 
-from .const import (
+from ..const import (
     CONF_BASE_URL,
     CONF_DOMAIN_NAME,
     CONF_SERVER,
@@ -36,7 +30,7 @@ from .const import (
     PRIVATE_KEY_FILE,
     SERVER_CUSTOM,
 )
-from .fleet import (
+from ..fleet import (
     PUBLIC_KEY_PATH,
     REGION_BASE_URLS,
     CannotConnect,

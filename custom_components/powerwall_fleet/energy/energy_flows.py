@@ -1,10 +1,7 @@
 """The energy flows: which Tesla history fields make each flow, and the buckets of an answer.
 
-Owns :data:`FLOWS` (key, Tesla field or parts, components, display name,
-whether it is a main flow), the money statistics' keys (:data:`MONEY_KEYS`)
-and :func:`buckets` (an answer's 5-minute buckets with their UTC start). Pure
-Python (the standard library and the fleet client's models): no Home
-Assistant import.
+Owns :data:`FLOWS` (one row per flow: key, Tesla field or parts, components,
+name, main or breakdown), the money statistics' keys and :func:`buckets`.
 """
 
 from __future__ import annotations
@@ -13,10 +10,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING
 
-from .fleet import EnergyHistory, EnergyInterval
+from ..fleet import EnergyHistory, EnergyInterval
 
 if TYPE_CHECKING:
-    from .site import Component
+    from ..site import Component
 
 BUCKET = timedelta(minutes=5)
 HOUR = timedelta(hours=1)

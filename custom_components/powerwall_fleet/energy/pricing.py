@@ -1,16 +1,8 @@
 """The site's tariff history: which tariff priced a bucket, from when.
 
-Owns :class:`TariffHistory`: the versions of ``site_info.tariff_content_v2``
-with the instant each was first seen, kept across restarts (stored with the
-ledger), and the buy and sell price of a bucket from the version in force at
-its start. A bucket priced once keeps that price (the ledger stores it), so a
-tariff change never reprices the past; a bucket that arrives late from before
-a change gets the older version's price. The earliest version known also
-prices what came before it (the backfill): nothing better is known.
-
-Prices come from the tariff resolver (``fleet/tariff``: season by date,
-period by weekday and wall-clock time in the site's zone). Pure Python: no
-Home Assistant import.
+Owns :class:`TariffHistory`: each version of ``site_info.tariff_content_v2``
+with the instant it was first seen, and a bucket's buy and sell price from the
+version in force at its start, so a tariff change never reprices the past.
 """
 
 from __future__ import annotations
@@ -19,8 +11,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 from typing import Any
 
-from .fleet.tariff import Tariff, TariffError, parse_tariff, resolve
-from .fleet.values import parse_timestamp
+from ..fleet.tariff import Tariff, TariffError, parse_tariff, resolve
+from ..fleet.values import parse_timestamp
 
 # Versions kept beyond the ledger's window (the one in force at its start).
 KEEP_BEFORE = 1

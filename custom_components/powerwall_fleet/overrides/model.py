@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.util import dt as dt_util
 
-from .commands import (
+from ..commands import (
     MAX_RESERVE_OUTSIDE_BACKUP,
     async_option_label,
     async_set_backup_reserve,
@@ -26,11 +26,11 @@ from .commands import (
     async_set_operation_mode,
     async_set_storm_watch,
 )
-from .const import DOMAIN
-from .fleet import SiteInfo
+from ..const import DOMAIN
+from ..fleet import SiteInfo
 
 if TYPE_CHECKING:
-    from .coordinator import SiteCoordinators
+    from ..coordinator import SiteCoordinators
 
 # The settings an override can change, in the order they are shown.
 OPERATION_MODE = "operation_mode"

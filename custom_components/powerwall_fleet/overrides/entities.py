@@ -25,13 +25,13 @@ from homeassistant.components.sensor import (
 )
 from homeassistant.helpers.entity import EntityDescription
 
-from .coordinator import InfoCoordinator, SiteCoordinators
-from .entity import PowerwallFleetEntity
-from .override import OverrideManager
-from .override_model import FIELDS, Override, not_restored_error
+from ..coordinator import InfoCoordinator, SiteCoordinators
+from ..entity import PowerwallFleetEntity
+from .engine import OverrideManager
+from .model import FIELDS, Override, not_restored_error
 
 if TYPE_CHECKING:
-    from . import PowerwallFleetConfigEntry
+    from ..runtime import PowerwallFleetConfigEntry
 
 
 class _OverrideEntity(PowerwallFleetEntity[InfoCoordinator]):

@@ -1,7 +1,6 @@
 """The ``override`` and ``cancel_override`` actions: schemas, presets, checks, responses.
 
-services.py registers them with its one target resolver (``device_id`` /
-``config_entry_id``). A call is checked for every targeted site before any
+Targets (``device_id`` / ``config_entry_id``) come from target.py. A call is checked for every targeted site before any
 request: the settings each site has (a battery for the mode, reserve, grid
 charging and a battery level; solar for the export rule; storm watch), the
 reserve Tesla accepts for the resulting mode (81-99 % only in backup-only
@@ -21,32 +20,20 @@ values that explicit fields override:
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 import math
 from typing import TYPE_CHECKING, Any, cast
 
-from homeassistant.core import (
-    HomeAssistant,
-    ServiceCall,
-    ServiceResponse,
-    SupportsResponse,
-)
-from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
-from homeassistant.helpers import config_validation as cv, device_registry as dr
+from homeassistant.core import HomeAssistant, ServiceCall, ServiceResponse
+from homeassistant.exceptions import ServiceValidationError
+from homeassistant.helpers import config_validation as cv
 from homeassistant.util import dt as dt_util
 
-from .commands import (
-    MAX_RESERVE_OUTSIDE_BACKUP,
-    check_command_scope,
-    validation_error,
-    whole_percent,
-)
-from .const import DOMAIN, LOGGER
-from .fleet import EXPORT_RULES, OPERATION_MODES
-from .override import OverrideManager
-from .override_model import (
+from ..commands import MAX_RESERVE_OUTSIDE_BACKUP, validation_error, whole_percent
+from ..fleet import EXPORT_RULES, OPERATION_MODES
+from ..overrides.engine import OverrideManager
+from ..overrides.model import (
     BACKUP_RESERVE,
     EXPORT_RULE,
     FIELDS,
@@ -58,15 +45,22 @@ from .override_model import (
     not_restored_error,
     read_setting,
 )
-from .site import has_battery, has_solar
+from ..site import has_battery, has_solar
+from .target import (
+    TARGET_FIELDS,
+    Target,
+    async_for_each,
+    check_command_scopes,
+    resolve_targets,
+    site_fields,
+)
 
 if TYPE_CHECKING:
     # Home Assistant 2026.10 validates with probatio and aliases voluptuous to
     # it; 2026.3 uses voluptuous itself. Type against the newer engine.
     import probatio as vol
 
-    from . import PowerwallFleetConfigEntry
-    from .coordinator import SiteCoordinators
+    from ..coordinator import SiteCoordinators
 else:
     import voluptuous as vol
 
@@ -76,10 +70,6 @@ PRESET_CHARGE_FROM_GRID = "charge_from_grid"
 PRESET_PRESERVE_BATTERY = "preserve_battery"
 PRESET_STORM_PREP = "storm_prep"
 PRESETS = (PRESET_CHARGE_FROM_GRID, PRESET_PRESERVE_BATTERY, PRESET_STORM_PREP)
-
-# (entry, site, targeted as a device), as services.resolve_targets gives them.
-type Target = tuple[PowerwallFleetConfigEntry, SiteCoordinators, bool]
-type Resolver = Callable[[HomeAssistant, ServiceCall], list[Target]]
 
 # Refusals that mean "this site lacks the setting": a site reached through its
 # entry (not named as a device) is then left out instead of failing the call.
@@ -110,33 +100,7 @@ def override_schema(target_fields: dict[vol.Marker, Any]) -> vol.Schema:
     )
 
 
-def async_setup_override_actions(
-    hass: HomeAssistant,
-    resolve: Resolver,
-    target_fields: dict[vol.Marker, Any],
-) -> None:
-    """Register ``override`` and ``cancel_override`` (from services.py)."""
-
-    async def _override(call: ServiceCall) -> ServiceResponse:
-        return await _async_override(hass, call, resolve(hass, call))
-
-    async def _cancel(call: ServiceCall) -> ServiceResponse:
-        return await _async_cancel(hass, resolve(hass, call))
-
-    hass.services.async_register(
-        DOMAIN,
-        SERVICE_OVERRIDE,
-        _override,
-        schema=override_schema(target_fields),
-        supports_response=SupportsResponse.OPTIONAL,
-    )
-    hass.services.async_register(
-        DOMAIN,
-        SERVICE_CANCEL_OVERRIDE,
-        _cancel,
-        schema=vol.Schema(target_fields),
-        supports_response=SupportsResponse.OPTIONAL,
-    )
+CANCEL_OVERRIDE_SCHEMA = vol.Schema(TARGET_FIELDS)
 
 
 # ------------------------------------------------------------------ checks
@@ -292,9 +256,7 @@ def plan_override(
     return Plan(site, manager, values, ends_at, target, rising)
 
 
-def _plans(
-    hass: HomeAssistant, targets: list[Target], data: dict[str, Any]
-) -> list[Plan]:
+def _plans(targets: list[Target], data: dict[str, Any]) -> list[Plan]:
     plans: list[Plan] = []
     first: ServiceValidationError | None = None
     for entry, site, explicit in targets:
@@ -306,66 +268,59 @@ def _plans(
             first = first or err
     if not plans and first is not None:
         raise first
-    for entry in {id(entry): entry for entry, _, _ in targets}.values():
-        check_command_scope(hass, entry)
+    check_command_scopes([site for _, site, _ in targets])
     return plans
 
 
 # ------------------------------------------------------------------ actions
 
 
-async def _async_override(
-    hass: HomeAssistant, call: ServiceCall, targets: list[Target]
+async def async_handle_override(
+    hass: HomeAssistant, call: ServiceCall
 ) -> ServiceResponse:
     """Check every site first, then set each site's values."""
-    plans = _plans(hass, targets, dict(call.data))
-    results: list[dict[str, Any]] = []
-    failures: list[HomeAssistantError] = []
-    for plan in plans:
-        try:
-            previous, override = await plan.manager.async_start(
-                plan.site,
-                plan.values,
-                ends_at=plan.ends_at,
-                target_percent=plan.target_percent,
-                target_rising=plan.target_rising,
-            )
-        except HomeAssistantError as err:
-            failures.append(err)
-            continue
-        results.append(
-            {
-                **_site_fields(hass, plan.site),
-                "values": dict(plan.values),
-                "changed": [
-                    name
-                    for name, value in plan.values.items()
-                    if previous.get(name) != value
-                ],
-                "previous": previous,
-                "restore": dict(override.restore),
-                "ends_at": _iso(override.ends_at),
-                "target_percent": override.target_percent,
-            }
+    plans = _plans(resolve_targets(hass, call), dict(call.data))
+
+    async def _start(plan: Plan) -> dict[str, Any]:
+        previous, override = await plan.manager.async_start(
+            plan.site,
+            plan.values,
+            ends_at=plan.ends_at,
+            target_percent=plan.target_percent,
+            target_rising=plan.target_rising,
         )
-    if failures:
-        for failure in failures[1:]:
-            LOGGER.error("Starting an override failed: %s", failure)
-        raise failures[0]
+        return {
+            **site_fields(hass, plan.site),
+            "values": dict(plan.values),
+            "changed": [
+                name
+                for name, value in plan.values.items()
+                if previous.get(name) != value
+            ],
+            "previous": previous,
+            "restore": dict(override.restore),
+            # The end as the override's store writes it (ISO 8601, or None).
+            "ends_at": override.as_dict()["ends_at"],
+            "target_percent": override.target_percent,
+        }
+
+    results = await async_for_each(plans, _start, "Starting an override")
     return cast("ServiceResponse", {"sites": results})
 
 
-async def _async_cancel(hass: HomeAssistant, targets: list[Target]) -> ServiceResponse:
+async def async_handle_cancel_override(
+    hass: HomeAssistant, call: ServiceCall
+) -> ServiceResponse:
     """Restore the targeted sites now; a site without an override is left alone."""
     results: list[dict[str, Any]] = []
     failed: list[str] = []
-    for entry, site, _ in targets:
+    for entry, site, _ in resolve_targets(hass, call):
         manager = entry.runtime_data.overrides
         was_active = site.site_id in manager.overrides
         result = await manager.async_cancel(site)
         results.append(
             {
-                **_site_fields(hass, site),
+                **site_fields(hass, site),
                 "was_active": was_active,
                 "restored": result.restored,
                 "kept": result.kept,
@@ -377,22 +332,3 @@ async def _async_cancel(hass: HomeAssistant, targets: list[Target]) -> ServiceRe
     if failed:
         raise not_restored_error(failed)
     return cast("ServiceResponse", {"sites": results})
-
-
-def _iso(value: datetime | None) -> str | None:
-    return None if value is None else value.isoformat()
-
-
-def _site_fields(hass: HomeAssistant, site: SiteCoordinators) -> dict[str, Any]:
-    identifier = (DOMAIN, str(site.site_id))
-    registry = dr.async_get(hass)
-    entry_id = site.info.config_entry.entry_id
-    device_id = next(
-        (
-            device.id
-            for device in dr.async_entries_for_config_entry(registry, entry_id)
-            if identifier in device.identifiers
-        ),
-        None,
-    )
-    return {"site_id": site.site_id, "device_id": device_id, "name": site.name}

@@ -37,8 +37,8 @@ from homeassistant.const import UnitOfEnergy
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.util.unit_conversion import EnergyConverter
 
-from .const import DOMAIN
-from .flows import MONEY_NAMES, EnergyFlow
+from ..const import DOMAIN
+from .energy_flows import MONEY_NAMES, EnergyFlow
 
 SEPARATOR = " · "
 

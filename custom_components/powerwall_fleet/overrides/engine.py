@@ -43,8 +43,9 @@ from homeassistant.helpers.event import async_call_later, async_track_point_in_u
 from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
 
-from .const import DOMAIN, LOGGER
-from .override_model import (
+from ..const import DOMAIN, LOGGER
+from ..repairs import async_clear_override_restore, async_raise_override_restore
+from .model import (
     SETTING_WORDS,
     Override,
     RestoreResult,
@@ -54,11 +55,10 @@ from .override_model import (
     read_setting,
     send_order,
 )
-from .repairs import async_clear_override_restore, async_raise_override_restore
 
 if TYPE_CHECKING:
-    from . import PowerwallFleetConfigEntry
-    from .coordinator import SiteCoordinators
+    from ..coordinator import SiteCoordinators
+    from ..runtime import PowerwallFleetConfigEntry
 
 STORAGE_VERSION = 1
 

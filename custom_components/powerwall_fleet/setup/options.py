@@ -1,11 +1,7 @@
-"""Options flow: poll intervals with the requests per day they cost, and money.
+"""Options flow: poll intervals with the requests per day they cost, and price entities.
 
-Owns the options form and its confirm step. The estimate itself is
-``const.requests_per_day`` (checked against the simulator's request counter);
-the price entities are checked with ``dynamic_prices.parse_price_unit`` (the
-units the ledger will accept). One set of options per entry: every site of
-the entry is priced by the same entities. Options this form does not show
-(the backfill choice) are kept. Nothing here sends a request.
+Owns the options form and its confirm step; options the form does not show
+are kept.
 """
 
 from __future__ import annotations
@@ -25,7 +21,7 @@ from homeassistant.helpers.selector import (
     NumberSelectorMode,
 )
 
-from .const import (
+from ..const import (
     CONF_BREAKDOWN_STATISTICS,
     CONF_EXPORT_PRICE_ENTITY,
     CONF_HISTORY_INTERVAL,
@@ -45,7 +41,7 @@ from .const import (
     MIN_LIVE_INTERVAL,
     requests_per_day,
 )
-from .dynamic_prices import parse_price_unit
+from ..energy.dynamic_prices import parse_price_unit
 
 if TYPE_CHECKING:
     # Home Assistant 2026.10 validates with probatio and aliases voluptuous to

@@ -1,8 +1,7 @@
 """Grid outages: the summary of the last 30 days from Tesla's outage history.
 
-Owns :class:`OutageSummary` (count, total duration, last start; its JSON
-form) and :func:`summarise_outages`. Pure Python: no Home Assistant import.
-The ledger stores the summary; the history coordinator reads the history.
+Owns :class:`OutageSummary` (count, total duration, last start; its stored
+form) and :func:`summarise_outages`.
 """
 
 from __future__ import annotations
@@ -11,8 +10,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from .fleet import BackupHistory
-from .fleet.values import parse_timestamp
+from ..fleet import BackupHistory
+from ..fleet.values import parse_timestamp
 
 OUTAGE_WINDOW = timedelta(days=30)
 

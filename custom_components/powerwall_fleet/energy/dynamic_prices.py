@@ -5,25 +5,29 @@ Amber, Tibber, a template, an ``input_number``...) and turning its units into
 a currency and a price per kWh. The ledger and the statistics ask
 :func:`async_entity_prices` for the price in force at each bucket's start; the
 options form checks an entity with :func:`parse_price_unit`. Reads the
-recorder only: may not send Fleet requests, keep state or know how buckets
-are counted.
+recorder through its public history API only (no database tables, no SQL):
+may not send Fleet requests, keep state or know how buckets are counted.
 
-The price in force at an instant is the entity's recorded state at or before
-it (a change exactly at a bucket's start prices that bucket), in the unit the
-state itself carried then. Never a guess:
+The price in force at an instant is the entity's last state recorded at or
+before it (a change exactly at a bucket's start prices that bucket), in the
+unit that state carried. No price (``None``), never a guess, when that state
+is ``unknown``, ``unavailable``, not a number, without a unit or with one
+:func:`parse_price_unit` refuses; when no state is recorded at or before the
+instant (the entity did not exist yet, is not recorded, or the recorder no
+longer holds that time); when the instant is later than now; and when the
+state is in another currency than the reference (the currency of the newest
+priced instant in the request), so one result never mixes currencies.
 
-* ``unknown``, ``unavailable`` or non-numeric states, states without a unit or
-  with one :func:`parse_price_unit` does not accept: no price (``None``);
-* no recorded state at or before the instant (the entity did not exist yet,
-  or the recorder does not hold it): no price;
-* an instant when Home Assistant was not running (outside every recorder run)
-  or a state recorded before the recorder run the instant falls in (the value
-  it had when Home Assistant stopped says nothing of the time it was down):
-  no price;
-* an instant later than now: no price;
-* a state in another currency than the reference (the currency of the newest
-  priced instant in the request): no price for that instant, so one result
-  never mixes currencies.
+Home Assistant being down is not known: it records no state when it stops,
+and the only record of its runs is the recorder's private run table (its own
+history no longer reads it either). An entity's next recorded state is the
+one it writes when it is back after the start, and that cannot be told from
+an ordinary change. So, as Home Assistant's history and statistics do, the
+state recorded before a stop stays in force until the entity's first state
+after the start: a bucket while Home Assistant was down gets the price the
+entity showed when it stopped (a price change during a long stop is seen
+late). Unpricing every span that might hide a stop would drop correct prices
+too, and a restart usually lasts a minute or two.
 
 The recorder commits every few seconds; the entity's live state, when newer
 than the last recorded one, is taken as recorded so a price that changed a
@@ -41,14 +45,11 @@ import re
 from typing import Final
 
 from homeassistant.components.recorder import history
-from homeassistant.components.recorder.db_schema import RecorderRuns
-from homeassistant.components.recorder.models import process_timestamp
 from homeassistant.const import STATE_UNAVAILABLE, STATE_UNKNOWN
 from homeassistant.core import HomeAssistant, State
 from homeassistant.generated.currencies import ACTIVE_CURRENCIES
-from homeassistant.helpers.recorder import get_instance, session_scope
+from homeassistant.helpers.recorder import get_instance
 from homeassistant.util import dt as dt_util
-from sqlalchemy import or_, select
 
 # Currency symbols that name exactly one currency.
 SYMBOLS: Final[dict[str, str]] = {
@@ -221,17 +222,15 @@ async def async_entity_prices(
     query_end = min(instants[-1], now) + _MARGIN
     if query_start >= query_end:  # every instant is in the future
         return EntityPrices(None, unpriced)
-    states, runs = await get_instance(hass).async_add_executor_job(
+    states = await get_instance(hass).async_add_executor_job(
         _read_history, hass, entity_id, query_start, query_end
     )
     live = hass.states.get(entity_id)
-    if live is not None and (not states or live.last_updated > states[-1].when):
-        states.append(_Recorded(live.last_updated, live))
-    times = [recorded.when for recorded in states]
+    if live is not None and (not states or live.last_updated > states[-1].last_updated):
+        states.append(live)
+    times = [state.last_updated for state in states]
     priced: dict[datetime, tuple[str, float] | None] = {
-        instant: _price_at(
-            hass, instant, now=now, states=states, times=times, runs=runs
-        )
+        instant: _price_at(hass, instant, now=now, states=states, times=times)
         for instant in instants
     }
     currency = next(
@@ -251,75 +250,35 @@ def _price_at(
     instant: datetime,
     *,
     now: datetime,
-    states: list[_Recorded],
+    states: list[State],
     times: list[datetime],
-    runs: list[tuple[datetime, datetime | None]],
 ) -> tuple[str, float] | None:
     """The currency and price in force at ``instant``, or None."""
     if instant > now:
         return None
-    run_start = next(
-        (
-            start
-            for start, end in reversed(runs)
-            if start <= instant and (end is None or instant < end)
-        ),
-        None,
-    )
-    if run_start is None:
-        return None
     index = bisect_right(times, instant) - 1
     if index < 0:
         return None
-    recorded = states[index]
-    # A state recorded before the run began says nothing of the run. The
-    # state in force at the query's start has no time of its own (it was
-    # recorded at some point before): it counts only when the run had begun
-    # by the query's start.
-    if recorded.when < run_start:
-        return None
-    return state_price(hass, recorded.state)
-
-
-@dataclass(frozen=True)
-class _Recorded:
-    """A recorded state and when it was recorded (the first one: at or before)."""
-
-    when: datetime
-    state: State
+    return state_price(hass, states[index])
 
 
 def _read_history(
     hass: HomeAssistant, entity_id: str, start: datetime, end: datetime
-) -> tuple[list[_Recorded], list[tuple[datetime, datetime | None]]]:
-    """The entity's states from ``start`` to ``end`` and the recorder runs then.
+) -> list[State]:
+    """The entity's states from ``start`` to ``end``, oldest first.
 
     Runs in the recorder's executor. Every state update counts (attributes
-    too: the unit is an attribute), each with its last_updated time; the one
-    in force at ``start`` comes first, timed at ``start``.
+    too: the unit is an attribute), each at its last_updated time; the one in
+    force at ``start`` comes first, its last_updated set to ``start``.
     """
     found = history.get_significant_states(
         hass,
         start,
         end,
         [entity_id],
-        None,
-        True,  # include_start_time_state
-        False,  # significant_changes_only
-        False,  # minimal_response
-        False,  # no_attributes
+        include_start_time_state=True,
+        significant_changes_only=False,
+        minimal_response=False,
+        no_attributes=False,
     )
-    states = [
-        _Recorded(state.last_updated, state)
-        for state in found.get(entity_id, [])
-        if isinstance(state, State)
-    ]
-    with session_scope(hass=hass, read_only=True) as session:
-        rows = session.execute(
-            select(RecorderRuns.start, RecorderRuns.end).where(
-                RecorderRuns.start < end,
-                or_(RecorderRuns.end.is_(None), RecorderRuns.end > start),
-            )
-        ).all()
-    runs = [(process_timestamp(row[0]), process_timestamp(row[1])) for row in rows]
-    return states, sorted(runs, key=lambda run: run[0])
+    return [state for state in found.get(entity_id, []) if isinstance(state, State)]

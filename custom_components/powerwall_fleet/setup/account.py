@@ -1,9 +1,8 @@
 """What signing in tells about the account, and how a failure is shown.
 
-Owns the checks the config flow runs after Tesla's sign-in: a Fleet client on
-the fresh token, test-before-configure on every chosen site (one site_info
-each), and which abort reason and placeholders a Fleet error after sign-in
-gets. No flow state and no form: config_flow.py decides what the user sees.
+Owns the checks the config flow runs after Tesla's sign-in (a client on the
+fresh token, one site_info per chosen site) and the abort reason and
+placeholders of a Fleet error then.
 """
 
 from __future__ import annotations
@@ -13,7 +12,7 @@ from dataclasses import dataclass
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 
-from .fleet import (
+from ..fleet import (
     CannotConnect,
     FleetClient,
     FleetError,
@@ -25,8 +24,8 @@ from .fleet import (
     WrongRegion,
     site_is_unavailable,
 )
+from ..site import site_label
 from .partner import error_detail
-from .site import site_label
 
 
 class SiteCheckFailed(Exception):

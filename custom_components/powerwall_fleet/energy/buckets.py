@@ -1,12 +1,7 @@
 """The ledger's recent buckets: each one's energy and the prices it was counted with.
 
-Owns :class:`CountedBucket` (Wh per flow in :data:`FLOWS` order, buy and sell
-price per kWh, whether a price source existed when it was counted), its JSON
-form, and :func:`hour_rows`: the cumulative totals (energy and money) at the
-end of each hour, from the ledger's grand totals and the buckets after that
-hour. The ledger keeps these buckets for the open day and the day before it, so
-a bucket that comes late is counted, and a revised one replaces its old value.
-Pure Python: no Home Assistant import.
+Owns :class:`CountedBucket`, the window's stored form and :func:`hour_rows`
+(the energy and money totals at the end of each hour).
 """
 
 from __future__ import annotations
@@ -16,8 +11,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from .fleet.values import parse_timestamp
-from .flows import COMPENSATION, COST, EXPORTED, FLOWS, HOUR, IMPORTED
+from ..fleet.values import parse_timestamp
+from .energy_flows import COMPENSATION, COST, EXPORTED, FLOWS, HOUR, IMPORTED
 
 # Bits of the stored flags.
 _BUY_SOURCE = 1

@@ -1,0 +1,1 @@
+"""Energy history bookkeeping: ledger, buckets, flows, pricing, dynamic prices, outages, statistics."""

@@ -1,0 +1,1 @@
+"""Overrides: the record, the engine that restores, the entities."""

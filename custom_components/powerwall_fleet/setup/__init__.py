@@ -1,0 +1,1 @@
+"""Config-flow helpers: partner registration, account checks, server, OAuth, options form."""
