@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 import stat
@@ -23,6 +24,7 @@ from tests.simulator.scenario import (
     DEFAULT_SCOPES,
     PARTNER_DOMAIN,
     PARTNER_KEY_SECRET,
+    SITE_FULL,
     USER_MAIN,
 )
 
@@ -155,3 +157,83 @@ def assert_no_secret(text: str, simulator: Simulator) -> None:
 
 
 PYTHON = sys.executable
+
+
+class FakeTerminal(io.StringIO):
+    """A stdin that says it is a terminal (the prompts themselves are patched in)."""
+
+    def isatty(self) -> bool:
+        """Pretend to be a terminal."""
+        return True
+
+
+class NoTerminal(io.StringIO):
+    """A stdin that is not a terminal and is at its end (``< /dev/null``, a closed pipe)."""
+
+
+def forbid_prompts(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Make any prompt fail the test; returns the prompts tried (should stay empty)."""
+    tried: list[str] = []
+
+    def prompt(text: str = "") -> str:
+        tried.append(text)
+        raise AssertionError(f"prompted without a terminal: {text!r}")
+
+    monkeypatch.setattr("builtins.input", prompt)
+    monkeypatch.setattr("getpass.getpass", prompt)
+    monkeypatch.setattr("sys.stdin", NoTerminal(""))
+    return tried
+
+
+SETUP_DOMAIN = "cli.example.net"
+
+
+def setup_config(tmp_path: Path, sim: Simulator, key_server: KeyServer) -> Path:
+    """A config holding only the endpoints; the domain serves the public key setup writes."""
+    path = tmp_path / "fleet.json"
+    path.write_text(
+        json.dumps({**endpoints(sim), "domain_origin": key_server.origin}),
+        encoding="utf-8",
+    )
+    key_server.file = tmp_path / "com.tesla.3p.public-key.pem"
+    sim.resolve_domain(SETUP_DOMAIN, key_server.origin)
+    return path
+
+
+def setup_flags(path: Path) -> list[str]:
+    """``--config path setup`` with every flag but ``--code``."""
+    return [
+        "--config",
+        str(path),
+        "setup",
+        "--client-id",
+        CLIENT_ID,
+        "--client-secret",
+        CLIENT_SECRET,
+        "--domain",
+        SETUP_DOMAIN,
+        "--redirect-uri",
+        REDIRECT,
+    ]
+
+
+def check_setup_done(path: Path, sim: Simulator, key_hex: str | None = None) -> None:
+    """The config, key and registrations as a finished setup leaves them."""
+    data = read_config(path)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    key_path = path.parent / "fleetapi-private-key.pem"
+    assert stat.S_IMODE(key_path.stat().st_mode) == 0o600
+    ours = keys.public_key_hex(keys.load_private_key(key_path))
+    if key_hex is not None:
+        assert ours == key_hex
+    for region in ("na", "eu"):
+        account = sim.partners[(region, CLIENT_ID)]
+        assert (account.domain, account.public_key_hex) == (SETUP_DOMAIN, ours)
+    assert data["client_id"] == CLIENT_ID
+    assert data["client_secret"] == CLIENT_SECRET
+    assert data["domain"] == SETUP_DOMAIN
+    assert data["tokens"]["refresh_token"] in sim.oauth.refresh_tokens
+    assert data["region"] == "na"
+    assert data["base_url"] == sim.base_url("na")
+    assert data["site_id"] == SITE_FULL
+    assert SITE_FULL in [s["energy_site_id"] for s in data["sites"]]

@@ -12,6 +12,8 @@ from custom_components.powerwall_fleet.fleet import FleetClient
 from tests.simulator import Simulator
 from tests.simulator.scenario import USER_MAIN
 
+from .cli_support import KeyServer
+
 
 @pytest.fixture
 async def session(socket_enabled: None) -> AsyncIterator[aiohttp.ClientSession]:
@@ -50,3 +52,19 @@ def client(
 ) -> FleetClient:
     """A client for the main account in its own region."""
     return make_client(tokens["access_token"])
+
+
+@pytest.fixture
+async def key_server(socket_enabled: None) -> AsyncIterator[KeyServer]:
+    """A domain's web server on loopback, serving nothing yet."""
+    server = KeyServer()
+    await server.start()
+    yield server
+    await server.stop()
+
+
+@pytest.fixture
+async def fresh_sim(socket_enabled: None) -> AsyncIterator[Simulator]:
+    """A simulator where our application is registered nowhere."""
+    async with Simulator(partner_registered=False) as sim:
+        yield sim

@@ -368,7 +368,7 @@ async def test_server_error_exits_1(
     code, out, err = await cli(capsys, "--config", str(config), "status")
     assert code == 1
     assert out == ""
-    assert err.startswith("fleetapi: error: ServerError: HTTP 503")
+    assert err.startswith("fleetapi: Tesla's servers had a problem (HTTP 503)")
     assert len(err.strip().splitlines()) == 1
 
 

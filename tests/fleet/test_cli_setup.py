@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-import io
 import json
 from pathlib import Path
-import stat
 
 import pytest
 
@@ -25,81 +22,18 @@ from tests.simulator.scenario import (
 
 from .cli_support import (
     REDIRECT,
+    SETUP_DOMAIN,
+    FakeTerminal,
     KeyServer,
     assert_no_secret,
+    check_setup_done,
     cli,
-    endpoints,
     partner_key,
     read_config,
+    setup_config,
+    setup_flags,
     write_config,
 )
-
-DOMAIN = "cli.example.net"
-
-
-@pytest.fixture
-async def key_server(socket_enabled: None) -> AsyncIterator[KeyServer]:
-    """A domain's web server on loopback, serving nothing yet."""
-    server = KeyServer()
-    await server.start()
-    yield server
-    await server.stop()
-
-
-@pytest.fixture
-async def fresh_sim(socket_enabled: None) -> AsyncIterator[Simulator]:
-    """A simulator where our application is registered nowhere."""
-    async with Simulator(partner_registered=False) as sim:
-        yield sim
-
-
-def _setup_config(tmp_path: Path, sim: Simulator, key_server: KeyServer) -> Path:
-    """A config holding only the endpoints, and a domain that serves setup's public key."""
-    path = tmp_path / "fleet.json"
-    path.write_text(
-        json.dumps({**endpoints(sim), "domain_origin": key_server.origin}),
-        encoding="utf-8",
-    )
-    key_server.file = tmp_path / "com.tesla.3p.public-key.pem"
-    sim.resolve_domain(DOMAIN, key_server.origin)
-    return path
-
-
-def _flags(path: Path) -> list[str]:
-    return [
-        "--config",
-        str(path),
-        "setup",
-        "--client-id",
-        CLIENT_ID,
-        "--client-secret",
-        CLIENT_SECRET,
-        "--domain",
-        DOMAIN,
-        "--redirect-uri",
-        REDIRECT,
-    ]
-
-
-def _check_done(path: Path, sim: Simulator, key_hex: str | None = None) -> None:
-    data = read_config(path)
-    assert stat.S_IMODE(path.stat().st_mode) == 0o600
-    key_path = path.parent / "fleetapi-private-key.pem"
-    assert stat.S_IMODE(key_path.stat().st_mode) == 0o600
-    ours = keys.public_key_hex(keys.load_private_key(key_path))
-    if key_hex is not None:
-        assert ours == key_hex
-    for region in ("na", "eu"):
-        account = sim.partners[(region, CLIENT_ID)]
-        assert (account.domain, account.public_key_hex) == (DOMAIN, ours)
-    assert data["client_id"] == CLIENT_ID
-    assert data["client_secret"] == CLIENT_SECRET
-    assert data["domain"] == DOMAIN
-    assert data["tokens"]["refresh_token"] in sim.oauth.refresh_tokens
-    assert data["region"] == "na"
-    assert data["base_url"] == sim.base_url("na")
-    assert data["site_id"] == SITE_FULL
-    assert SITE_FULL in [s["energy_site_id"] for s in data["sites"]]
 
 
 async def test_setup_with_flags_and_a_bare_code(
@@ -109,11 +43,11 @@ async def test_setup_with_flags_and_a_bare_code(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     """Every answer from flags: key created, registered in both regions, signed in."""
-    path = _setup_config(tmp_path, fresh_sim, key_server)
+    path = setup_config(tmp_path, fresh_sim, key_server)
     code = fresh_sim.issue_code(user=USER_MAIN, redirect_uri=REDIRECT)
-    status, out, err = await cli(capsys, *_flags(path), "--code", code)
+    status, out, err = await cli(capsys, *setup_flags(path), "--code", code)
     assert status == 0, err
-    _check_done(path, fresh_sim)
+    check_setup_done(path, fresh_sim)
     assert "Created the private key" in out
     assert fresh_sim.authorize_url in out
     assert "Setup complete" in out
@@ -125,10 +59,10 @@ async def test_setup_with_flags_and_a_bare_code(
         keys.load_private_key(tmp_path / "fleetapi-private-key.pem")
     )
     code = fresh_sim.issue_code(user=USER_MAIN, redirect_uri=REDIRECT)
-    status, out, err = await cli(capsys, *_flags(path), "--code", code)
+    status, out, err = await cli(capsys, *setup_flags(path), "--code", code)
     assert status == 0, err
     assert "Reusing the private key" in out
-    _check_done(path, fresh_sim, before)
+    check_setup_done(path, fresh_sim, before)
 
 
 async def test_setup_from_prompts_and_a_redirect_url(
@@ -139,13 +73,13 @@ async def test_setup_from_prompts_and_a_redirect_url(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Answers typed at the prompts; the browser's redirect URL (with our state) pasted."""
-    path = _setup_config(tmp_path, fresh_sim, key_server)
+    path = setup_config(tmp_path, fresh_sim, key_server)
 
     def browser(prompt: str) -> str:
         answers = {
             "Client ID": CLIENT_ID,
             "Client secret": CLIENT_SECRET,
-            "Domain": DOMAIN,
+            "Domain": SETUP_DOMAIN,
             "Redirect URI": "",  # keep the default shown
         }
         for start, answer in answers.items():
@@ -156,33 +90,19 @@ async def test_setup_from_prompts_and_a_redirect_url(
         url = next(line for line in printed.splitlines() if line.startswith("http"))
         state = url.split("state=")[1].split("&")[0]
         code = fresh_sim.issue_code(
-            user=USER_MAIN, redirect_uri=f"https://{DOMAIN}/", state=state
+            user=USER_MAIN, redirect_uri=f"https://{SETUP_DOMAIN}/", state=state
         )
-        return f"https://{DOMAIN}/?locale=en-US&code={code}&state={state}&issuer=x"
+        return (
+            f"https://{SETUP_DOMAIN}/?locale=en-US&code={code}&state={state}&issuer=x"
+        )
 
-    monkeypatch.setattr("sys.stdin", io.StringIO(""))
+    monkeypatch.setattr("sys.stdin", FakeTerminal(""))
     monkeypatch.setattr("builtins.input", browser)
+    monkeypatch.setattr("getpass.getpass", browser)
     status, _, err = await cli(capsys, "--config", str(path), "setup")
     assert status == 0, err
-    _check_done(path, fresh_sim)
-    assert read_config(path)["redirect_uri"] == f"https://{DOMAIN}/"
-
-
-async def test_setup_from_stdin(
-    tmp_path: Path,
-    fresh_sim: Simulator,
-    key_server: KeyServer,
-    capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """Answers fed on stdin, the code last (a redirect URL without state)."""
-    path = _setup_config(tmp_path, fresh_sim, key_server)
-    code = fresh_sim.issue_code(user=USER_MAIN, redirect_uri=REDIRECT)
-    answers = [CLIENT_ID, CLIENT_SECRET, DOMAIN, REDIRECT, f"{REDIRECT}?code={code}"]
-    monkeypatch.setattr("sys.stdin", io.StringIO("\n".join(answers) + "\n"))
-    status, _, err = await cli(capsys, "--config", str(path), "setup")
-    assert status == 0, err
-    _check_done(path, fresh_sim)
+    check_setup_done(path, fresh_sim)
+    assert read_config(path)["redirect_uri"] == f"https://{SETUP_DOMAIN}/"
 
 
 async def test_setup_refuses_a_redirect_url_from_another_sign_in(
@@ -192,10 +112,10 @@ async def test_setup_refuses_a_redirect_url_from_another_sign_in(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     """A redirect URL whose state is not ours: exit 2 and the code is not exchanged."""
-    path = _setup_config(tmp_path, fresh_sim, key_server)
+    path = setup_config(tmp_path, fresh_sim, key_server)
     code = fresh_sim.issue_code(user=USER_MAIN, redirect_uri=REDIRECT, state="other")
     status, _, err = await cli(
-        capsys, *_flags(path), "--code", f"{REDIRECT}?code={code}&state=other"
+        capsys, *setup_flags(path), "--code", f"{REDIRECT}?code={code}&state=other"
     )
     assert status == 2
     assert "state does not match" in err
@@ -222,8 +142,8 @@ async def test_setup_bad_input_exits_2_without_a_request(
     message: str,
 ) -> None:
     """An unusable domain or redirect URI: exit 2, nothing sent anywhere."""
-    path = _setup_config(tmp_path, fresh_sim, key_server)
-    argv = _flags(path)
+    path = setup_config(tmp_path, fresh_sim, key_server)
+    argv = setup_flags(path)
     argv[argv.index(flag) + 1] = value
     status, _, err = await cli(capsys, *argv, "--code", "NA_x")
     assert status == 2
@@ -284,7 +204,8 @@ async def test_doctor_all_ok(
     }
     assert {c["verdict"] for c in checks.values()} == {"OK"}
     assert "eu" in checks["region"]["detail"]
-    assert "energy_cmds" in checks["scopes"]["detail"]
+    assert '"Energy Product Commands"' in checks["scopes"]["detail"]
+    assert "energy_cmds" not in checks["scopes"]["detail"]
     assert simulator.count("live_status", site_id=SITE_EU) == 2
     assert_no_secret(out, simulator)
 
@@ -316,7 +237,8 @@ async def test_doctor_names_what_fails_and_what_to_do(
     assert checks["partner (eu)"]["verdict"] == "FAIL"
     assert "fleetapi setup" in checks["partner (eu)"]["advice"]
     assert checks["scopes"]["verdict"] == "WARN"
-    assert "energy_cmds" in checks["scopes"]["detail"]
+    assert '"Energy Product Commands"' in checks["scopes"]["detail"]
+    assert "energy_cmds" not in checks["scopes"]["detail"]
     assert checks["region"]["verdict"] == "OK"
     assert checks[f"site {SITE_FULL}"]["verdict"] == "OK"
     dead = [
@@ -341,7 +263,7 @@ async def test_setup_waits_until_the_domain_serves_our_key(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The domain serves another key: setup says where to upload ours and checks again."""
-    path = _setup_config(tmp_path, fresh_sim, key_server)
+    path = setup_config(tmp_path, fresh_sim, key_server)
     key_server.pem = keys.public_key_pem(keys.generate_private_key())
     prompts: list[str] = []
 
@@ -350,15 +272,16 @@ async def test_setup_waits_until_the_domain_serves_our_key(
         key_server.pem = None  # the user uploads our key
         return ""
 
+    monkeypatch.setattr("sys.stdin", FakeTerminal(""))
     monkeypatch.setattr("builtins.input", user)
     code = fresh_sim.issue_code(user=USER_MAIN, redirect_uri=REDIRECT)
-    status, out, err = await cli(capsys, *_flags(path), "--code", code)
+    status, out, err = await cli(capsys, *setup_flags(path), "--code", code)
     assert status == 0, err
     assert len(prompts) == 1
     assert prompts[0].startswith("Press Enter to check again")
     assert "serves another key" in out
     assert "is ours" in out
-    _check_done(path, fresh_sim)
+    check_setup_done(path, fresh_sim)
 
 
 async def test_doctor_without_key_or_tokens(
@@ -382,3 +305,57 @@ async def test_doctor_without_key_or_tokens(
     assert checks["token"]["verdict"] == "FAIL"
     assert "fleetapi setup" in checks["token"]["advice"]
     assert simulator.count("products") == simulator.count("users_region") == 0
+
+
+async def test_setup_says_what_a_login_without_commands_cannot_do(
+    tmp_path: Path,
+    fresh_sim: Simulator,
+    key_server: KeyServer,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Signed in without "Energy Product Commands": setup says setmode/setreserve will be refused and how to fix it."""
+    path = setup_config(tmp_path, fresh_sim, key_server)
+    code = fresh_sim.issue_code(
+        user=USER_MAIN,
+        redirect_uri=REDIRECT,
+        scopes=("openid", "offline_access", "energy_device_data"),
+    )
+    status, out, err = await cli(capsys, *setup_flags(path), "--code", code)
+    assert status == 0, err
+    assert "Setup complete" in out
+    note = out.split("Setup complete", 1)[1]
+    assert '"Energy Product Commands"' in note
+    assert "setmode" in note
+    assert "setreserve" in note
+    assert "refused" in note
+    assert "developer portal" in note
+    assert "fleetapi setup" in note
+    words = [line for line in (out + err).splitlines() if not line.startswith("http")]
+    assert "energy_cmds" not in "\n".join(words)  # only in the sign-in URL
+
+    # With every permission, no such note.
+    code = fresh_sim.issue_code(user=USER_MAIN, redirect_uri=REDIRECT)
+    status, out, _ = await cli(capsys, *setup_flags(path), "--code", code)
+    assert status == 0
+    assert "Energy Product Commands" not in out
+
+
+async def test_setup_without_the_read_permission_stops(
+    tmp_path: Path,
+    fresh_sim: Simulator,
+    key_server: KeyServer,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Signed in without "Energy Product Information": stop (exit 3) before reading, and say how to fix it."""
+    path = setup_config(tmp_path, fresh_sim, key_server)
+    code = fresh_sim.issue_code(
+        user=USER_MAIN, redirect_uri=REDIRECT, scopes=("openid", "offline_access")
+    )
+    fresh_sim.reset_counts()
+    status, out, err = await cli(capsys, *setup_flags(path), "--code", code)
+    assert status == 3
+    assert '"Energy Product Information"' in err
+    words = [line for line in (out + err).splitlines() if not line.startswith("http")]
+    assert "energy_device_data" not in "\n".join(words)  # only in the sign-in URL
+    assert fresh_sim.count("products") == 0
+    assert "Setup complete" not in out

@@ -6,6 +6,7 @@ and a coroutine returning a valid access token.
 
 from .auth import (
     AUTHORIZE_URL,
+    PERMISSION_NAMES,
     SCOPES,
     TOKEN_URL,
     TokenManager,
@@ -13,6 +14,7 @@ from .auth import (
     build_authorize_url,
     decode_jwt_claims,
     exchange_code,
+    permission_name,
     refresh_tokens,
     token_scopes,
     token_subject,
@@ -79,6 +81,7 @@ __all__ = [
     "EXPORT_RULES",
     "HISTORY_PERIODS",
     "OPERATION_MODES",
+    "PERMISSION_NAMES",
     "PUBLIC_KEY_PATH",
     "REGION_BASE_URLS",
     "SCOPES",
@@ -127,6 +130,7 @@ __all__ = [
     "normalize_domain",
     "partner_public_key",
     "partner_token",
+    "permission_name",
     "plain_words",
     "refresh_tokens",
     "region_from_token",

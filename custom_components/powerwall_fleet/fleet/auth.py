@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 import json
 import logging
 import time
-from typing import Any, Final
+from typing import Any, Final, TypeAlias
 from urllib.parse import urlencode
 
 import aiohttp
@@ -37,6 +37,26 @@ AUTHORIZE_URL: Final = "https://auth.tesla.com/oauth2/v3/authorize"
 AUTHORIZE_URL_CN: Final = "https://auth.tesla.cn/oauth2/v3/authorize"
 TOKEN_URL: Final = "https://fleet-auth.prd.vn.cloud.tesla.com/oauth2/v3/token"  # noqa: S105
 SCOPES: Final = ("openid", "offline_access", "energy_device_data", "energy_cmds")
+# Each scope under the name Tesla's developer portal and consent page give it:
+# what people read, never the key.
+PERMISSION_NAMES: Final[Mapping[str, str]] = {
+    "openid": "Sign in with Tesla",
+    "offline_access": "Refresh Tokens",
+    "user_data": "Profile Information",
+    "energy_device_data": "Energy Product Information",
+    "energy_cmds": "Energy Product Commands",
+    "vehicle_device_data": "Vehicle Information",
+    "vehicle_location": "Vehicle Location",
+    "vehicle_cmds": "Vehicle Commands",
+    "vehicle_charging_cmds": "Vehicle Charging Management",
+}
+
+
+def permission_name(scope: str) -> str:
+    """The permission ``scope`` grants, as Tesla's developer portal names it."""
+    return PERMISSION_NAMES.get(scope, "another permission")
+
+
 # Refresh this long before the access token's expiry.
 REFRESH_MARGIN: Final = 300.0
 
@@ -264,7 +284,7 @@ def decode_jwt_claims(token: str) -> dict[str, Any]:
         payload = token.split(".")[1]
         payload += "=" * (-len(payload) % 4)
         claims = json.loads(base64.urlsafe_b64decode(payload))
-    except IndexError, ValueError, TypeError, AttributeError:
+    except (IndexError, ValueError, TypeError, AttributeError):
         return {}
     return claims if isinstance(claims, dict) else {}
 
@@ -287,7 +307,7 @@ def token_subject(token: str) -> str | None:
 
 # ----------------------------------------------------------- token manager
 
-type RotationListener = Callable[[TokenSet], Awaitable[None] | None]
+RotationListener: TypeAlias = Callable[[TokenSet], Awaitable[None] | None]
 
 
 class TokenManager:

@@ -3,12 +3,16 @@
 Owns the argument parser, the read and write commands (``sites``, ``status``,
 ``info``, ``getmode``, ``setmode``, ``getreserve``, ``setreserve``), their
 text and ``--json`` output, debug logging with secrets redacted, and the exit
-statuses: 0 done, 1 the request failed (:class:`FleetError`), 2 bad input
-(nothing sent). ``setup`` lives in ``cli_setup.py``, ``doctor`` in
-``cli_doctor.py``, the config file in ``cli_config.py``. Everything requests
-goes through the ``fleet`` client; no Home Assistant import.
+statuses: 0 done, 1 the request failed (:class:`FleetError`) or something
+unexpected happened, 2 bad input (nothing changed), 3 setup needs the user.
+A failure is one line of plain words (``cli_config.py``) with no secret;
+the traceback only with ``--debug``. ``setup`` lives in ``cli_setup.py``,
+``doctor`` in ``cli_doctor.py``, the config file in ``cli_config.py``.
+Everything requests goes through the ``fleet`` client; the reserve rule and
+rounding are the integration's (``rules.py``). No Home Assistant import.
 
-Run it as ``python -m custom_components.powerwall_fleet.fleet`` or ``scripts/fleetapi``.
+Run it as ``scripts/fleetapi``, ``python -I custom_components/powerwall_fleet/fleet``
+(no Home Assistant needed) or ``python -m custom_components.powerwall_fleet.fleet``.
 """
 
 from __future__ import annotations
@@ -21,16 +25,20 @@ import logging
 from pathlib import Path
 import sys
 import traceback
-from typing import Any, Final
+from typing import Any, Final, TypeAlias
 
 import aiohttp
 
 from .cli_config import (
     DEFAULT_CONFIG,
+    UNEXPECTED,
     Config,
     Connection,
+    SetupIncomplete,
     UsageError,
-    advice_for,
+    failure_line,
+    mode_words,
+    os_error_line,
     percent_text,
     remember_sites,
 )
@@ -39,6 +47,7 @@ from .cli_setup import add_setup_arguments, setup
 from .client import OPERATION_MODES
 from .errors import FleetError, InvalidArgument, InvalidResponse
 from .models import LiveStatus, SiteInfo
+from .rules import MAX_RESERVE_OUTSIDE_BACKUP, reserve_needs_backup_mode, whole_percent
 
 _LOGGER = logging.getLogger(__name__)
 PACKAGE_LOGGER: Final = __name__.rpartition(".")[0]
@@ -53,7 +62,7 @@ SITE_COMMANDS: Final = (
     "setreserve",
 )
 
-type Command = Callable[
+Command: TypeAlias = Callable[
     [argparse.Namespace, Config, aiohttp.ClientSession], Awaitable[int]
 ]
 
@@ -159,6 +168,13 @@ async def run(argv: Sequence[str] | None = None) -> int:
     logger = logging.getLogger(PACKAGE_LOGGER)
     level = logger.level
     handler = _debug_handler(log_filter) if args.debug else None
+
+    def fail(status: int, text: str, *, trace: bool = True) -> int:
+        print(f"fleetapi: {log_filter.redact(text)}", file=sys.stderr)
+        if args.debug and trace:
+            sys.stderr.write(log_filter.redact(traceback.format_exc()))
+        return status
+
     try:
         config = Config.load(Path(args.config), required=args.command != "setup")
         log_filter.secrets = config.secrets
@@ -167,16 +183,15 @@ async def run(argv: Sequence[str] | None = None) -> int:
         async with aiohttp.ClientSession() as session:
             return await COMMANDS[args.command](args, config, session)
     except (UsageError, InvalidArgument) as err:
-        print(f"fleetapi: {err}", file=sys.stderr)
-        return 2
+        return fail(2, str(err), trace=False)
+    except SetupIncomplete as err:
+        return fail(3, f"setup is not finished: {err}", trace=False)
     except FleetError as err:
-        print(f"fleetapi: error: {err}{advice_for(err)}", file=sys.stderr)
-        if args.debug:
-            traceback.print_exc()
-        return 1
+        return fail(1, failure_line(err, config=args.config))
     except OSError as err:
-        print(f"fleetapi: error: {err.strerror or err}", file=sys.stderr)
-        return 1
+        return fail(1, os_error_line(err))
+    except Exception:  # noqa: BLE001 - a bug: one line, the traceback with --debug
+        return fail(1, UNEXPECTED)
     finally:
         if handler is not None:
             logger.removeHandler(handler)
@@ -190,14 +205,19 @@ class _RedactSecrets(logging.Filter):
         super().__init__()
         self.secrets: Callable[[], tuple[str, ...]] = tuple
 
+    def redact(self, text: str) -> str:
+        """``text`` with every secret of the config replaced."""
+        # Short values are no real secret and would garble every line.
+        for secret in self.secrets():
+            if len(secret) >= 8:
+                text = text.replace(secret, "**REDACTED**")
+        return text
+
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        # Short values are no real secret and would garble every line.
-        secrets = [secret for secret in self.secrets() if len(secret) >= 8]
-        if any(secret in message for secret in secrets):
-            for secret in secrets:
-                message = message.replace(secret, "**REDACTED**")
-            record.msg, record.args = message, None
+        redacted = self.redact(message)
+        if redacted != message:
+            record.msg, record.args = redacted, None
         return True
 
 
@@ -372,15 +392,28 @@ async def cmd_setmode(
 async def cmd_setreserve(
     args: argparse.Namespace, config: Config, session: aiohttp.ClientSession
 ) -> int:
-    """Set the backup reserve to a percent or to the present charge level."""
-    connection = Connection(config, session)
+    """Set the backup reserve to a percent or to the present charge level.
+
+    81-99 % outside backup-only mode is refused before sending (the rule of
+    ``rules.py``, as in the integration): the mode is read only then.
+    """
+    client = Connection(config, session).client
     percent = args.reserve
     if percent == "current":
-        live = await connection.client.live_status(args.site_id)
+        live = await client.live_status(args.site_id)
         if live.percentage_charged is None:
             raise InvalidResponse("live_status has no percentage_charged")
-        percent = max(0, min(100, round(live.percentage_charged)))
-    result = await connection.client.set_backup_reserve(args.site_id, percent)
+        percent = whole_percent(live.percentage_charged)
+    if MAX_RESERVE_OUTSIDE_BACKUP < percent < 100:  # allowed in backup-only mode
+        mode = (await client.site_info(args.site_id)).default_real_mode
+        if reserve_needs_backup_mode(percent, mode):
+            raise UsageError(
+                f"Tesla refuses a backup reserve of {percent} % outside backup-only"
+                f" mode, and the site is in {mode_words(mode)} mode: choose"
+                f" {MAX_RESERVE_OUTSIDE_BACKUP} % or less, or 100 %, or switch to"
+                " backup-only first with 'fleetapi setmode backup'"
+            )
+    result = await client.set_backup_reserve(args.site_id, percent)
     return _report_write(
         args,
         raw=result.raw,

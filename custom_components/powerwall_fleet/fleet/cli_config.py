@@ -3,8 +3,12 @@
 Owns ``.fleetapi.config`` (JSON, written atomically with mode 0600), the
 endpoints it may override (so the tool can talk to a simulator), the token
 manager whose rotated refresh tokens are saved before use, the
-:class:`FleetClient` the commands share, site selection and the usage error
-(exit status 2) and the advice shown with an error. Command logic lives in ``cli.py``, ``cli_setup.py`` and
+:class:`FleetClient` the commands share, site selection (id, name in any
+case, unique start of a name), the usage error (exit status 2) and the
+unfinished-setup error (exit status 3), and what the tool says when a
+request fails: one table from a :class:`FleetError` to what happened and
+what to do, in plain words (never a class name), used by every command and
+by ``doctor``. Command logic lives in ``cli.py``, ``cli_setup.py`` and
 ``cli_doctor.py``. No Home Assistant import; no secret in a message or log.
 """
 
@@ -21,19 +25,24 @@ from typing import Any, Final
 
 import aiohttp
 
-from .auth import AUTHORIZE_URL, TOKEN_URL, TokenManager, TokenSet
+from .auth import AUTHORIZE_URL, TOKEN_URL, TokenManager, TokenSet, permission_name
 from .client import FleetClient
 from .errors import (
     CannotConnect,
     DeviceOffline,
     FleetError,
     InvalidClient,
+    InvalidRequest,
+    InvalidResponse,
     LoginRequired,
     MissingScopes,
     NotFound,
     PartnerNotRegistered,
+    PaymentRequired,
     RateLimited,
-    site_is_unavailable,
+    ServerError,
+    TokenExpired,
+    WrongRegion,
 )
 from .partner import PUBLIC_KEY_PATH, normalize_domain, partner_token
 from .region import REGION_BASE_URLS
@@ -60,11 +69,20 @@ _FIELDS: Final = (  # the keys of the file, in order
     "site_id",
     "sites",
     "tokens",
+    "sign_in_state",
 )
 
 
 class UsageError(Exception):
-    """Bad input from the user: exit status 2, and no request was sent."""
+    """Bad input from the user: exit status 2; nothing was changed.
+
+    Raised before any request, or after the one read that shows the input
+    cannot work (a reserve the site's mode does not allow).
+    """
+
+
+class SetupIncomplete(Exception):
+    """Setup stopped at a step only the user can do: exit status 3; the message says what."""
 
 
 @dataclass(kw_only=True)
@@ -89,6 +107,9 @@ class Config:
     site_id: int | None = None
     sites: list[dict[str, Any]] = field(default_factory=list)
     tokens: dict[str, Any] = field(default_factory=dict)
+    # The state of the sign-in URL setup printed last, until a code is exchanged
+    # (so a later ``setup --code <redirect URL>`` is recognised as ours).
+    sign_in_state: str = ""
 
     @classmethod
     def load(cls, path: Path, *, required: bool = True) -> Config:
@@ -190,10 +211,11 @@ class Config:
     # ------------------------------------------------------------- sites
 
     def resolve_site(self, wanted: str | None) -> int:
-        """The site to act on: ``--site`` (id or name), else the default site.
+        """The site to act on: ``--site``, else the default site.
 
-        Only sites listed in the config count (``sites`` refreshes the list),
-        so a typo is refused before any request.
+        ``wanted`` is a site id, or a site name in any case, or the start of
+        one name (a unique prefix). Only sites listed in the config count
+        (``sites`` refreshes the list), so a typo is refused before any request.
         """
         known = [s for s in self.sites if isinstance(s.get("energy_site_id"), int)]
         if wanted is None:
@@ -204,16 +226,35 @@ class Config:
             raise UsageError(
                 "No default site: pass --site <id or name> (see 'fleetapi sites')"
             )
-        for site in known:
-            if wanted in (str(site["energy_site_id"]), site.get("site_name")):
-                return int(site["energy_site_id"])
-        names = ", ".join(
-            f"{s['energy_site_id']} ({s.get('site_name') or 'unnamed'})" for s in known
-        )
+        text = wanted.strip()
+        by_id = [s for s in known if str(s["energy_site_id"]) == text]
+        folded = text.casefold()
+        names = [(s, _site_name_of(s).casefold()) for s in known] if folded else []
+        named = [s for s, name in names if name == folded]
+        started = [s for s, name in names if name.startswith(folded)]
+        for matches in (by_id, named, started):
+            if len(matches) == 1:
+                return int(matches[0]["energy_site_id"])
+            if len(matches) > 1:
+                raise UsageError(
+                    f"--site {wanted!r} matches {len(matches)} sites: "
+                    f"{_site_list(matches)}; give more of the name, or the id"
+                )
         raise UsageError(
-            f"Unknown site {wanted!r}; known sites: {names or 'none'}. "
+            f"Unknown site {wanted!r}; known sites: {_site_list(known) or 'none'}. "
             "Run 'fleetapi sites' to refresh the list."
         )
+
+
+def _site_name_of(site: Mapping[str, Any]) -> str:
+    name = site.get("site_name")
+    return name if isinstance(name, str) else ""
+
+
+def _site_list(sites: list[dict[str, Any]]) -> str:
+    return ", ".join(
+        f"{s['energy_site_id']} ({_site_name_of(s) or 'unnamed'})" for s in sites
+    )
 
 
 class Connection:
@@ -261,35 +302,159 @@ def remember_sites(config: Config, sites: list[Mapping[str, Any]]) -> None:
         config.site_id = ids[0] if ids else None
 
 
-_ADVICE: Final[tuple[tuple[type[FleetError], str], ...]] = (
-    (LoginRequired, "sign in again with 'fleetapi setup'"),
-    (InvalidClient, "check the client id and secret ('fleetapi setup')"),
-    (PartnerNotRegistered, "register the application with 'fleetapi setup'"),
-    (MissingScopes, "sign in again with 'fleetapi setup' and grant every permission"),
-    (
-        DeviceOffline,
-        "the gateway is not answering Tesla: check its internet connection",
-    ),
-    (NotFound, "the site is not in this account: run 'fleetapi sites'"),
-    (CannotConnect, "check the internet connection and the URLs in the config"),
-)
-
-
-def advice_for(err: FleetError) -> str:
-    """What to do about ``err``, as text to append to its message ('' if nothing)."""
-    if isinstance(err, RateLimited):
-        wait = f" {round(err.retry_after)} s" if err.retry_after is not None else ""
-        return f" (too many requests: wait{wait or ' a while'} and try again)"
-    if site_is_unavailable(err):
-        return (
-            " (Tesla no longer reaches this site: was it removed? See 'fleetapi sites')"
-        )
-    for cls, text in _ADVICE:
-        if isinstance(err, cls):
-            return f" ({text})"
-    return ""
-
-
 def percent_text(value: float | None) -> str:
     """A charge level for people: ``57.2 %`` (``unknown`` when missing)."""
     return "unknown" if value is None else f"{value:.1f} %"
+
+
+# ------------------------------------------------------- what failures say
+
+# The operation modes as Tesla's app names them.
+MODE_WORDS: Final = {
+    "self_consumption": "self-powered",
+    "autonomous": "time-based control",
+    "backup": "backup-only",
+}
+
+SIGN_IN_AGAIN: Final = "sign in again with 'fleetapi setup'"
+UNEXPECTED: Final = (
+    "something unexpected went wrong; run the command again with --debug to see"
+    " where, and please report it"
+)
+
+
+def mode_words(mode: str | None) -> str:
+    """An operation mode in the app's words (``self-powered``), never Tesla's key."""
+    if mode is None:
+        return "an unknown"
+    return MODE_WORDS.get(mode, "another")
+
+
+def duration(seconds: float | None) -> str:
+    """A wait for people: ``45 s``, ``2 min``, ``3 h`` (``a while`` when unknown)."""
+    if seconds is None:
+        return "a while"
+    if seconds < 90:
+        return f"{max(1, round(seconds))} s"
+    if seconds < 90 * 60:
+        return f"{round(seconds / 60)} min"
+    return f"{round(seconds / 3600)} h"
+
+
+def explain(err: FleetError, *, config: str = "the config file") -> tuple[str, str]:
+    """What happened and what to do about ``err``, each in plain words.
+
+    ``config`` names the config file (where the URLs and tokens are).
+    """
+    http = f" (HTTP {err.status})" if err.status else ""
+    if isinstance(err, RateLimited):
+        return (
+            f"Tesla says there were too many requests{http}",
+            f"wait {duration(err.retry_after)} and try again",
+        )
+    if isinstance(err, NotFound):
+        return (
+            f"Tesla does not know this energy site{http}",
+            "run 'fleetapi sites' to see the account's sites",
+        )
+    if isinstance(err, ServerError):
+        if err.site_unavailable:
+            return (
+                f"Tesla no longer reaches this site{http}",
+                "check it in the Tesla app; if it was removed, run 'fleetapi sites'",
+            )
+        return (
+            f"Tesla's servers had a problem{http}",
+            "try again in a few minutes",
+        )
+    if isinstance(err, TokenExpired):
+        return (
+            f"Tesla refused the login{http}, also after renewing it",
+            SIGN_IN_AGAIN,
+        )
+    if isinstance(err, LoginRequired):
+        return "Tesla no longer accepts the saved login", SIGN_IN_AGAIN
+    if isinstance(err, InvalidClient):
+        return (
+            "Tesla refused the application's client id or secret",
+            "check them in the Tesla developer portal, then run 'fleetapi setup' again",
+        )
+    if isinstance(err, MissingScopes):
+        return _missing_permission(err)
+    if isinstance(err, PaymentRequired):
+        return (
+            f"the developer account is over its billing limit{http}",
+            "raise the limit or add credit in the Tesla developer portal, then try again",
+        )
+    if isinstance(err, DeviceOffline):
+        return (
+            f"the Powerwall is not answering Tesla{http}",
+            "check the gateway's internet connection, then try again in a few minutes",
+        )
+    if isinstance(err, PartnerNotRegistered):
+        return (
+            f"the application is not registered in this region{http}",
+            "run 'fleetapi setup' (it registers the application)",
+        )
+    if isinstance(err, WrongRegion):
+        where = (
+            f", or set base_url to {err.base_url} in {config}" if err.base_url else ""
+        )
+        return (
+            f"the account belongs to another region{http}",
+            f"run 'fleetapi setup' again{where}",
+        )
+    if isinstance(err, InvalidRequest):
+        said = err.description or err.error
+        detail = f" (HTTP {err.status}: {said})" if said else http
+        return (
+            f"Tesla refused the request{detail}",
+            (
+                "check the value you gave; if it is right, try again later"
+                " (--debug shows the request)"
+            ),
+        )
+    if isinstance(err, InvalidResponse):
+        return (
+            "Tesla's answer could not be read",
+            "try again later (--debug shows more)",
+        )
+    if isinstance(err, CannotConnect):
+        text = str(err)
+        return (
+            text[:1].lower() + text[1:],
+            (
+                f"check the network connection (and the URLs in {config} if you"
+                " changed them), then try again"
+            ),
+        )
+    return str(err), "try again later"
+
+
+def _missing_permission(err: MissingScopes) -> tuple[str, str]:
+    names = [f'"{permission_name(scope)}"' for scope in err.scopes]
+    if names:
+        plural = "s" if len(names) > 1 else ""
+        what = f"the login lacks the {' and '.join(names)} permission{plural}"
+    else:
+        what = "the login lacks a permission this needs"
+    return (
+        what,
+        (
+            "make sure the application has it in the Tesla developer portal, then"
+            " run 'fleetapi setup' again and keep every permission ticked"
+        ),
+    )
+
+
+def failure_line(err: FleetError, *, config: str = "the config file") -> str:
+    """The one line for a failed command (without the ``fleetapi:`` prefix)."""
+    what, advice = explain(err, config=config)
+    return f"{what}; {advice}"
+
+
+def os_error_line(err: OSError) -> str:
+    """A file or system error, in words (without the ``fleetapi:`` prefix)."""
+    words = (err.strerror or "the operating system refused").lower()
+    where = f": {err.filename}" if err.filename else ""
+    return f"{words}{where}; check the path and its permissions"

@@ -3,8 +3,9 @@
 Owns the checks and their verdicts (OK, WARN, FAIL) with what to do: the
 domain serves our public key, the partner is registered in each region with
 that key, the token's scopes, the account's region, and one read per site.
-Exit status 1 when any check fails. Requests go through ``fleet``; no Home
-Assistant import, and no secret in the report.
+Exit status 1 when any check fails. Failures and permissions are in plain
+words (``cli_config.py``, the portal's permission names). Requests go
+through ``fleet``; no Home Assistant import, and no secret in the report.
 """
 
 from __future__ import annotations
@@ -17,8 +18,8 @@ import aiohttp
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from . import keys
-from .auth import SCOPES, token_scopes
-from .cli_config import PARTNER_REGIONS, Config, Connection, advice_for, percent_text
+from .auth import SCOPES, permission_name, token_scopes
+from .cli_config import PARTNER_REGIONS, Config, Connection, explain, percent_text
 from .cli_setup import hosted_key_hex
 from .errors import FleetError
 from .partner import partner_public_key
@@ -113,7 +114,7 @@ async def _partner(
                 domain=config.domain,
             )
         except FleetError as err:
-            checks.append(Check(name, FAIL, str(err), advice_for(err).strip(" ()")))
+            checks.append(_failed(name, err))
             continue
         if reported is None:
             checks.append(
@@ -143,13 +144,13 @@ async def _account(session: aiohttp.ClientSession, config: Config) -> list[Check
     try:
         token = await connection.tokens.access_token()
     except FleetError as err:
-        return [Check("token", FAIL, str(err), advice_for(err).strip(" ()"))]
+        return [_failed("token", err)]
     checks = [_scopes(token_scopes(token) or connection.tokens.tokens.scope)]
     client = connection.client
     try:
         region = await client.region()
     except FleetError as err:
-        checks.append(Check("region", FAIL, str(err), advice_for(err).strip(" ()")))
+        checks.append(_failed("region", err))
         return checks
     if region.fleet_api_base_url and region.fleet_api_base_url != client.base_url:
         checks.append(
@@ -166,7 +167,7 @@ async def _account(session: aiohttp.ClientSession, config: Config) -> list[Check
     try:
         sites = await client.energy_sites()
     except FleetError as err:
-        checks.append(Check("sites", FAIL, str(err), advice_for(err).strip(" ()")))
+        checks.append(_failed("sites", err))
         return checks
     if not sites:
         checks.append(Check("sites", FAIL, "the account has no energy site"))
@@ -177,7 +178,7 @@ async def _account(session: aiohttp.ClientSession, config: Config) -> list[Check
         try:
             live = await client.live_status(site.energy_site_id)
         except FleetError as err:
-            checks.append(Check(name, FAIL, str(err), advice_for(err).strip(" ()")))
+            checks.append(_failed(name, err))
             continue
         checks.append(
             Check(
@@ -190,11 +191,22 @@ async def _account(session: aiohttp.ClientSession, config: Config) -> list[Check
     return checks
 
 
+def _failed(name: str, err: FleetError) -> Check:
+    what, advice = explain(err)
+    return Check(name, FAIL, what, advice)
+
+
 def _scopes(scopes: tuple[str, ...]) -> Check:
+    """The permissions granted, by the names Tesla's developer portal shows."""
     missing = [scope for scope in SCOPES if scope not in scopes]
-    again = "run 'fleetapi setup' and grant every permission"
+    again = (
+        "make sure the application has every energy permission in the Tesla"
+        " developer portal, then run 'fleetapi setup' and keep every permission ticked"
+    )
     if "energy_device_data" in missing:
-        return Check("scopes", FAIL, f"missing {', '.join(missing)}", again)
+        return Check(
+            "scopes", FAIL, f"missing {_names(missing)}: nothing can be read", again
+        )
     if missing:
         what = {
             "energy_cmds": "setmode and setreserve will be refused",
@@ -204,7 +216,13 @@ def _scopes(scopes: tuple[str, ...]) -> Check:
         return Check(
             "scopes",
             WARN,
-            "; ".join(f"missing {scope}: {what.get(scope, '')}" for scope in missing),
+            "; ".join(
+                f"missing {_names([scope])}: {what.get(scope, '')}" for scope in missing
+            ),
             again,
         )
-    return Check("scopes", OK, " ".join(scopes))
+    return Check("scopes", OK, _names(list(scopes)))
+
+
+def _names(scopes: list[str]) -> str:
+    return ", ".join(f'"{permission_name(scope)}"' for scope in scopes)

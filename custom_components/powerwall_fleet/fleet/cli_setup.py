@@ -4,39 +4,78 @@ Owns the setup steps and their prompts: client id and secret, domain and
 redirect URI, creating or reusing the key pair (``keys.py``), checking that
 the domain publishes our public key, partner registration in each region
 (``partner.py``), the authorize URL (``auth.py``), reading the pasted
-redirect URL or code, the code exchange, the account's region and its sites.
-Every prompt has a flag, so it runs without a terminal. No Home Assistant
-import; the secret is read without echo and never printed or logged.
+redirect URL or code, the code exchange, the permissions granted, the
+account's region and its sites.
+
+Prompts only at a terminal. Without one (stdin not a TTY, closed, or at its
+end) every answer comes from a flag or the config of an earlier run, and
+the steps that need the user (publishing the key, signing in) end the run
+with exit status 3 and what to do. Every check that repeats is bounded in
+count and time. No Home Assistant import; the secret is read without echo
+and never printed or logged.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+from collections.abc import Iterator
 import getpass
 import os
 import secrets
 import sys
+import time
+from typing import Final
 from urllib.parse import parse_qs, urlsplit
 
 import aiohttp
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from . import keys
-from .auth import build_authorize_url, exchange_code
+from .auth import build_authorize_url, exchange_code, permission_name, token_scopes
 from .cli_config import (
     PARTNER_REGIONS,
     Config,
     Connection,
+    SetupIncomplete,
     UsageError,
     percent_text,
     remember_sites,
 )
 from .errors import CannotConnect, FleetError, LoginRequired
-from .json_request import DEFAULT_TIMEOUT, fetch
+from .json_request import fetch
 from .partner import normalize_domain, register_partner
 from .region import discover_region
 
-SECRET_ENV = "FLEETAPI_CLIENT_SECRET"  # noqa: S105 - the variable's name
+SECRET_ENV: Final = "FLEETAPI_CLIENT_SECRET"  # noqa: S105 - the variable's name
+PUBLIC_KEY_FILE: Final = "com.tesla.3p.public-key.pem"
+
+# Waiting for the published key (--wait): checks after these pauses, then
+# every WAIT_EVERY seconds, until the time given (at most MAX_WAIT) is up.
+WAIT_STEPS: Final = (2.0, 4.0, 8.0, 16.0)
+WAIT_EVERY: Final = 30.0
+MAX_WAIT: Final = 3600.0
+# At a terminal, Enter checks again; this many checks at most.
+MAX_KEY_CHECKS: Final = 10
+# One check of the domain gives up after this long.
+KEY_CHECK_TIMEOUT: Final = 10.0
+
+# Seams for the tests (a clock that sleeps instantly).
+sleep = asyncio.sleep
+monotonic = time.monotonic
+
+
+def wait_seconds(text: str) -> float:
+    """``--wait``: seconds, 0 to MAX_WAIT."""
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds <= MAX_WAIT:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a number of seconds from 0 to {MAX_WAIT:g}"
+        )
+    return seconds
 
 
 def add_setup_arguments(parser: argparse.ArgumentParser) -> None:
@@ -47,37 +86,66 @@ def add_setup_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"the client secret (better: the {SECRET_ENV} variable, or the prompt)",
     )
     parser.add_argument("--domain", help="your domain, e.g. example.com")
-    parser.add_argument("--redirect-uri", help="the redirect URI of the application")
+    parser.add_argument(
+        "--redirect-uri",
+        help="the redirect URI of the application (default https://<domain>/)",
+    )
     parser.add_argument("--key-file", help="private key file (created when missing)")
     parser.add_argument(
         "--code", help="the URL Tesla redirected you to, or just its code"
     )
+    parser.add_argument(
+        "--wait",
+        type=wait_seconds,
+        metavar="SECONDS",
+        help=(
+            "wait up to SECONDS (at most 3600) for the domain to serve the public"
+            " key: checks again after 2, 4, 8 and 16 s, then every 30 s"
+            " (default: check once; at a terminal, Enter checks again)"
+        ),
+    )
 
 
-def ask(prompt: str, default: str = "") -> str:
-    """One answer from the terminal (or stdin); the default when left empty."""
+def has_terminal() -> bool:
+    """Whether stdin is a terminal that a person can answer prompts on."""
+    stdin = sys.stdin
+    if stdin is None:
+        return False
+    try:
+        return stdin.isatty()
+    except (OSError, ValueError):  # closed, or not a real file
+        return False
+
+
+def ask(prompt: str, default: str = "", *, flag: str = "") -> str:
+    """One answer typed at the terminal; the default when left empty.
+
+    End of input (Ctrl-D) is no answer: a :class:`UsageError` naming ``flag``.
+    """
     shown = f"{prompt} [{default}]: " if default else f"{prompt}: "
     try:
-        answer = input(shown).strip()
+        answer = input(shown).strip() or default
     except EOFError:
         answer = ""
-    answer = answer or default
     if not answer:
-        raise UsageError(f"{prompt} is required")
+        raise UsageError(_no_answer(prompt, flag))
     return answer
 
 
-def ask_secret(prompt: str, default: str = "") -> str:
-    """A secret: no echo on a terminal; keeps ``default`` when left empty."""
+def ask_secret(prompt: str, default: str = "", *, flag: str = "") -> str:
+    """A secret typed without echo; keeps ``default`` when left empty."""
     shown = f"{prompt} [keep stored]: " if default else f"{prompt}: "
     try:
-        answer = getpass.getpass(shown) if sys.stdin.isatty() else input(shown)
+        answer = getpass.getpass(shown).strip() or default
     except EOFError:
         answer = ""
-    answer = answer.strip() or default
     if not answer:
-        raise UsageError(f"{prompt} is required")
+        raise UsageError(_no_answer(prompt, flag))
     return answer
+
+
+def _no_answer(prompt: str, flag: str) -> str:
+    return f"{prompt} is required" + (f": pass {flag}" if flag else "")
 
 
 def parse_code(pasted: str, state: str) -> str:
@@ -117,11 +185,12 @@ async def hosted_key_hex(
             "GET",
             url,
             what=url,
-            timeout=DEFAULT_TIMEOUT,
+            timeout=KEY_CHECK_TIMEOUT,
             headers={"Accept": "application/x-pem-file, text/plain, */*"},
         )
     except CannotConnect as err:
-        return None, str(err)
+        text = str(err)
+        return None, text[:1].lower() + text[1:]
     if status != 200:
         return None, f"{url} answered HTTP {status}"
     try:
@@ -134,60 +203,152 @@ async def setup(
     args: argparse.Namespace, config: Config, session: aiohttp.ClientSession
 ) -> int:
     """Run every step of setup; the config is saved after each one."""
-    _ask_application(args, config)
-    key = _load_key(args, config)
+    terminal = has_terminal()
+    if terminal:
+        _ask_application(args, config)
+    else:
+        _application_from_flags(args, config)
+    key = _load_key(config)
     config.save()
     print(f"Saved {config.path} (readable by you only).")
-    await _check_published_key(session, config, key)
+    await _check_published_key(session, config, key, wait=args.wait, terminal=terminal)
     await _register(session, config, key)
-    await _sign_in(args, session, config)
+    await _sign_in(args, session, config, terminal=terminal)
     return 0
 
 
 def _ask_application(args: argparse.Namespace, config: Config) -> None:
-    config.client_id = args.client_id or ask("Client ID", config.client_id)
+    """At a terminal: the flags, else a prompt (showing the stored answer)."""
+    config.client_id = args.client_id or ask(
+        "Client ID", config.client_id, flag="--client-id"
+    )
     config.client_secret = (
         args.client_secret
         or os.environ.get(SECRET_ENV)
-        or ask_secret("Client secret", config.client_secret)
+        or ask_secret("Client secret", config.client_secret, flag="--client-secret")
     )
-    domain = args.domain or ask("Domain (e.g. example.com)", config.domain)
+    domain = args.domain or ask(
+        "Domain (e.g. example.com)", config.domain, flag="--domain"
+    )
     config.domain = normalize_domain(domain)
     config.redirect_uri = args.redirect_uri or ask(
-        "Redirect URI", config.redirect_uri or f"https://{config.domain}/"
+        "Redirect URI",
+        config.redirect_uri or f"https://{config.domain}/",
+        flag="--redirect-uri",
     )
+    _finish_application(args, config)
+
+
+def _application_from_flags(args: argparse.Namespace, config: Config) -> None:
+    """Without a terminal: flags, the secret's variable, or the stored config; never a prompt."""
+    client_id = args.client_id or config.client_id
+    secret = args.client_secret or os.environ.get(SECRET_ENV) or config.client_secret
+    domain = args.domain or config.domain
+    missing = [
+        flag
+        for flag, value in (
+            ("--client-id", client_id),
+            (f"--client-secret (or the {SECRET_ENV} variable)", secret),
+            ("--domain", domain),
+        )
+        if not value
+    ]
+    if missing:
+        raise UsageError(
+            "setup has no terminal to ask on (stdin is not one); pass "
+            + ", ".join(missing)
+        )
+    config.client_id = client_id
+    config.client_secret = secret
+    config.domain = normalize_domain(domain)
+    redirect_uri = args.redirect_uri or config.redirect_uri
+    if not redirect_uri:
+        redirect_uri = f"https://{config.domain}/"
+        print(
+            f"Redirect URI: {redirect_uri} (pass --redirect-uri if the application"
+            " has another)"
+        )
+    config.redirect_uri = redirect_uri
+    _finish_application(args, config)
+
+
+def _finish_application(args: argparse.Namespace, config: Config) -> None:
     if urlsplit(config.redirect_uri).scheme not in ("http", "https"):
         raise UsageError("The redirect URI must be an http(s) URL")
     if args.key_file:
         config.key_file = args.key_file
 
 
-def _load_key(args: argparse.Namespace, config: Config) -> ec.EllipticCurvePrivateKey:
+def _load_key(config: Config) -> ec.EllipticCurvePrivateKey:
     path = config.key_path
     existed = path.exists()
     key = keys.load_or_create_private_key(path)
-    public_path = path.with_name("com.tesla.3p.public-key.pem")
+    public_path = path.with_name(PUBLIC_KEY_FILE)
     public_path.write_text(keys.public_key_pem(key), encoding="ascii")
     print(f"{'Reusing' if existed else 'Created'} the private key {path}.")
     print(f"Its public key is in {public_path}.")
     return key
 
 
-async def _check_published_key(
-    session: aiohttp.ClientSession, config: Config, key: ec.EllipticCurvePrivateKey
-) -> None:
-    """Wait until the domain serves our public key (or the user skips)."""
+def _wait_pauses() -> Iterator[float]:
+    """The pauses between two checks of the published key: 2, 4, 8, 16, then 30 s."""
+    yield from WAIT_STEPS
     while True:
+        yield WAIT_EVERY
+
+
+async def _check_published_key(
+    session: aiohttp.ClientSession,
+    config: Config,
+    key: ec.EllipticCurvePrivateKey,
+    *,
+    wait: float | None,
+    terminal: bool,
+) -> None:
+    """Check that the domain serves our public key, a bounded number of times.
+
+    ``wait`` (seconds): check again on the stated schedule until it is up.
+    Else at a terminal: Enter checks again (at most MAX_KEY_CHECKS checks),
+    'skip' goes on. Without a terminal: one check. When the key is still not
+    served, :class:`SetupIncomplete` says what to do.
+    """
+    url = config.public_key_url()
+    upload = (
+        f"upload {config.key_path.with_name(PUBLIC_KEY_FILE)} so that it is"
+        f" served at {url}"
+    )
+    deadline = None if wait is None else monotonic() + wait
+    pauses = _wait_pauses()
+    checks = 0
+    while True:
+        checks += 1
         reported, where = await hosted_key_hex(session, config)
         if reported is not None and keys.same_public_key(key, reported):
             print(f"The public key at {where} is ours.")
             return
         problem = where if reported is None else f"{where} serves another key"
         print(f"The public key is not published yet: {problem}.")
-        print(
-            f"Upload the public key file so it is served at {config.public_key_url()}"
+        if deadline is not None:
+            pause = next(pauses)
+            if monotonic() + pause > deadline:
+                raise SetupIncomplete(
+                    f"the public key is still not served after waiting {wait:g} s"
+                    f" ({checks} checks): {upload}, then run 'fleetapi setup' again"
+                )
+            print(f"Checking again in {pause:g} s (waiting up to {wait:g} s).")
+            await sleep(pause)
+            continue
+        stop = SetupIncomplete(
+            f"the public key is not served yet: {upload}, then run 'fleetapi setup'"
+            " again (or add --wait 600 to wait for it)"
         )
-        answer = ask("Press Enter to check again, or type 'skip'", "again")
+        if not terminal or checks >= MAX_KEY_CHECKS:
+            raise stop
+        print(f"Upload the public key file so it is served at {url}")
+        try:
+            answer = ask("Press Enter to check again, or type 'skip'", "again")
+        except UsageError:  # end of input
+            raise stop from None
         if answer.lower() == "skip":
             return
 
@@ -211,19 +372,33 @@ async def _register(
 
 
 async def _sign_in(
-    args: argparse.Namespace, session: aiohttp.ClientSession, config: Config
+    args: argparse.Namespace,
+    session: aiohttp.ClientSession,
+    config: Config,
+    *,
+    terminal: bool,
 ) -> None:
-    state = secrets.token_urlsafe(16)
+    if not config.sign_in_state:
+        config.sign_in_state = secrets.token_urlsafe(16)
+        config.save()
     url = build_authorize_url(
         client_id=config.client_id,
         redirect_uri=config.redirect_uri,
-        state=state,
+        state=config.sign_in_state,
         authorize_url=config.authorize_url,
     )
     print("Open this URL, sign in to Tesla and approve every permission:")
     print(url)
-    pasted = args.code or ask("Paste the URL you were sent to (or just the code)")
-    code = parse_code(pasted, state)
+    if args.code:
+        pasted = args.code
+    elif terminal:
+        pasted = ask("Paste the URL you were sent to (or just the code)", flag="--code")
+    else:
+        raise SetupIncomplete(
+            "sign in with the URL above, then finish with: fleetapi setup --code"
+            " '<the URL your browser was sent to>'"
+        )
+    code = parse_code(pasted, config.sign_in_state)
     hint = code[:2].lower() if code[2:3] == "_" else ""
     region = hint if hint in config.fleet_api_urls else "na"
     tokens = await exchange_code(
@@ -236,8 +411,15 @@ async def _sign_in(
         token_url=config.token_url,
     )
     config.tokens = tokens.as_dict()
+    config.sign_in_state = ""
     config.save()
     print("Signed in; tokens saved.")
+    granted = token_scopes(tokens.access_token) or tokens.scope
+    if granted and "energy_device_data" not in granted:
+        raise SetupIncomplete(
+            f"Tesla did not grant the {_quoted('energy_device_data')} permission, so"
+            f" the tool can read nothing: {_grant_advice('energy_device_data')}"
+        )
     found = await discover_region(
         session, access_token=tokens.access_token, base_url=config.region_url(region)
     )
@@ -260,4 +442,23 @@ async def _sign_in(
     live = await connection.client.live_status(site_id)
     print(
         f"Setup complete. Site {site_id}: battery {percent_text(live.percentage_charged)}."
+    )
+    if granted and "energy_cmds" not in granted:
+        print(
+            f"Note: Tesla did not grant the {_quoted('energy_cmds')} permission:"
+            " reading works, but 'fleetapi setmode' and 'fleetapi setreserve' will"
+            f" be refused. To allow them, {_grant_advice('energy_cmds')}."
+        )
+
+
+def _quoted(scope: str) -> str:
+    return f'"{permission_name(scope)}"'
+
+
+def _grant_advice(scope: str) -> str:
+    """How to get the permission of ``scope``, in the words of Tesla's pages."""
+    return (
+        f"make sure the application has {_quoted(scope)} in the Tesla developer"
+        " portal, then run 'fleetapi setup' again and keep every permission ticked"
+        " when Tesla asks"
     )

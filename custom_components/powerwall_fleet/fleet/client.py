@@ -14,7 +14,7 @@ from datetime import datetime
 import json
 import logging
 import math
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, TypeAlias
 from urllib.parse import quote, urlsplit
 
 import aiohttp
@@ -29,7 +29,7 @@ from .errors import (
     WrongRegion,
     error_from_response,
 )
-from .json_request import DEFAULT_TIMEOUT
+from .json_request import DEFAULT_TIMEOUT, network_reason
 from .models import (
     BackupHistory,
     ChargeHistory,
@@ -50,10 +50,10 @@ HISTORY_PERIODS: Final = ("day", "week", "month", "year", "lifetime")
 # host is refused so a bearer token never leaves for an unknown server.
 TRUSTED_HOST_SUFFIXES: Final = (".tesla.com", ".tesla.cn")
 
-type SiteId = int | str
-type TokenProvider = Callable[[], Awaitable[str]]
-type TokenRejectedHandler = Callable[[str], Awaitable[str]]
-type BaseUrlListener = Callable[[str], None]
+SiteId: TypeAlias = int | str
+TokenProvider: TypeAlias = Callable[[], Awaitable[str]]
+TokenRejectedHandler: TypeAlias = Callable[[str], Awaitable[str]]
+BaseUrlListener: TypeAlias = Callable[[str], None]
 _Shape = Literal["object", "list", "write"]
 
 
@@ -389,7 +389,7 @@ class FleetClient:
             ) from err
         except aiohttp.ClientError as err:
             raise CannotConnect(
-                f"Cannot reach the Fleet API ({endpoint}): {type(err).__name__}"
+                f"Could not reach the Fleet API ({endpoint}): {network_reason(err)}"
             ) from err
         _LOGGER.debug("%s %s -> %s", method, endpoint, status)
         body = _decode(data)

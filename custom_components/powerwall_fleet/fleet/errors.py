@@ -274,7 +274,7 @@ def parse_retry_after(
             if name == "Retry-After":
                 try:
                     when = parsedate_to_datetime(value)
-                except TypeError, ValueError, IndexError:
+                except (TypeError, ValueError, IndexError):
                     when = None
                 if when is not None:
                     if when.tzinfo is None:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 import json
+import os
+import socket
 from typing import Any, Final
 
 import aiohttp
@@ -47,7 +49,7 @@ async def fetch(
     except TimeoutError as err:
         raise CannotConnect(f"Timed out talking to {what}") from err
     except aiohttp.ClientError as err:
-        raise CannotConnect(f"Cannot reach {what}: {type(err).__name__}") from err
+        raise CannotConnect(f"Could not reach {what}: {network_reason(err)}") from err
 
 
 async def bearer_request(
@@ -79,6 +81,37 @@ async def bearer_request(
             "The Fleet API did not answer a JSON object", status=status
         )
     return body
+
+
+def network_reason(err: BaseException) -> str:
+    """What went wrong on the way to a server, in words (never a class name)."""
+    if isinstance(
+        err, (aiohttp.ClientConnectorCertificateError, aiohttp.ClientSSLError)
+    ):
+        return "its certificate was not accepted"
+    if isinstance(err, aiohttp.ClientConnectorError):
+        where = f"{err.host}:{err.port}"
+        if isinstance(err.os_error, socket.gaierror):
+            return f"the name {err.host} was not found"
+        return f"{_os_words(err.os_error)} ({where})"
+    if isinstance(err, aiohttp.ServerDisconnectedError):
+        return "the server closed the connection"
+    if isinstance(err, aiohttp.ClientPayloadError):
+        return "the answer was cut off"
+    if isinstance(err, aiohttp.InvalidURL):
+        return "the URL is not valid"
+    if isinstance(err, aiohttp.TooManyRedirects):
+        return "too many redirects"
+    if isinstance(err, OSError):
+        return _os_words(err)
+    return "a network error"
+
+
+def _os_words(err: OSError) -> str:
+    """``connection refused``, not ``Connect call failed ('127.0.0.1', 1)``."""
+    if err.errno:
+        return os.strerror(err.errno).lower()
+    return "a network error"
 
 
 def json_or_none(raw: bytes) -> Any:

@@ -49,7 +49,7 @@ def private_key_from_pem(data: bytes) -> ec.EllipticCurvePrivateKey:
     """Parse a PEM private key and check it is EC secp256r1."""
     try:
         key = serialization.load_pem_private_key(data, password=None)
-    except ValueError, TypeError:
+    except (ValueError, TypeError):
         # The parser's message could quote the file: keep it out.
         raise InvalidKey(
             "The key file does not hold an unencrypted PEM private key"
@@ -106,7 +106,7 @@ def public_key_hex_from_pem(pem: str | bytes) -> str:
     data = pem.encode("ascii") if isinstance(pem, str) else pem
     try:
         public = serialization.load_pem_public_key(data)
-    except ValueError, TypeError:
+    except (ValueError, TypeError):
         raise InvalidKey("Not a PEM public key") from None
     if (
         not isinstance(public, ec.EllipticCurvePublicKey)

@@ -13,7 +13,7 @@ from datetime import datetime
 from functools import partial
 import types
 import typing
-from typing import Any, ClassVar, Self, Union, get_args, get_origin
+from typing import Any, ClassVar, Self, TypeAlias, Union, get_args, get_origin
 
 from .values import (
     ANY_FLOAT,
@@ -34,7 +34,7 @@ from .values import (
     to_str,
 )
 
-type _Converter = Callable[[Any], Any]
+_Converter: TypeAlias = Callable[[Any], Any]
 
 _BOUNDS = "bounds"
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Literal
+from typing import Any, Literal, TypeAlias
 
 MINUTES_PER_DAY = 1440
 ALL = "ALL"
@@ -157,7 +157,7 @@ class Season:
         }
 
 
-type Rates = Mapping[str, Mapping[str, float]]
+Rates: TypeAlias = Mapping[str, Mapping[str, float]]
 
 
 @dataclass(frozen=True)
