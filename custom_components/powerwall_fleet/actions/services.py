@@ -42,11 +42,13 @@ from homeassistant.util import dt as dt_util
 from homeassistant.util.hass_dict import HassKey
 
 from ..commands import (
+    BACKUP_RESERVE,
+    TIME_OF_USE,
     async_set_backup_reserve,
     async_set_time_of_use,
     check_command_scope,
-    check_time_of_use,
-    validate_backup_reserve,
+    require,
+    validate,
     validation_error,
 )
 from ..const import DOMAIN, LOGGER
@@ -61,7 +63,7 @@ from ..fleet.tariff import (
     tariff_from_legacy,
     tariff_from_simple,
 )
-from ..site import has_battery, site_zone
+from ..site import site_zone
 from .override import async_setup_override_actions
 
 if TYPE_CHECKING:
@@ -259,11 +261,13 @@ async def _async_set_backup_reserve(hass: HomeAssistant, call: ServiceCall) -> N
         site
         for _, site, explicit in resolve_targets(hass, call)
         # An entry's solar-only site has no reserve to set; a device is checked.
-        if explicit or site.info.latest is None or has_battery(site.info.latest)
+        if explicit
+        or site.info.latest is None
+        or BACKUP_RESERVE.exists(site.info.latest)
     ]
     if not sites:
         raise validation_error("no_battery", site=", ".join(_entry_titles(hass, call)))
-    planned = [(site, validate_backup_reserve(site, value)) for site in sites]
+    planned = [(site, validate(site, BACKUP_RESERVE, value)) for site in sites]
     _check_command_scopes(sites)
     failures: list[HomeAssistantError] = []
     for site, reserve in planned:
@@ -354,7 +358,7 @@ async def _async_set_time_of_use(
     tariff, warnings = tariff_from_call(dict(call.data))
     sites = _sites(hass, call)
     for site in sites:
-        check_time_of_use(site)
+        require(site, TIME_OF_USE)
     _check_command_scopes(sites)
     for warning in warnings:
         LOGGER.warning("Time-of-use tariff: %s", warning)
