@@ -21,7 +21,7 @@ from homeassistant.util import dt as dt_util
 from ..commands import BACKUP_RESERVE, CONTROLS, OPERATION_MODE, Control, async_set
 from ..const import DOMAIN
 from ..fleet import SiteInfo
-from ..fleet.rules import MAX_RESERVE_OUTSIDE_BACKUP, whole_percent
+from ..fleet.rules import reserve_only_in_backup, whole_percent
 
 if TYPE_CHECKING:
     from ..coordinator import SiteCoordinators
@@ -55,7 +55,7 @@ def send_order(values: dict[str, Value]) -> list[str]:
     reserve = values.get(BACKUP_RESERVE.key)
     if (
         isinstance(reserve, int)
-        and MAX_RESERVE_OUTSIDE_BACKUP < reserve < 100
+        and reserve_only_in_backup(reserve)
         and OPERATION_MODE.key in order
         and BACKUP_RESERVE.key in order
     ):
