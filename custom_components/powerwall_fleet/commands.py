@@ -185,9 +185,10 @@ def _with_components(info: SiteInfo, **changes: Any) -> SiteInfo:
 
 
 def _battery_and_solar(info: SiteInfo) -> bool:
-    # Tesla's export rule and grid-charging flag act on a battery charged by
-    # solar ("disallow_charge_from_grid_with_solar_installed"): without both
-    # the app offers neither (FLEET_API.md, site_info components).
+    # Both act on a battery beside solar: Tesla's flag is
+    # "disallow_charge_from_grid_with_solar_installed" and the rule chooses
+    # what of solar and battery may be exported (FLEET_API.md); core's
+    # tesla_fleet offers the two on the same sites.
     return has_battery(info) and has_solar(info)
 
 
