@@ -1,34 +1,31 @@
-"""Every control of a site, end to end: the one place a command is checked and sent.
+"""The table of a site's controls, and the one place a command is checked and sent.
 
-One public coroutine per control (backup reserve, operation mode, export
-rule, grid charging, storm watch, off-grid vehicle charging reserve,
-time-of-use tariff). Each runs the same order:
+:data:`CONTROLS` has one row per Tesla setting (operation mode, backup
+reserve, export rule, grid charging, storm watch, off-grid vehicle charging
+reserve, time-of-use tariff): which sites have it (``exists``, from their
+components) and the refusal elsewhere (``missing``), how it is read from
+``site_info``, sent (one client method), shown at once and confirmed (read
+back), its entity (the row's class: number, select, switch or none; ``key``
+is the translation key) and whether an override may set it, in which order
+(``restore_order``). The platforms, the actions, the override engine and
+services.yaml (checked by tests/test_controls.py) follow it; Tesla's reserve
+rule and rounding are fleet/rules.py's. :func:`async_set` runs every command:
 
-1. validate, raising a translated ``ServiceValidationError`` before any
-   request: whole percent, the 81-99 % reserve only in backup-only mode, an
-   export rule only with solar, a reserve only with a battery, a tariff only
-   where the site does time-of-use, the ``energy_cmds`` scope of the login
-   (a login without it also raises the missing-scopes repair issue);
+1. check, raising a translated ``ServiceValidationError`` before any request:
+   a site without the setting, a whole percent in 0-100, the 81-99 % reserve
+   only in backup-only mode, the ``energy_cmds`` scope of the login (a login
+   without it also raises the missing-scopes repair issue);
 2. send the command (counted in the site's usage);
 3. show the new value at once (patch the info coordinator's data);
-4. confirm by re-reading ``site_info`` only: every setting here lives there,
-   so ``live_status`` is not read and its poll timer is left alone. If the
-   site reports something else, the entities show what the site says and a
-   warning is logged;
-5. a refused or failed command raises a translated ``HomeAssistantError``
-   and changes nothing shown (``site_info`` is re-read then too), and every
-   entity of the site writes its state again from what the site holds, so
-   whatever showed the rejected value shows the real one at once (when that
-   value is unknown after a failure, ``site_info`` is read once more first;
-   bad input sends nothing, not even that read). Tesla's
-   403 for a missing scope raises the missing-scopes repair issue as well; a
-   command Tesla accepts clears the ``energy_cmds`` part of it (repairs.py
-   owns the issue and its rule).
-
-The entities (number, select, switch) and the actions (services.py) call the
-coroutines here and hold no rule of their own. This module may use the
-coordinators, site facts and the fleet client; it may not import services.py
-or any platform.
+4. confirm by re-reading ``site_info`` only (``live_status`` is neither read
+   nor rescheduled). If the site reports something else, the entities show
+   what the site says and a warning is logged;
+5. a refused or failed command raises a translated ``HomeAssistantError``,
+   changes nothing shown (``site_info`` is re-read then too) and every entity
+   of the site writes its state again from what the site holds (read once
+   more first when that is unknown; bad input sends nothing, not even that
+   read). Tesla's 403 for a missing scope raises the missing-scopes repair
+   issue; an accepted command clears its ``energy_cmds`` part (repairs.py).
 """
 
 from __future__ import annotations
@@ -36,15 +33,17 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, replace
 import functools
-import math
-from typing import TYPE_CHECKING, Any, Concatenate, Literal
+from typing import TYPE_CHECKING, Any, Concatenate, Literal, cast
 
+from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers.translation import async_get_translations
 
 from .const import DOMAIN, LOGGER
 from .fleet import (
+    EXPORT_RULES,
+    OPERATION_MODES,
     CannotConnect,
     CommandResult,
     Components,
@@ -61,6 +60,7 @@ from .fleet import (
     plain_words,
     token_scopes,
 )
+from .fleet.rules import reserve_needs_backup_mode, whole_percent
 from .fleet.tariff import Tariff, TariffError, differences, parse_tariff
 from .issues import COMMAND_SCOPE, async_scopes_missing, async_scopes_proven
 from .site import has_battery, has_solar
@@ -69,12 +69,256 @@ if TYPE_CHECKING:
     from .coordinator import SiteCoordinators
     from .runtime import PowerwallFleetConfigEntry
 
-# Outside backup-only mode Tesla accepts 0-80 % or 100 % (FLEET_API.md).
-MAX_RESERVE_OUTSIDE_BACKUP = 80
 
-type Send = Callable[[FleetClient], Awaitable[CommandResult]]
-type Patch = Callable[[SiteInfo], SiteInfo]
-type Check = Callable[[SiteInfo], bool]
+# ------------------------------------------------------------------ a row
+
+
+@dataclass(frozen=True, kw_only=True)
+class Control[V]:
+    """One Tesla setting of a site: a row of :data:`CONTROLS`.
+
+    The row's class is its kind (and entity platform): :class:`PercentControl`,
+    :class:`ChoiceControl`, :class:`SwitchControl` or :class:`TariffControl`.
+    """
+
+    # Entity key, translation key of the entity and its states, action field.
+    key: str
+    # The setting in plain words, and the command ("{value}": the value in words).
+    words: str
+    what: str
+    # Which sites have it (their components), and the refusal on the others
+    # (an ``exceptions`` translation key with a ``{site}`` placeholder).
+    exists: Callable[[SiteInfo], bool]
+    missing: str
+    read: Callable[[SiteInfo], V | None]
+    send: Callable[[FleetClient, int, V], Awaitable[CommandResult]]
+    # site_info as it looks once the value is set (shown before the read-back).
+    show: Callable[[SiteInfo, V], SiteInfo] | None = None
+    # What Tesla refuses beyond the value's kind (raises a translated refusal).
+    rule: Callable[[SiteInfo, V], None] | None = None
+    # None: no override may set it; else overrides set and restore in this order.
+    restore_order: int | None = None
+    entity_category: EntityCategory | None = None
+    options: tuple[str, ...] = ()  # a choice's options (Tesla's values)
+    takes_charge_level: bool = False  # a percentage may be "current" (the charge)
+
+    def checked(self, site: SiteCoordinators, value: Any) -> V:
+        """``value`` as it is sent; refused (translated) when it is not one."""
+        raise NotImplementedError  # pragma: no cover - every row is a subclass
+
+    def confirmed(self, info: SiteInfo, value: V) -> bool:
+        """Whether the site holds ``value`` (read back)."""
+        return self.read(info) == value
+
+    async def async_words(self, site: SiteCoordinators, value: V) -> str:
+        """``value`` in words, as errors, logs and repair issues show it."""
+        return str(value)
+
+
+class PercentControl(Control[float]):
+    """A whole percentage, 0-100 (a number entity)."""
+
+    minimum = 0
+    maximum = 100
+
+    def checked(self, site: SiteCoordinators, value: Any) -> float:
+        """A whole percent (half up); ``"current"``: the battery's charge level."""
+        if self.takes_charge_level and value == "current":
+            return current_charge_level(site)
+        return checked_percent(float(value))
+
+    async def async_words(self, site: SiteCoordinators, value: float) -> str:
+        """``45 %``."""
+        return f"{value} %"
+
+
+class ChoiceControl(Control[str]):
+    """One of Tesla's values (a select entity)."""
+
+    def checked(self, site: SiteCoordinators, value: Any) -> str:
+        """Tesla's value (the client refuses one it does not know)."""
+        return str(value)
+
+    async def async_words(self, site: SiteCoordinators, value: str) -> str:
+        """The option as its select shows it."""
+        return await async_option_label(site, self.key, value)
+
+
+class SwitchControl(Control[bool]):
+    """On or off (a switch entity)."""
+
+    def checked(self, site: SiteCoordinators, value: Any) -> bool:
+        """On or off."""
+        return bool(value)
+
+    async def async_words(self, site: SiteCoordinators, value: bool) -> str:
+        """``on`` or ``off``."""
+        return "on" if value else "off"
+
+
+class TariffControl(Control[Tariff]):
+    """A time-of-use tariff (no entity: the ``set_time_of_use`` action)."""
+
+    def checked(self, site: SiteCoordinators, value: Any) -> Tariff:
+        """A tariff the action already validated."""
+        return cast("Tariff", value)
+
+    def confirmed(self, info: SiteInfo, value: Tariff) -> bool:
+        """Whether the site holds every period and price that was sent."""
+        return not held_differences(value, info.tariff_content_v2)
+
+
+# ---------------------------------------------------------------- the table
+
+
+def _components(info: SiteInfo) -> Components:
+    return info.components or Components()
+
+
+def _with_components(info: SiteInfo, **changes: Any) -> SiteInfo:
+    """``info`` with some of its components' fields changed (shown at once)."""
+    return replace(info, components=replace(_components(info), **changes))
+
+
+def _battery_and_solar(info: SiteInfo) -> bool:
+    # Both act on a battery beside solar: Tesla's flag is
+    # "disallow_charge_from_grid_with_solar_installed" and the rule chooses
+    # what of solar and battery may be exported (FLEET_API.md); core's
+    # tesla_fleet offers the two on the same sites.
+    return has_battery(info) and has_solar(info)
+
+
+def _reserve_rule(info: SiteInfo, percent: float) -> None:
+    if reserve_needs_backup_mode(int(percent), info.default_real_mode):
+        raise validation_error("reserve_needs_backup_mode", percent=f"{percent:g}")
+
+
+def _held_tariff(info: SiteInfo) -> Tariff | None:
+    try:
+        return parse_tariff(info.tariff_content_v2)
+    except TariffError:
+        return None
+
+
+OPERATION_MODE = ChoiceControl(
+    key="operation_mode",
+    words="operation mode",
+    what="the operation mode {value}",
+    exists=has_battery,
+    missing="no_operation_mode",
+    read=lambda info: info.default_real_mode,
+    send=lambda client, site_id, mode: client.set_operation_mode(site_id, mode),
+    show=lambda info, mode: replace(info, default_real_mode=mode),
+    restore_order=2,
+    options=OPERATION_MODES,
+)
+BACKUP_RESERVE = PercentControl(
+    key="backup_reserve",
+    words="backup reserve",
+    what="the backup reserve of {value}",
+    exists=has_battery,
+    missing="no_battery",
+    read=lambda info: info.backup_reserve_percent,
+    send=lambda client, site_id, percent: client.set_backup_reserve(
+        site_id, int(percent)
+    ),
+    show=lambda info, percent: replace(info, backup_reserve_percent=percent),
+    rule=_reserve_rule,
+    # Before the mode: a site leaving backup-only mode must not hold 81-99 %
+    # (a reserve only backup-only mode accepts goes after it: send_order).
+    restore_order=1,
+    takes_charge_level=True,
+)
+EXPORT_RULE = ChoiceControl(
+    key="export_rule",
+    words="energy exports",
+    what="the export rule {value}",
+    exists=_battery_and_solar,
+    missing="no_export_rule",
+    read=lambda info: info.components.export_rule if info.components else None,
+    send=lambda client, site_id, rule: client.set_grid_import_export(
+        site_id, export_rule=rule
+    ),
+    show=lambda info, rule: _with_components(
+        info, customer_preferred_export_rule=rule, non_export_configured=rule == "never"
+    ),
+    restore_order=3,
+    entity_category=EntityCategory.CONFIG,
+    options=EXPORT_RULES,
+)
+GRID_CHARGING = SwitchControl(
+    key="grid_charging",
+    words="grid charging",
+    what="grid charging {value}",
+    exists=_battery_and_solar,
+    missing="no_grid_charging",
+    read=lambda info: (
+        info.components.grid_charging_allowed if info.components else None
+    ),
+    send=lambda client, site_id, allowed: client.set_grid_import_export(
+        site_id, allow_grid_charging=allowed
+    ),
+    show=lambda info, allowed: _with_components(
+        info, disallow_charge_from_grid_with_solar_installed=not allowed
+    ),
+    restore_order=4,
+    entity_category=EntityCategory.CONFIG,
+)
+STORM_WATCH = SwitchControl(
+    key="storm_watch",
+    words="storm watch",
+    what="storm watch {value}",
+    exists=lambda info: bool(_components(info).storm_mode_capable),
+    missing="no_storm_watch",
+    read=lambda info: info.storm_mode_enabled,
+    send=lambda client, site_id, enabled: client.set_storm_mode(site_id, enabled),
+    show=lambda info, enabled: replace(
+        info,
+        user_settings=replace(
+            info.user_settings or UserSettings(), storm_mode_enabled=enabled
+        ),
+    ),
+    restore_order=5,
+)
+OFF_GRID_VEHICLE_CHARGING_RESERVE = PercentControl(
+    key="off_grid_vehicle_charging_reserve",
+    words="off-grid vehicle charging reserve",
+    what="the off-grid vehicle charging reserve of {value}",
+    exists=lambda info: bool(
+        _components(info).off_grid_vehicle_charging_reserve_supported
+    ),
+    missing="no_off_grid_vehicle_charging_reserve",
+    read=lambda info: info.off_grid_vehicle_charging_reserve_percent,
+    send=lambda client, site_id, percent: client.set_off_grid_vehicle_charging_reserve(
+        site_id, int(percent)
+    ),
+    show=lambda info, percent: replace(
+        info, off_grid_vehicle_charging_reserve_percent=percent
+    ),
+    entity_category=EntityCategory.CONFIG,
+)
+TIME_OF_USE = TariffControl(
+    key="time_of_use",
+    words="time-of-use tariff",
+    what="the time-of-use tariff",
+    exists=lambda info: bool(_components(info).tou_capable),
+    missing="not_tou_capable",
+    read=_held_tariff,
+    send=lambda client, site_id, tariff: client.set_time_of_use(
+        site_id, tariff.to_dict()
+    ),
+)
+
+# Every control, in the order settings are shown.
+CONTROLS: tuple[Control[Any], ...] = (
+    OPERATION_MODE,
+    BACKUP_RESERVE,
+    EXPORT_RULE,
+    GRID_CHARGING,
+    STORM_WATCH,
+    OFF_GRID_VEHICLE_CHARGING_RESERVE,
+    TIME_OF_USE,
+)
 
 
 @dataclass(frozen=True)
@@ -108,61 +352,45 @@ def check_command_scope(hass: HomeAssistant, entry: PowerwallFleetConfigEntry) -
         raise validation_error("missing_command_scope", scope=COMMAND_SCOPE)
 
 
-def whole_percent(value: float) -> int:
+def require(
+    site: SiteCoordinators, control: Control[Any], *, unknown_refused: bool = False
+) -> None:
+    """Refuse (no request) when ``site`` does not have ``control``'s setting.
+
+    A site whose site_info is not known yet is left to Tesla, unless
+    ``unknown_refused`` (an override must know what it replaces).
+    """
+    info = site.info.latest
+    if (info is None and unknown_refused) or (
+        info is not None and not control.exists(info)
+    ):
+        raise validation_error(control.missing, site=site.name)
+
+
+def validate[V](site: SiteCoordinators, control: Control[V], value: Any) -> V:
+    """``value`` as ``control`` sends it to ``site``; or a translated refusal."""
+    require(site, control)
+    checked = control.checked(site, value)
+    info = site.info.latest
+    if control.rule is not None and info is not None:
+        control.rule(info, checked)
+    return checked
+
+
+def checked_percent(value: float) -> int:
     """``value`` rounded half up to a whole percent, refused outside 0-100."""
     if not 0 <= value <= 100:
         raise validation_error("reserve_out_of_range", percent=f"{value:g}")
-    return min(100, math.floor(value + 0.5))
+    return whole_percent(value)
 
 
-def current_charge_level(site: SiteCoordinators) -> float:
+def current_charge_level(site: SiteCoordinators) -> int:
     """The battery's present charge level, rounded half up; refused when unknown."""
     live = site.live.latest
     level = live.percentage_charged if live is not None else None
     if level is None or not site.live.last_update_success:
         raise validation_error("no_battery_level", site=site.name)
-    return float(math.floor(level + 0.5))
-
-
-def validate_backup_reserve(
-    site: SiteCoordinators, percent: float | Literal["current"]
-) -> int:
-    """The reserve to send to ``site`` (``"current"``: its charge level).
-
-    Refused (``ServiceValidationError``, no request) without a battery, outside
-    0-100 %, and at 81-99 % while the site is not in backup-only mode.
-    """
-    info = site.info.latest
-    if info is not None and not has_battery(info):
-        raise validation_error("no_battery", site=site.name)
-    value = whole_percent(
-        current_charge_level(site) if isinstance(percent, str) else percent
-    )
-    if (
-        MAX_RESERVE_OUTSIDE_BACKUP < value < 100
-        and info is not None
-        and info.default_real_mode is not None
-        and info.default_real_mode != "backup"
-    ):
-        raise validation_error("reserve_needs_backup_mode", percent=str(value))
-    return value
-
-
-def check_time_of_use(site: SiteCoordinators) -> None:
-    """Refuse a tariff for a site that does not do time-of-use."""
-    info = site.info.latest
-    if info is not None and not (info.components and info.components.tou_capable):
-        raise validation_error("not_tou_capable", site=site.name)
-
-
-def _check_export_rule(site: SiteCoordinators) -> None:
-    info = site.info.latest
-    if info is not None and not has_solar(info):
-        raise validation_error("no_export_without_solar", site=site.name)
-
-
-def _on_off(value: bool) -> str:
-    return "on" if value else "off"
+    return whole_percent(level)
 
 
 async def async_option_label(site: SiteCoordinators, select: str, option: str) -> str:
@@ -173,11 +401,6 @@ async def async_option_label(site: SiteCoordinators, select: str, option: str) -
     )
     label = strings.get(f"component.{DOMAIN}.entity.select.{select}.state.{option}")
     return label or option.replace("_", " ")
-
-
-def _with_components(info: SiteInfo, **changes: Any) -> SiteInfo:
-    """``info`` with some of its components' fields changed (shown at once)."""
-    return replace(info, components=replace(info.components or Components(), **changes))
 
 
 def _shows_site_value[**P, R](
@@ -220,123 +443,27 @@ async def async_show_site_value(site: SiteCoordinators, *, reread: bool = True) 
         site.info.async_update_listeners()
 
 
-# --------------------------------------------------------------- controls
+# --------------------------------------------------------------- commands
 
 
 @_shows_site_value
+async def async_set(site: SiteCoordinators, control: Control[Any], value: Any) -> None:
+    """Set one control of ``site`` (the entities and the overrides call this)."""
+    await _async_command(site, control, validate(site, control, value))
+
+
 async def async_set_backup_reserve(
     site: SiteCoordinators, percent: float | Literal["current"]
 ) -> None:
-    """Set the backup reserve of ``site`` (see :func:`validate_backup_reserve`)."""
-    value = validate_backup_reserve(site, percent)
-    await _async_command(
-        site,
-        lambda client: client.set_backup_reserve(site.site_id, value),
-        what=f"the backup reserve of {value} % for {site.name}",
-        patch=lambda info: replace(info, backup_reserve_percent=value),
-        confirm=lambda info: info.backup_reserve_percent == value,
-    )
-
-
-@_shows_site_value
-async def async_set_off_grid_vehicle_charging_reserve(
-    site: SiteCoordinators, percent: float
-) -> None:
-    """Set the share of the battery kept for charging vehicles off-grid (0-100 %)."""
-    value = whole_percent(percent)
-    await _async_command(
-        site,
-        lambda client: client.set_off_grid_vehicle_charging_reserve(
-            site.site_id, value
-        ),
-        what=f"the off-grid vehicle charging reserve of {value} % for {site.name}",
-        patch=lambda info: replace(
-            info, off_grid_vehicle_charging_reserve_percent=value
-        ),
-        confirm=lambda info: info.off_grid_vehicle_charging_reserve_percent == value,
-    )
-
-
-@_shows_site_value
-async def async_set_operation_mode(site: SiteCoordinators, mode: str) -> None:
-    """Set the operation mode (self_consumption, autonomous or backup)."""
-    label = await async_option_label(site, "operation_mode", mode)
-    await _async_command(
-        site,
-        lambda client: client.set_operation_mode(site.site_id, mode),
-        what=f"the operation mode {label} for {site.name}",
-        patch=lambda info: replace(info, default_real_mode=mode),
-        confirm=lambda info: info.default_real_mode == mode,
-    )
-
-
-@_shows_site_value
-async def async_set_export_rule(site: SiteCoordinators, rule: str) -> None:
-    """Set what may be exported (battery_ok, pv_only, never); needs solar."""
-    _check_export_rule(site)
-    label = await async_option_label(site, "export_rule", rule)
-    await _async_command(
-        site,
-        lambda client: client.set_grid_import_export(site.site_id, export_rule=rule),
-        what=f"the export rule {label} for {site.name}",
-        patch=lambda info: _with_components(
-            info,
-            customer_preferred_export_rule=rule,
-            non_export_configured=rule == "never",
-        ),
-        confirm=lambda info: bool(
-            info.components and info.components.export_rule == rule
-        ),
-    )
-
-
-@_shows_site_value
-async def async_set_grid_charging(site: SiteCoordinators, allowed: bool) -> None:
-    """Allow or forbid charging the battery from the grid."""
-    await _async_command(
-        site,
-        lambda client: client.set_grid_import_export(
-            site.site_id, allow_grid_charging=allowed
-        ),
-        what=f"grid charging {_on_off(allowed)} for {site.name}",
-        patch=lambda info: _with_components(
-            info, disallow_charge_from_grid_with_solar_installed=not allowed
-        ),
-        confirm=lambda info: bool(
-            info.components and info.components.grid_charging_allowed == allowed
-        ),
-    )
-
-
-@_shows_site_value
-async def async_set_storm_watch(site: SiteCoordinators, enabled: bool) -> None:
-    """Turn storm watch on or off."""
-    await _async_command(
-        site,
-        lambda client: client.set_storm_mode(site.site_id, enabled),
-        what=f"storm watch {_on_off(enabled)} for {site.name}",
-        patch=lambda info: replace(
-            info,
-            user_settings=replace(
-                info.user_settings or UserSettings(), storm_mode_enabled=enabled
-            ),
-        ),
-        confirm=lambda info: info.storm_mode_enabled == enabled,
-    )
+    """Set the backup reserve (``"current"``: the battery's charge level)."""
+    await async_set(site, BACKUP_RESERVE, percent)
 
 
 async def async_set_time_of_use(
     site: SiteCoordinators, tariff: Tariff
 ) -> TariffConfirmation:
     """Send a validated tariff; tell whether the site holds what was sent."""
-    check_time_of_use(site)
-    payload = tariff.to_dict()
-    await _async_command(
-        site,
-        lambda client: client.set_time_of_use(site.site_id, payload),
-        what=f"the time-of-use tariff for {site.name}",
-        confirm=lambda info: not held_differences(tariff, info.tariff_content_v2),
-    )
+    await _async_command(site, TIME_OF_USE, validate(site, TIME_OF_USE, tariff))
     info = site.info.latest
     found = held_differences(tariff, info.tariff_content_v2 if info else None)
     return TariffConfirmation(
@@ -355,32 +482,29 @@ def held_differences(sent: Tariff, held: Any) -> list[str]:
 # ------------------------------------------------------------ send + confirm
 
 
-async def _async_command(
-    site: SiteCoordinators,
-    send: Send,
-    *,
-    what: str,
-    patch: Patch | None = None,
-    confirm: Check,
+async def _async_command[V](
+    site: SiteCoordinators, control: Control[V], value: V
 ) -> None:
-    """Send one validated command for ``site`` and confirm it (module docstring)."""
+    """Send one checked value for ``site``, show it and confirm it (module docstring)."""
     entry = site.info.config_entry
+    what = control.what.format(value=await control.async_words(site, value))
+    what = f"{what} for {site.name}"
     check_command_scope(site.info.hass, entry)
     site.usage.counts["commands"] += 1
     try:
-        await send(site.info.client)
+        await control.send(site.info.client, site.site_id, value)
     except FleetError as err:
         await _async_reread(site)
         raise _command_error(site, err, what) from err
     async_scopes_proven(site.info.hass, entry, "command")
-    if patch is not None and site.info.latest is not None:
-        site.info.async_set_updated_data(patch(site.info.latest))
+    if control.show is not None and site.info.latest is not None:
+        site.info.async_set_updated_data(control.show(site.info.latest, value))
     await _async_reread(site)
     confirmed = site.info.latest
     if (
         confirmed is not None
         and site.info.last_update_success
-        and not confirm(confirmed)
+        and not control.confirmed(confirmed, value)
     ):
         LOGGER.warning(
             "Tesla accepted %s for energy site %s, but the site still reports "

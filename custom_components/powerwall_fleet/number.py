@@ -1,12 +1,11 @@
-"""Numbers: backup reserve and off-grid vehicle charging reserve.
+"""Number entities: one per percentage row of the control table (commands.py).
 
-Descriptions and state only: validating and sending a value is the control's
-own (commands.py), shared with the ``set_backup_reserve`` action.
+A site gets the ones it has (the row's component rule); reading, validating
+and sending a value are the row's.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -15,18 +14,13 @@ from homeassistant.components.number import (
     NumberEntityDescription,
     NumberMode,
 )
-from homeassistant.const import PERCENTAGE, EntityCategory
+from homeassistant.const import PERCENTAGE
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .commands import (
-    async_set_backup_reserve,
-    async_set_off_grid_vehicle_charging_reserve,
-)
+from .commands import CONTROLS, PercentControl, async_set
 from .coordinator import InfoCoordinator, SiteCoordinators
 from .entity import PowerwallFleetEntity, async_add_site_entities
-from .fleet import SiteInfo
-from .site import has_battery
 
 if TYPE_CHECKING:
     from .runtime import PowerwallFleetConfigEntry
@@ -37,42 +31,27 @@ PARALLEL_UPDATES = 1
 
 @dataclass(frozen=True, kw_only=True)
 class PowerwallNumberDescription(NumberEntityDescription):
-    """A percentage setting of site_info that a command changes."""
+    """A percentage of the control table (commands.py)."""
 
-    value_fn: Callable[[SiteInfo], float | None]
-    exists_fn: Callable[[SiteInfo], bool]
-    set_fn: Callable[[SiteCoordinators, float], Awaitable[None]]
+    control: PercentControl
 
 
-NUMBERS: tuple[PowerwallNumberDescription, ...] = (
-    PowerwallNumberDescription(
-        key="backup_reserve",
-        translation_key="backup_reserve",
-        native_min_value=0,
-        native_max_value=100,
+def _description(control: PercentControl) -> PowerwallNumberDescription:
+    return PowerwallNumberDescription(
+        key=control.key,
+        translation_key=control.key,
+        entity_category=control.entity_category,
+        native_min_value=control.minimum,
+        native_max_value=control.maximum,
         native_step=1,
         mode=NumberMode.BOX,
         native_unit_of_measurement=PERCENTAGE,
-        value_fn=lambda info: info.backup_reserve_percent,
-        exists_fn=has_battery,
-        set_fn=async_set_backup_reserve,
-    ),
-    PowerwallNumberDescription(
-        key="off_grid_vehicle_charging_reserve",
-        translation_key="off_grid_vehicle_charging_reserve",
-        entity_category=EntityCategory.CONFIG,
-        native_min_value=0,
-        native_max_value=100,
-        native_step=1,
-        mode=NumberMode.BOX,
-        native_unit_of_measurement=PERCENTAGE,
-        value_fn=lambda info: info.off_grid_vehicle_charging_reserve_percent,
-        exists_fn=lambda info: bool(
-            info.components
-            and info.components.off_grid_vehicle_charging_reserve_supported
-        ),
-        set_fn=async_set_off_grid_vehicle_charging_reserve,
-    ),
+        control=control,
+    )
+
+
+NUMBERS: tuple[PowerwallNumberDescription, ...] = tuple(
+    _description(control) for control in CONTROLS if isinstance(control, PercentControl)
 )
 
 
@@ -90,7 +69,7 @@ async def async_setup_entry(
         return [
             PowerwallNumber(site, description)
             for description in NUMBERS
-            if description.exists_fn(info)
+            if description.control.exists(info)
         ]
 
     async_add_site_entities(entry, async_add_entities, build)
@@ -111,7 +90,7 @@ class PowerwallNumber(PowerwallFleetEntity[InfoCoordinator], NumberEntity):
     def native_value(self) -> float | None:
         """The setting, or None when the payload lacks it."""
         info = self.coordinator.latest
-        return None if info is None else self.entity_description.value_fn(info)
+        return None if info is None else self.entity_description.control.read(info)
 
     @property
     def available(self) -> bool:
@@ -120,4 +99,4 @@ class PowerwallNumber(PowerwallFleetEntity[InfoCoordinator], NumberEntity):
 
     async def async_set_native_value(self, value: float) -> None:
         """Validate, send, confirm; the state follows what the site reports."""
-        await self.entity_description.set_fn(self.site, value)
+        await async_set(self.site, self.entity_description.control, value)

@@ -1,25 +1,21 @@
-"""Selects: operation mode and energy export rule.
+"""Select entities: one per choice row of the control table (commands.py).
 
-Descriptions and state only: validating and sending a choice is the control's
-own (commands.py).
+A site gets the ones it has (the row's component rule); reading, validating
+and sending a choice are the row's.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from homeassistant.components.select import SelectEntity, SelectEntityDescription
-from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .commands import async_set_export_rule, async_set_operation_mode
+from .commands import CONTROLS, ChoiceControl, async_set
 from .coordinator import InfoCoordinator, SiteCoordinators
 from .entity import PowerwallFleetEntity, async_add_site_entities
-from .fleet import EXPORT_RULES, OPERATION_MODES, SiteInfo
-from .site import has_battery, has_solar
 
 if TYPE_CHECKING:
     from .runtime import PowerwallFleetConfigEntry
@@ -28,37 +24,25 @@ if TYPE_CHECKING:
 PARALLEL_UPDATES = 1
 
 
-def _has_solar_and_battery(info: SiteInfo) -> bool:
-    return has_solar(info) and has_battery(info)
-
-
 @dataclass(frozen=True, kw_only=True)
 class PowerwallSelectDescription(SelectEntityDescription):
-    """A choice in site_info that a command changes."""
+    """A choice of the control table (commands.py)."""
 
-    value_fn: Callable[[SiteInfo], str | None]
-    exists_fn: Callable[[SiteInfo], bool]
-    select_fn: Callable[[SiteCoordinators, str], Awaitable[None]]
+    control: ChoiceControl
 
 
-SELECTS: tuple[PowerwallSelectDescription, ...] = (
-    PowerwallSelectDescription(
-        key="operation_mode",
-        translation_key="operation_mode",
-        options=list(OPERATION_MODES),
-        value_fn=lambda info: info.default_real_mode,
-        exists_fn=has_battery,
-        select_fn=async_set_operation_mode,
-    ),
-    PowerwallSelectDescription(
-        key="export_rule",
-        translation_key="export_rule",
-        entity_category=EntityCategory.CONFIG,
-        options=list(EXPORT_RULES),
-        value_fn=lambda info: info.components.export_rule if info.components else None,
-        exists_fn=_has_solar_and_battery,
-        select_fn=async_set_export_rule,
-    ),
+def _description(control: ChoiceControl) -> PowerwallSelectDescription:
+    return PowerwallSelectDescription(
+        key=control.key,
+        translation_key=control.key,
+        entity_category=control.entity_category,
+        options=list(control.options),
+        control=control,
+    )
+
+
+SELECTS: tuple[PowerwallSelectDescription, ...] = tuple(
+    _description(control) for control in CONTROLS if isinstance(control, ChoiceControl)
 )
 
 
@@ -76,7 +60,7 @@ async def async_setup_entry(
         return [
             PowerwallSelect(site, description)
             for description in SELECTS
-            if description.exists_fn(info)
+            if description.control.exists(info)
         ]
 
     async_add_site_entities(entry, async_add_entities, build)
@@ -97,7 +81,7 @@ class PowerwallSelect(PowerwallFleetEntity[InfoCoordinator], SelectEntity):
     def current_option(self) -> str | None:
         """The option the site reports; None when missing or not one we know."""
         info = self.coordinator.latest
-        value = None if info is None else self.entity_description.value_fn(info)
+        value = None if info is None else self.entity_description.control.read(info)
         return value if value in self.options else None
 
     @property
@@ -107,4 +91,4 @@ class PowerwallSelect(PowerwallFleetEntity[InfoCoordinator], SelectEntity):
 
     async def async_select_option(self, option: str) -> None:
         """Validate, send, confirm; the state follows what the site reports."""
-        await self.entity_description.select_fn(self.site, option)
+        await async_set(self.site, self.entity_description.control, option)

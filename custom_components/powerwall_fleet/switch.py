@@ -1,25 +1,21 @@
-"""Switches: storm watch and charging from the grid.
+"""Switch entities: one per on/off row of the control table (commands.py).
 
-Descriptions and state only: sending a turn is the control's own
-(commands.py).
+A site gets the ones it has (the row's component rule); reading and sending
+a turn are the row's.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from homeassistant.components.switch import SwitchEntity, SwitchEntityDescription
-from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .commands import async_set_grid_charging, async_set_storm_watch
+from .commands import CONTROLS, SwitchControl, async_set
 from .coordinator import InfoCoordinator, SiteCoordinators
 from .entity import PowerwallFleetEntity, async_add_site_entities
-from .fleet import SiteInfo
-from .site import has_battery, has_solar
 
 if TYPE_CHECKING:
     from .runtime import PowerwallFleetConfigEntry
@@ -30,33 +26,22 @@ PARALLEL_UPDATES = 1
 
 @dataclass(frozen=True, kw_only=True)
 class PowerwallSwitchDescription(SwitchEntityDescription):
-    """An on/off setting of site_info that a command changes."""
+    """An on/off row of the control table (commands.py)."""
 
-    value_fn: Callable[[SiteInfo], bool | None]
-    exists_fn: Callable[[SiteInfo], bool]
-    turn_fn: Callable[[SiteCoordinators, bool], Awaitable[None]]
+    control: SwitchControl
 
 
-SWITCHES: tuple[PowerwallSwitchDescription, ...] = (
-    PowerwallSwitchDescription(
-        key="storm_watch",
-        translation_key="storm_watch",
-        value_fn=lambda info: info.storm_mode_enabled,
-        exists_fn=lambda info: bool(
-            info.components and info.components.storm_mode_capable
-        ),
-        turn_fn=async_set_storm_watch,
-    ),
-    PowerwallSwitchDescription(
-        key="grid_charging",
-        translation_key="grid_charging",
-        entity_category=EntityCategory.CONFIG,
-        value_fn=lambda info: (
-            info.components.grid_charging_allowed if info.components else None
-        ),
-        exists_fn=lambda info: has_battery(info) and has_solar(info),
-        turn_fn=async_set_grid_charging,
-    ),
+def _description(control: SwitchControl) -> PowerwallSwitchDescription:
+    return PowerwallSwitchDescription(
+        key=control.key,
+        translation_key=control.key,
+        entity_category=control.entity_category,
+        control=control,
+    )
+
+
+SWITCHES: tuple[PowerwallSwitchDescription, ...] = tuple(
+    _description(control) for control in CONTROLS if isinstance(control, SwitchControl)
 )
 
 
@@ -74,7 +59,7 @@ async def async_setup_entry(
         return [
             PowerwallSwitch(site, description)
             for description in SWITCHES
-            if description.exists_fn(info)
+            if description.control.exists(info)
         ]
 
     async_add_site_entities(entry, async_add_entities, build)
@@ -95,7 +80,7 @@ class PowerwallSwitch(PowerwallFleetEntity[InfoCoordinator], SwitchEntity):
     def is_on(self) -> bool | None:
         """The setting, or None when the payload lacks it."""
         info = self.coordinator.latest
-        return None if info is None else self.entity_description.value_fn(info)
+        return None if info is None else self.entity_description.control.read(info)
 
     @property
     def available(self) -> bool:
@@ -104,8 +89,8 @@ class PowerwallSwitch(PowerwallFleetEntity[InfoCoordinator], SwitchEntity):
 
     async def async_turn_on(self, **kwargs: Any) -> None:
         """Turn the setting on; the state follows what the site reports."""
-        await self.entity_description.turn_fn(self.site, True)
+        await async_set(self.site, self.entity_description.control, True)
 
     async def async_turn_off(self, **kwargs: Any) -> None:
         """Turn the setting off; the state follows what the site reports."""
-        await self.entity_description.turn_fn(self.site, False)
+        await async_set(self.site, self.entity_description.control, False)

@@ -24,7 +24,7 @@ from homeassistant.helpers import entity_registry as er
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.powerwall_fleet.commands import async_set_operation_mode
+from custom_components.powerwall_fleet.commands import OPERATION_MODE, async_set
 from custom_components.powerwall_fleet.const import DEFAULT_LIVE_INTERVAL, DOMAIN
 from tests.integration.entity_helpers import (
     COMMAND_FAULTS,
@@ -381,7 +381,7 @@ async def test_value_tesla_would_refuse_is_not_sent(
     site = config_entry.runtime_data.sites[SITE_FULL]
 
     with pytest.raises(ServiceValidationError) as err:
-        await async_set_operation_mode(site, "off_grid")
+        await async_set(site, OPERATION_MODE, "off_grid")
 
     assert err.value.translation_domain == DOMAIN
     assert err.value.translation_key == "invalid_value"

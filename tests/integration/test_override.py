@@ -316,7 +316,12 @@ async def test_refused_change_while_starting(
 async def test_entities_for_every_site(
     hass: HomeAssistant, simulator: Simulator, config_entry: MockConfigEntry
 ) -> None:
-    """A solar-only site can have an export-rule override: it gets the entities too."""
+    """Every site gets the override entities; a setting is overridden where the site has it.
+
+    The export rule needs solar and a battery, as its select and its command
+    do: a solar-only site's is refused before any request (it used to be
+    sent), a Powerwall site's is overridden.
+    """
     await setup_sites(hass, config_entry, SITE_SOLAR_ONLY, SITE_PW3)
     for site_id in (SITE_SOLAR_ONLY, SITE_PW3):
         state, attributes = active(hass, site_id)
@@ -324,6 +329,12 @@ async def test_entities_for_every_site(
         assert (attributes["overridden"], attributes["restore"]) == ({}, {})
         assert ends(hass, site_id) == "unknown"
         entity(hass, "button", site_id, "cancel_override")
-    result = await override(hass, SITE_SOLAR_ONLY, export_rule="never", duration=HOUR)
-    assert result["previous"] == {"export_rule": "pv_only"}
-    assert simulator.site(SITE_SOLAR_ONLY).export_rule == "never"
+    before = simulator.count()
+    with pytest.raises(ServiceValidationError) as err:
+        await override(hass, SITE_SOLAR_ONLY, export_rule="never", duration=HOUR)
+    assert err.value.translation_key == "no_export_rule"
+    assert simulator.count() == before
+    assert simulator.site(SITE_SOLAR_ONLY).export_rule == "pv_only"
+    result = await override(hass, SITE_PW3, export_rule="never", duration=HOUR)
+    assert result["previous"] == {"export_rule": "battery_ok"}
+    assert simulator.site(SITE_PW3).export_rule == "never"

@@ -195,14 +195,14 @@ REFUSALS = [
     pytest.param(
         {"site_info": {"components.solar": False}},
         {"export_rule": "never", "duration": HOUR},
-        "no_export_without_solar",
+        "no_export_rule",
         {"site": "Home"},
         id="export-without-solar",
     ),
     pytest.param(
         {"site_info": {"components.storm_mode_capable": False}},
         {"storm_watch": True, "duration": HOUR},
-        "override_no_storm_watch",
+        "no_storm_watch",
         {"site": "Home"},
         id="no-storm-watch",
     ),
@@ -287,17 +287,27 @@ async def test_refused_before_any_request(
 async def test_site_without_battery_refused(
     hass: HomeAssistant, simulator: Simulator, config_entry: MockConfigEntry
 ) -> None:
-    """A solar-only site named as a device: no reserve, mode or target charge."""
+    """A solar-only site named as a device: no reserve, mode, export rule or target.
+
+    Each setting is refused with the refusal its control has (commands.py),
+    the same one its entity command gives; a target charge level needs a
+    battery whatever the settings (here a storm-capable site without one).
+    """
+    simulator.override_fields(
+        SITE_SOLAR_ONLY, "site_info", set={"components.storm_mode_capable": True}
+    )
     await setup_sites(hass, config_entry, SITE_SOLAR_ONLY)
     before = simulator.count()
-    for data in (
-        {"backup_reserve": 100, "duration": HOUR},
-        {"operation_mode": "backup", "duration": HOUR},
-        {"export_rule": "never", "target_percent": 50},
+    for data, key in (
+        ({"backup_reserve": 100, "duration": HOUR}, "no_battery"),
+        ({"operation_mode": "backup", "duration": HOUR}, "no_operation_mode"),
+        ({"export_rule": "never", "target_percent": 50}, "no_export_rule"),
+        ({"grid_charging": True, "duration": HOUR}, "no_grid_charging"),
+        ({"storm_watch": True, "target_percent": 50}, "override_needs_battery"),
     ):
         with pytest.raises(ServiceValidationError) as err:
             await override(hass, SITE_SOLAR_ONLY, **data)
-        assert err.value.translation_key == "override_needs_battery"
+        assert err.value.translation_key == key, data
     assert simulator.count() == before
 
 

@@ -101,7 +101,7 @@ async def test_unknown_option_refused_before_sending(
 async def test_export_rule_refused_once_the_site_lost_its_solar(
     hass: HomeAssistant, simulator: Simulator, config_entry: MockConfigEntry
 ) -> None:
-    """An export rule needs solar: refused before any request."""
+    """An export rule needs solar and a battery: refused before any request."""
     await setup_sites(hass, config_entry)
     entity_id = _entity_id(hass, SITE_FULL, "export_rule")
     assert entity_id is not None
@@ -113,7 +113,7 @@ async def test_export_rule_refused_once_the_site_lost_its_solar(
         await _select(hass, entity_id, "never")
 
     assert err.value.translation_domain == DOMAIN
-    assert err.value.translation_key == "no_export_without_solar"
+    assert err.value.translation_key == "no_export_rule"
     assert err.value.translation_placeholders == {"site": "Home"}
     assert simulator.count() == before
     assert simulator.site(SITE_FULL).export_rule == "pv_only"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 CLIENT_ID = "sim-client-id"
@@ -29,6 +29,7 @@ APP_NAME = "Powerwall Fleet (simulated app)"
 USER_MAIN = "user-main"
 USER_EU = "user-eu"
 USER_CHARGERS = "user-chargers"
+USER_KINDS = "user-kinds"
 
 PARTNER_DOMAIN = "powerwall.example.org"
 # Deterministic private scalar of the pre-registered partner key (secp256r1).
@@ -40,6 +41,12 @@ SITE_PW3 = 2252147483647003
 SITE_DEAD = 2252147483647004
 SITE_EU = 2252147483647005
 SITE_CHARGERS = 2252147483647006
+# The site compositions the others lack (USER_KINDS): a battery without solar,
+# storm-capable or not, and a site with neither (a gateway whose batteries
+# were removed: Tesla still lists it, with no components).
+SITE_BATTERY_ONLY = 2252147483647007
+SITE_BATTERY_NO_STORM = 2252147483647008
+SITE_NO_COMPONENTS = 2252147483647009
 
 VEHICLE_ID = 3744019283746501
 
@@ -180,6 +187,64 @@ def _vehicle(user_numeric: int) -> dict[str, Any]:
     }
 
 
+def _composition_sites() -> list[SiteConfig]:
+    """USER_KINDS's sites: battery only (storm-capable or not), and neither."""
+    garage = SiteConfig(
+        site_id=SITE_BATTERY_ONLY,
+        user=USER_KINDS,
+        site_name="Garage",
+        time_zone="America/Phoenix",
+        physics_time_zone="America/Phoenix",
+        latitude=33.45,
+        longitude=-112.07,
+        gateway_id="1232100-00-E--TG123888000F07",
+        asset_site_id="a3c0f5d2-1b7e-4c55-9a1e-000000000007",
+        installation_date="2023-10-05T09:30:00-07:00",
+        battery_count=1,
+        battery_part_name="Powerwall 2",
+        battery_part_number="3012170-05-C",
+        battery_energy_wh=13500,
+        battery_power_w=5000,
+        battery_type="ac_powerwall",
+        backup=True,
+        storm_capable=True,
+        tou_capable=True,
+        ogvcr_supported=True,
+        gateway_serial="TG123888000F07",
+        seed=7,
+    )
+    studio = replace(
+        garage,
+        site_id=SITE_BATTERY_NO_STORM,
+        site_name="Studio",
+        gateway_id="1232100-00-E--TG123889000G08",
+        asset_site_id="a3c0f5d2-1b7e-4c55-9a1e-000000000008",
+        storm_capable=False,
+        tou_capable=False,
+        ogvcr_supported=False,
+        gateway_serial="TG123889000G08",
+        seed=8,
+        initial_soc=35.0,
+    )
+    barn = replace(
+        studio,
+        site_id=SITE_NO_COMPONENTS,
+        site_name="Barn",
+        gateway_id="1232100-00-E--TG123890000H09",
+        asset_site_id="a3c0f5d2-1b7e-4c55-9a1e-000000000009",
+        battery_count=0,
+        battery_part_name="",
+        battery_part_number="",
+        battery_energy_wh=0,
+        battery_power_w=0,
+        battery_type=None,
+        backup=False,
+        gateway_serial="TG123890000H09",
+        seed=9,
+    )
+    return [garage, studio, barn]
+
+
 def default_scenario() -> Scenario:
     """Build the default world (fresh objects every call)."""
     users = {
@@ -188,6 +253,7 @@ def default_scenario() -> Scenario:
         USER_CHARGERS: UserConfig(
             USER_CHARGERS, "na", "chargers@example.com", "Charging Owner"
         ),
+        USER_KINDS: UserConfig(USER_KINDS, "na", "kinds@example.com", "Kinds Owner"),
     }
     sites = [
         SiteConfig(
@@ -380,6 +446,7 @@ def default_scenario() -> Scenario:
             initial_soc=70.0,
             initial_export_rule="pv_only",
         ),
+        *_composition_sites(),
     ]
     return Scenario(
         users=users,

@@ -1,16 +1,16 @@
 """The ``override`` and ``cancel_override`` actions: schemas, presets, checks, responses.
 
-Targets (``device_id`` / ``config_entry_id``) come from target.py. A call is checked for every targeted site before any
-request: the settings each site has (a battery for the mode, reserve, grid
-charging and a battery level; solar for the export rule; storm watch), the
-reserve Tesla accepts for the resulting mode (81-99 % only in backup-only
+Targets (``device_id`` / ``config_entry_id``) come from target.py. A call is
+checked for every targeted site before any request: the settings each site
+has (the rules of the control table, commands.py; a battery for a target
+charge level), the reserve Tesla accepts for the resulting mode (81-99 % only in backup-only
 mode), that the call has an end (``duration`` or ``until``, and/or
 ``target_percent``) not in the past, and the login's command scope. Then
 override.py sets the values and remembers what to restore. Presets give
 values that explicit fields override:
 
 - ``charge_from_grid``: time-based control (``autonomous``), reserve 100 % and,
-  on sites with solar, grid charging allowed (what owners do to force a grid
+  on sites that have the setting, grid charging allowed (what owners do to force a grid
   charge under Tesla's current rules; FLEET_API.md, README "Overrides");
 - ``preserve_battery``: the reserve at the battery's present charge (rounded;
   81-99 % becomes 80 % unless the resulting mode is backup-only, so the
@@ -22,7 +22,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-import math
 from typing import TYPE_CHECKING, Any, cast
 
 from homeassistant.core import HomeAssistant, ServiceCall, ServiceResponse
@@ -30,22 +29,26 @@ from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import config_validation as cv
 from homeassistant.util import dt as dt_util
 
-from ..commands import MAX_RESERVE_OUTSIDE_BACKUP, validation_error, whole_percent
-from ..fleet import EXPORT_RULES, OPERATION_MODES
-from ..overrides.engine import OverrideManager
-from ..overrides.model import (
+from ..commands import (
     BACKUP_RESERVE,
-    EXPORT_RULE,
-    FIELDS,
     GRID_CHARGING,
     OPERATION_MODE,
-    SETTING_WORDS,
-    STORM_WATCH,
-    Value,
-    not_restored_error,
-    read_setting,
+    ChoiceControl,
+    Control,
+    PercentControl,
+    SwitchControl,
+    checked_percent,
+    require,
+    validation_error,
 )
-from ..site import has_battery, has_solar
+from ..fleet.rules import (
+    MAX_RESERVE_OUTSIDE_BACKUP,
+    reserve_needs_backup_mode,
+    whole_percent,
+)
+from ..overrides.engine import OverrideManager
+from ..overrides.model import FIELDS, SETTINGS, Value, not_restored_error, read_setting
+from ..site import has_battery
 from .target import (
     TARGET_FIELDS,
     Target,
@@ -75,22 +78,32 @@ PRESETS = (PRESET_CHARGE_FROM_GRID, PRESET_PRESERVE_BATTERY, PRESET_STORM_PREP)
 # entry (not named as a device) is then left out instead of failing the call.
 _MISSING_COMPONENT = (
     "override_needs_battery",
-    "no_export_without_solar",
-    "override_no_storm_watch",
+    *(control.missing for control in SETTINGS.values()),
 )
+
+
+def setting_validator(control: Control[Any]) -> Any:
+    """What the override action takes for one setting of the control table.
+
+    A percentage's range is checked with a translated message, not here.
+    """
+    if isinstance(control, ChoiceControl):
+        return vol.In(control.options)
+    if isinstance(control, SwitchControl):
+        return cv.boolean
+    if isinstance(control, PercentControl) and control.takes_charge_level:
+        return vol.Any("current", vol.Coerce(float))
+    return vol.Coerce(float)
 
 
 def override_schema(target_fields: dict[vol.Marker, Any]) -> vol.Schema:
     """The override action's schema, with the shared target fields."""
     return vol.Schema(
         {
-            vol.Optional(OPERATION_MODE): vol.In(OPERATION_MODES),
-            # "current" or a percentage; the range is checked with a
-            # translated message, not by the schema.
-            vol.Optional(BACKUP_RESERVE): vol.Any("current", vol.Coerce(float)),
-            vol.Optional(EXPORT_RULE): vol.In(EXPORT_RULES),
-            vol.Optional(GRID_CHARGING): cv.boolean,
-            vol.Optional(STORM_WATCH): cv.boolean,
+            **{
+                vol.Optional(name): setting_validator(control)
+                for name, control in SETTINGS.items()
+            },
             vol.Optional("duration"): cv.time_period,
             vol.Optional("until"): cv.datetime,
             vol.Optional("target_percent"): vol.Coerce(float),
@@ -129,50 +142,38 @@ def _battery_level(site: SiteCoordinators) -> float:
 def preset_values(site: SiteCoordinators, preset: str | None) -> dict[str, Any]:
     """The values a preset gives ``site`` (before the explicit fields)."""
     info = site.info.latest
+    reserve = BACKUP_RESERVE.key
     if preset == PRESET_CHARGE_FROM_GRID:
-        values: dict[str, Any] = {OPERATION_MODE: "autonomous", BACKUP_RESERVE: 100}
-        if has_solar(info):
-            # Tesla's flag only matters where solar is installed.
-            values[GRID_CHARGING] = True
+        values: dict[str, Any] = {OPERATION_MODE.key: "autonomous", reserve: 100}
+        if info is not None and GRID_CHARGING.exists(info):
+            # Tesla's flag only matters where solar charges the battery.
+            values[GRID_CHARGING.key] = True
         return values
     if preset == PRESET_PRESERVE_BATTERY:
-        return {BACKUP_RESERVE: "preserve"}
+        return {reserve: "preserve"}
     if preset == PRESET_STORM_PREP:
-        return {BACKUP_RESERVE: 100}
+        return {reserve: 100}
     return {}
 
 
 def _reserve(site: SiteCoordinators, asked: Any, mode: str | None) -> int:
     """The reserve to set: a percentage, ``current`` or the preset's ``preserve``."""
     if asked in ("current", "preserve"):
-        value = whole_percent(float(math.floor(_battery_level(site) + 0.5)))
-        if (
-            asked == "preserve"
-            and MAX_RESERVE_OUTSIDE_BACKUP < value < 100
-            and mode != "backup"
-        ):
+        value = whole_percent(_battery_level(site))
+        if asked == "preserve" and reserve_needs_backup_mode(value, mode):
             # Rounding up to 100 % would charge from the grid: keep 80 %.
             value = MAX_RESERVE_OUTSIDE_BACKUP
     else:
-        value = whole_percent(float(asked))
-    if MAX_RESERVE_OUTSIDE_BACKUP < value < 100 and mode != "backup":
+        value = checked_percent(float(asked))
+    if reserve_needs_backup_mode(value, mode):
         raise validation_error("reserve_needs_backup_mode", percent=str(value))
     return value
 
 
 def _check_components(site: SiteCoordinators, values: dict[str, Any]) -> None:
-    info = site.info.latest
     for name in values:
-        if name in (OPERATION_MODE, BACKUP_RESERVE, GRID_CHARGING) and not has_battery(
-            info
-        ):
-            raise validation_error("override_needs_battery", site=site.name)
-        if name == EXPORT_RULE and not has_solar(info):
-            raise validation_error("no_export_without_solar", site=site.name)
-        if name == STORM_WATCH and not (
-            info and info.components and info.components.storm_mode_capable
-        ):
-            raise validation_error("override_no_storm_watch", site=site.name)
+        # What it replaces must be known: a site not read yet is refused too.
+        require(site, SETTINGS[name], unknown_refused=True)
 
 
 def _whole_second(when: datetime) -> datetime:
@@ -213,20 +214,19 @@ def plan_override(
         raise validation_error("override_nothing")
     _check_components(site, asked)
     info = site.info.latest
-    mode = asked.get(OPERATION_MODE, info.default_real_mode if info else None)
+    mode = asked.get(OPERATION_MODE.key, info.default_real_mode if info else None)
     values: dict[str, Value] = {}
     for name, value in asked.items():
-        if name == BACKUP_RESERVE:
+        if name == BACKUP_RESERVE.key:
             values[name] = _reserve(site, value, mode)
         else:
             values[name] = value
-    held = read_setting(info, BACKUP_RESERVE)
+    held = read_setting(info, BACKUP_RESERVE.key)
     if (
-        OPERATION_MODE in values
-        and BACKUP_RESERVE not in values
-        and mode != "backup"
+        OPERATION_MODE.key in values
+        and BACKUP_RESERVE.key not in values
         and isinstance(held, int)
-        and MAX_RESERVE_OUTSIDE_BACKUP < held < 100
+        and reserve_needs_backup_mode(held, mode)
     ):
         # The site holds 81-99 %, which the new mode does not allow.
         raise validation_error("reserve_needs_backup_mode", percent=str(held))
@@ -235,7 +235,7 @@ def plan_override(
         raise validation_error(
             "override_value_unknown",
             site=site.name,
-            settings=", ".join(SETTING_WORDS[name] for name in unknown),
+            settings=", ".join(SETTINGS[name].words for name in unknown),
         )
     ends_at = _end(data, dt_util.utcnow())
     target: float | None = data.get("target_percent")

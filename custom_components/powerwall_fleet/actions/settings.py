@@ -28,10 +28,12 @@ from homeassistant.util import dt as dt_util
 from homeassistant.util.hass_dict import HassKey
 
 from ..commands import (
+    BACKUP_RESERVE,
+    TIME_OF_USE,
     async_set_backup_reserve,
     async_set_time_of_use,
-    check_time_of_use,
-    validate_backup_reserve,
+    require,
+    validate,
     validation_error,
 )
 from ..const import DOMAIN, LOGGER
@@ -46,7 +48,7 @@ from ..fleet.tariff import (
     tariff_from_legacy,
     tariff_from_simple,
 )
-from ..site import has_battery, site_zone
+from ..site import site_zone
 from .target import (
     TARGET_FIELDS,
     async_for_each,
@@ -117,14 +119,16 @@ async def async_handle_set_backup_reserve(
         site
         for _, site, explicit in resolve_targets(hass, call)
         # An entry's solar-only site has no reserve to set; a device is checked.
-        if explicit or site.info.latest is None or has_battery(site.info.latest)
+        if explicit
+        or site.info.latest is None
+        or BACKUP_RESERVE.exists(site.info.latest)
     ]
     if not sites:
         raise validation_error("no_battery", site=", ".join(_entry_titles(hass, call)))
-    planned = [(site, validate_backup_reserve(site, value)) for site in sites]
+    planned = [(site, validate(site, BACKUP_RESERVE, value)) for site in sites]
     check_command_scopes(sites)
 
-    async def _send(plan: tuple[SiteCoordinators, int]) -> None:
+    async def _send(plan: tuple[SiteCoordinators, float]) -> None:
         await async_set_backup_reserve(*plan)
 
     await async_for_each(planned, _send, "Setting the backup reserve")
@@ -208,7 +212,7 @@ async def async_handle_set_time_of_use(
     tariff, warnings = tariff_from_call(dict(call.data))
     sites = target_sites(hass, call)
     for site in sites:
-        check_time_of_use(site)
+        require(site, TIME_OF_USE)
     check_command_scopes(sites)
     for warning in warnings:
         LOGGER.warning("Time-of-use tariff: %s", warning)

@@ -22,14 +22,15 @@ def whole_percent(value: float) -> int:
     return max(0, min(100, math.floor(value + 0.5)))
 
 
+def reserve_only_in_backup(percent: int) -> bool:
+    """Whether Tesla accepts ``percent`` as backup reserve only in backup-only mode (81-99 %)."""
+    return MAX_RESERVE_OUTSIDE_BACKUP < percent < 100
+
+
 def reserve_needs_backup_mode(percent: int, mode: str | None) -> bool:
     """Whether Tesla would refuse ``percent`` as backup reserve in operation ``mode``.
 
     81-99 % is accepted only in backup-only mode (``"backup"``); an unknown
     mode (``None``) refuses nothing.
     """
-    return (
-        MAX_RESERVE_OUTSIDE_BACKUP < percent < 100
-        and mode is not None
-        and mode != "backup"
-    )
+    return reserve_only_in_backup(percent) and mode is not None and mode != "backup"

@@ -46,7 +46,7 @@ from homeassistant.util import dt as dt_util
 from ..const import DOMAIN, LOGGER
 from ..issues import OVERRIDE_RESTORE, async_clear_issue, async_raise_issue
 from .model import (
-    SETTING_WORDS,
+    SETTINGS,
     Override,
     RestoreResult,
     Value,
@@ -306,7 +306,7 @@ class OverrideManager:
                     LOGGER.info(
                         "The %s of %s was changed during the override (now: %s);"
                         " leaving it as set instead of restoring %s",
-                        SETTING_WORDS[name],
+                        SETTINGS[name].words,
                         site.name,
                         await async_describe(site, {name: now}),
                         await async_describe(site, {name: before}),

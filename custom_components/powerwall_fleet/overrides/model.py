@@ -1,11 +1,12 @@
 """The override record and the settings it touches, without Home Assistant's timers.
 
-Owns the names of the five overridable settings, how each is read from
-``site_info`` (:func:`read_setting`) and changed through its control in
-commands.py (:func:`async_send_setting`), the order Tesla accepts them in
-(:func:`send_order`), one site's :class:`Override` as the store keeps it, and
-what a restore attempt did (:class:`RestoreResult`). override.py runs the
-overrides; override_actions.py and the entities read these.
+Owns which settings an override may change (the rows of the control table,
+commands.py, with a ``restore_order``), how each is read for the record
+(:func:`read_setting`), sent (:func:`async_send_setting`, through the table)
+and ordered so that Tesla accepts each step (:func:`send_order`), one site's
+:class:`Override` as the store keeps it, and what a restore attempt did
+(:class:`RestoreResult`). engine.py runs the overrides; actions/override.py
+and the entities read these.
 """
 
 from __future__ import annotations
@@ -17,36 +18,19 @@ from typing import TYPE_CHECKING, Any
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.util import dt as dt_util
 
-from ..commands import (
-    MAX_RESERVE_OUTSIDE_BACKUP,
-    async_option_label,
-    async_set_backup_reserve,
-    async_set_export_rule,
-    async_set_grid_charging,
-    async_set_operation_mode,
-    async_set_storm_watch,
-)
+from ..commands import BACKUP_RESERVE, CONTROLS, OPERATION_MODE, Control, async_set
 from ..const import DOMAIN
 from ..fleet import SiteInfo
+from ..fleet.rules import reserve_only_in_backup, whole_percent
 
 if TYPE_CHECKING:
     from ..coordinator import SiteCoordinators
 
-# The settings an override can change, in the order they are shown.
-OPERATION_MODE = "operation_mode"
-BACKUP_RESERVE = "backup_reserve"
-EXPORT_RULE = "export_rule"
-GRID_CHARGING = "grid_charging"
-STORM_WATCH = "storm_watch"
-FIELDS = (OPERATION_MODE, BACKUP_RESERVE, EXPORT_RULE, GRID_CHARGING, STORM_WATCH)
-# The settings in words, as logs, repair issues and errors show them.
-SETTING_WORDS = {
-    OPERATION_MODE: "operation mode",
-    BACKUP_RESERVE: "backup reserve",
-    EXPORT_RULE: "energy exports",
-    GRID_CHARGING: "grid charging",
-    STORM_WATCH: "storm watch",
+# The settings an override can change, by name, in the order they are shown.
+SETTINGS: dict[str, Control[Any]] = {
+    control.key: control for control in CONTROLS if control.restore_order is not None
 }
+FIELDS = tuple(SETTINGS)
 
 
 type Value = str | int | bool
@@ -56,54 +40,33 @@ def read_setting(info: SiteInfo | None, name: str) -> Value | None:
     """The value ``info`` reports for one overridable setting; None when unknown."""
     if info is None:
         return None
-    components = info.components
-    match name:
-        case "operation_mode":
-            return info.default_real_mode
-        case "backup_reserve":
-            reserve = info.backup_reserve_percent
-            return None if reserve is None else round(reserve)
-        case "export_rule":
-            return components.export_rule if components else None
-        case "grid_charging":
-            return components.grid_charging_allowed if components else None
-        case "storm_watch":
-            return info.storm_mode_enabled
-    raise ValueError(name)  # pragma: no cover - names come from FIELDS
+    value: Value | float | None = SETTINGS[name].read(info)
+    # A percentage is whole (half up), as it is sent and stored.
+    return whole_percent(value) if isinstance(value, float) else value
 
 
 def send_order(values: dict[str, Value]) -> list[str]:
     """The order to send ``values`` in, so that Tesla accepts each step.
 
-    A reserve of 81-99 % needs backup-only mode first; any other reserve goes
-    before the mode (a site leaving backup-only mode must not hold 81-99 %).
+    The table's restore order, except that a reserve only backup-only mode
+    accepts (81-99 %) goes after the mode that allows it.
     """
-    reserve = values.get(BACKUP_RESERVE)
-    needs_backup = (
-        isinstance(reserve, int) and MAX_RESERVE_OUTSIDE_BACKUP < reserve < 100
-    )
-    first = (
-        (OPERATION_MODE, BACKUP_RESERVE)
-        if needs_backup
-        else (BACKUP_RESERVE, OPERATION_MODE)
-    )
-    order = [*first, EXPORT_RULE, GRID_CHARGING, STORM_WATCH]
-    return [name for name in order if name in values]
+    order = sorted(values, key=lambda name: SETTINGS[name].restore_order or 0)
+    reserve = values.get(BACKUP_RESERVE.key)
+    if (
+        isinstance(reserve, int)
+        and reserve_only_in_backup(reserve)
+        and OPERATION_MODE.key in order
+        and BACKUP_RESERVE.key in order
+    ):
+        order.remove(OPERATION_MODE.key)
+        order.insert(order.index(BACKUP_RESERVE.key), OPERATION_MODE.key)
+    return order
 
 
 async def async_send_setting(site: SiteCoordinators, name: str, value: Value) -> None:
-    """Change one setting through its control (commands.py)."""
-    match name:
-        case "operation_mode":
-            await async_set_operation_mode(site, str(value))
-        case "backup_reserve":
-            await async_set_backup_reserve(site, int(value))
-        case "export_rule":
-            await async_set_export_rule(site, str(value))
-        case "grid_charging":
-            await async_set_grid_charging(site, bool(value))
-        case "storm_watch":
-            await async_set_storm_watch(site, bool(value))
+    """Change one setting through the control table (commands.py)."""
+    await async_set(site, SETTINGS[name], value)
 
 
 @dataclass
@@ -187,16 +150,9 @@ async def async_describe(site: SiteCoordinators, values: dict[str, Value]) -> st
     """
     parts = []
     for name in (name for name in FIELDS if name in values):
-        value = values[name]
-        if isinstance(value, bool):
-            shown = "on" if value else "off"
-        elif name == BACKUP_RESERVE:
-            shown = f"{value} %"
-        elif name in (OPERATION_MODE, EXPORT_RULE):
-            shown = await async_option_label(site, name, str(value))
-        else:
-            shown = str(value)
-        parts.append(f"{SETTING_WORDS[name]} {shown}")
+        control = SETTINGS[name]
+        shown = await control.async_words(site, values[name])
+        parts.append(f"{control.words} {shown}")
     return ", ".join(parts)
 
 
