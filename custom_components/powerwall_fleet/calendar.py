@@ -18,10 +18,9 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.util import dt as dt_util
 
 from .coordinator import SiteCoordinators
-from .entity import async_add_site_entities
 from .fleet.tariff import PricePoint, segments
 from .runtime import PowerwallFleetConfigEntry
-from .tou import TouEntity, has_tariff
+from .tou import TouEntity, async_add_tou_entities, has_tariff
 
 # Reads only: the info coordinator does the fetching.
 PARALLEL_UPDATES = 0
@@ -39,7 +38,7 @@ async def async_setup_entry(
     entry: PowerwallFleetConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """A tariff calendar for every site that reports a tariff."""
+    """A tariff calendar for every site that reports a tariff (now or later)."""
 
     def build(site: SiteCoordinators) -> list[CalendarEntity]:
         info = site.info.latest
@@ -47,7 +46,7 @@ async def async_setup_entry(
             return []
         return [TariffCalendar(site, TARIFF_CALENDAR)]
 
-    async_add_site_entities(entry, async_add_entities, build)
+    async_add_tou_entities(entry, async_add_entities, build)
 
 
 def _wall(when: datetime) -> datetime:

@@ -37,7 +37,7 @@ from .fleet import LiveStatus, SiteInfo
 from .overrides.entities import OverrideEndsSensor
 from .runtime import PowerwallFleetConfigEntry
 from .site import has_battery, has_component, has_grid, has_solar
-from .tou import tou_sensors
+from .tou import async_add_tou_entities, tou_sensors
 from .wall_connector import async_add_wall_connectors
 
 # Reads only: the coordinators do the fetching.
@@ -215,10 +215,10 @@ async def async_setup_entry(
         entities.append(RequestCounterSensor(site))
         entities.append(OverrideEndsSensor(entry, site))
         entities.extend(energy_entities(site, info))
-        entities.extend(tou_sensors(site))
         return entities
 
     async_add_site_entities(entry, async_add_entities, build)
+    async_add_tou_entities(entry, async_add_entities, tou_sensors)
     async_add_wall_connectors(hass, entry, async_add_entities)
 
 

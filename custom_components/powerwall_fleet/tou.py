@@ -3,14 +3,15 @@
 Owns :class:`TouEntity` (follows the tariff in site_info) and these sensors:
 each updates itself at the tariff's next change in the site's time zone, so
 states change on time without extra requests.
+A tariff that appears after setup brings its entities with the next site_info.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from homeassistant.components.sensor import (
     SensorDeviceClass,
@@ -18,6 +19,8 @@ from homeassistant.components.sensor import (
     SensorEntityDescription,
 )
 from homeassistant.core import CALLBACK_TYPE, callback
+from homeassistant.helpers.entity import Entity
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.event import async_track_point_in_utc_time
 from homeassistant.util import dt as dt_util
 
@@ -33,6 +36,9 @@ from .fleet.tariff import (
     resolve,
 )
 from .site import site_zone
+
+if TYPE_CHECKING:
+    from .runtime import PowerwallFleetConfigEntry
 
 PERIOD_STATES = ["on_peak", "partial_peak", "off_peak", "super_off_peak"]
 
@@ -244,3 +250,51 @@ def tou_sensors(site: SiteCoordinators) -> list[TouSensor]:
         for description in TOU_SENSORS
         if description.exists_fn(tariff)
     ]
+
+
+def async_add_tou_entities(
+    entry: PowerwallFleetConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+    build: Callable[[SiteCoordinators], Iterable[Entity]],
+) -> None:
+    """Add each site's time-of-use entities now and whenever site_info brings new ones.
+
+    ``build`` gives the entities the site's latest site_info calls for (none
+    without a tariff); each is added once, on the first site_info that calls
+    for it: a tariff set after setup, or one gaining sell prices, needs no
+    reload. Entities stay when the tariff goes (they are unavailable then).
+    """
+    for site in entry.runtime_data.sites.values():
+        follow = _TariffFollower(site, async_add_entities, build)
+        follow.update()
+        entry.async_on_unload(site.info.async_add_listener(follow.update))
+
+
+class _TariffFollower:
+    """Which time-of-use entities of one site exist, kept in step with site_info."""
+
+    def __init__(
+        self,
+        site: SiteCoordinators,
+        async_add_entities: AddConfigEntryEntitiesCallback,
+        build: Callable[[SiteCoordinators], Iterable[Entity]],
+    ) -> None:
+        self.site = site
+        self.async_add_entities = async_add_entities
+        self.build = build
+        self.added: set[str | None] = set()
+
+    @callback
+    def update(self) -> None:
+        """Add the entities the latest site_info calls for and that are not there yet."""
+        info = self.site.info.latest
+        if info is None or not has_tariff(info):
+            return
+        new = [
+            entity
+            for entity in self.build(self.site)
+            if entity.unique_id not in self.added
+        ]
+        if new:
+            self.added.update(entity.unique_id for entity in new)
+            self.async_add_entities(new)

@@ -61,8 +61,10 @@ _VIA_DEVICE_ID = "via_device_id" in DeviceInfo.__optional_keys__
 def wall_connectors(live: LiveStatus | None) -> dict[str, WallConnector] | None:
     """The connectors of a live_status by DIN (first one per DIN; one without a DIN is skipped).
 
-    None when live_status is not known or carries no list of connectors: then
-    nothing can be said about which connectors exist.
+    None when live_status is not known, carries no list of connectors or a
+    list in which no connector is readable (``[1, 2]``, entries without a
+    DIN): then nothing can be said about which connectors exist. Only an
+    empty list says the site has none.
     """
     if live is None or live.wall_connectors is None:
         return None
@@ -70,6 +72,8 @@ def wall_connectors(live: LiveStatus | None) -> dict[str, WallConnector] | None:
     for connector in live.wall_connectors:
         if connector.din and connector.din not in found:
             found[connector.din] = connector
+    if not found and live.raw.get("wall_connectors"):
+        return None
     return found
 
 

@@ -4,6 +4,9 @@ Fixtures: ``chromium`` (one headless browser per run), ``artifacts`` (a fresh
 screenshot folder per test), ``browser`` (a fresh tab, not logged in) and
 ``configured`` (one scripts/develop for the whole run with the integration
 added through the UI; tests get a logged-in tab on it from ``logged_in``).
+On that stack the "Cabin" site has no tariff when the integration is added
+(test_new_tariff.py gives it one), and the "Home" site's history backfill
+starts as soon as the integration is added (test_energy_dashboard.py).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from typing import Any
 import pytest
 
 from tests.e2e import stack
+from tests.simulator.scenario import SITE_FULL, SITE_PW3
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -73,9 +77,20 @@ def configured(
     context = stack.new_context(chromium)
     web = stack.Browser(context.new_page(), folder)
     try:
+        # Tesla reports no tariff for the Cabin until test_new_tariff.py.
+        running.sim(
+            "POST",
+            "overrides",
+            {
+                "site_id": SITE_PW3,
+                "endpoint": "site_info",
+                "remove": ["tariff_content_v2"],
+            },
+        )
         stack.log_in(web, running)
         stack.add_integration(web)
         stack.config_flow(web, running)
+        stack.poll_history_now(web.page, SITE_FULL)
         context.storage_state(path=str(state))
     except BaseException:
         web.shot_all("failed")

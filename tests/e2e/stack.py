@@ -5,7 +5,8 @@ Home Assistant release from .venv-ha-release) in a temporary config dir on
 free ports; ``Browser`` wraps a Playwright page with numbered screenshots;
 the ``log_in``/``add_integration``/``config_flow`` steps are what the banner
 of scripts/develop tells a developer to do. ``ha_ws``/``ha_service`` talk to
-Home Assistant through the logged-in frontend's own connection.
+Home Assistant through the logged-in frontend's own connection;
+``poll_history_now`` starts a site's energy history at once.
 
 Test modules call ``skip_unless_asked()`` first: they run only when asked
 for (scripts/e2e sets POWERWALL_FLEET_E2E=1), with Playwright installed and a
@@ -384,3 +385,35 @@ def our_entries(page: Any) -> list[dict[str, Any]]:
         page, {"type": "config_entries/get", "domain": DOMAIN}
     )
     return result
+
+
+def entity_id_of(page: Any, unique_id: str) -> str | None:
+    """The entity id of the integration's entity with ``unique_id``, if registered."""
+    entries: list[dict[str, Any]] = ha_ws(page, {"type": "config/entity_registry/list"})
+    return next(
+        (
+            entry["entity_id"]
+            for entry in entries
+            if entry.get("platform") == DOMAIN and entry.get("unique_id") == unique_id
+        ),
+        None,
+    )
+
+
+def poll_history_now(page: Any, site_id: int) -> str:
+    """Have the site's energy history polled now; its grid-import energy sensor.
+
+    The integration asks for history just after Tesla's next 5-minute bucket
+    closes (up to 5 min 45 s after setup), then backfills 30 days at one
+    request per 5 s. A browser test need not wait for the bucket: Home
+    Assistant's ``homeassistant.update_entity`` on one of the site's energy
+    sensors makes their (history) coordinator refresh now, which starts the
+    backfill at once. The integration's timing and pacing are untouched.
+    """
+    entity_id = wait_until(
+        lambda: entity_id_of(page, f"{site_id}_grid_energy_imported"),
+        f"the grid-import energy sensor of site {site_id}",
+        timeout=60,
+    )
+    ha_service(page, "homeassistant", "update_entity", {"entity_id": entity_id})
+    return str(entity_id)

@@ -1,7 +1,8 @@
 """The Energy dashboard configured with the integration's statistics, in a real browser.
 
-On the shared stack (conftest ``configured``), once the history backfill has
-imported the "Home" site's statistics (``powerwall_fleet:<site_id>_<flow>``),
+On the shared stack (conftest ``configured``, which starts the history
+backfill as soon as the integration is added), once it has imported the
+"Home" site's statistics (``powerwall_fleet:<site_id>_<flow>``),
 configure Settings > Dashboards > Energy through its dialogs with them: grid
 imported and exported, solar, battery charged and discharged, home. Home
 Assistant must have saved exactly those, and its energy validation
@@ -145,6 +146,15 @@ def configure_energy(web: Browser, running: Stack, names: dict[str, str]) -> Non
     web.shot("energy-settings", full_page=True)
 
 
+def _state(page: Any, entity_id: str) -> str | None:
+    """The entity's state as the frontend has it (None when it has none)."""
+    found: str | None = page.evaluate(
+        "id => document.querySelector('home-assistant').hass.states[id]?.state ?? null",
+        entity_id,
+    )
+    return found
+
+
 def _saved(page: Any) -> dict[tuple[str, str], Any]:
     prefs = stack.ha_ws(page, {"type": "energy/get_prefs"})
     return {
@@ -162,12 +172,22 @@ def test_energy_dashboard_with_the_site_statistics(
     running, _ = configured
     page = logged_in.page
     wanted = [statistic_id(stat) for stat in STATISTICS]
-    # The history polls just after Tesla's 5-minute buckets close, then
-    # backfills 30 days at one request per 5 s.
+    # The history backfill started when the integration was added (conftest:
+    # stack.poll_history_now) and asks for 31 days at one request per 5 s:
+    # about 2.5 minutes. The simulator's history begins the day before it
+    # started, so the statistics come with the last two days. The energy
+    # sensors show a total once the backfill reached today.
+    imported = stack.entity_id_of(page, f"{SITE_FULL}_grid_energy_imported")
+    assert imported is not None
+    stack.wait_until(
+        lambda: _state(page, imported) not in ("unknown", "unavailable", None),
+        "the history backfill to reach today",
+        timeout=420,
+    )
     stack.wait_until(
         lambda: set(wanted) <= _names(page).keys(),
-        "the site's statistics in the recorder (history backfill)",
-        timeout=900,
+        "the site's statistics in the recorder",
+        timeout=60,
     )
 
     configure_energy(logged_in, running, _names(page))

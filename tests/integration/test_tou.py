@@ -483,3 +483,121 @@ async def test_unreadable_tariff(
     )
     assert response is not None
     assert response["sites"][0]["problems"] == ["seasons: must be an object"]
+
+
+TOU_KEYS = ("tou_period", "tou_buy_price", "tou_sell_price", "tou_next_change")
+
+
+def _tou_unique_ids(hass: HomeAssistant, entry: MockConfigEntry) -> list[str]:
+    """The unique ids of the site's time-of-use entities, duplicates kept."""
+    wanted = {f"{SITE_FULL}_{key}" for key in (*TOU_KEYS, "tariff")}
+    return sorted(
+        entity.unique_id
+        for entity in er.async_entries_for_config_entry(
+            er.async_get(hass), entry.entry_id
+        )
+        if entity.unique_id in wanted
+    )
+
+
+async def _refresh_info(hass: HomeAssistant, entry: MockConfigEntry) -> None:
+    await entry.runtime_data.sites[SITE_FULL].info.async_refresh()
+    await hass.async_block_till_done()
+
+
+async def test_tariff_appearing_after_setup_adds_entities(
+    hass: HomeAssistant,
+    simulator: Simulator,
+    credentials: None,
+    freezer: FrozenDateTimeFactory,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """No tariff at setup: the next site_info with one adds every TOU entity, once."""
+    freezer.move_to(START)
+    simulator.override_fields(SITE_FULL, "site_info", remove=["tariff_content_v2"])
+    entry = await setup_entry(hass, simulator, [SITE_FULL], PLATFORMS)
+    assert _tou_unique_ids(hass, entry) == []
+    await _refresh_info(hass, entry)
+    assert _tou_unique_ids(hass, entry) == []
+
+    simulator.clear_overrides()
+    await _refresh_info(hass, entry)
+    assert _state(hass, "tou_period").state == "off_peak"
+    assert float(_state(hass, "tou_buy_price").state) == 0.31
+    assert float(_state(hass, "tou_sell_price").state) == 0.29
+    assert _state(hass, "tou_next_change").state == "2026-06-21T23:00:00+00:00"
+    assert _state(hass, "tariff").attributes["message"] == (
+        "Off peak: buy 0.31 USD/kWh, sell 0.29 USD/kWh"
+    )
+    device = _device(hass)
+    for key in (*TOU_KEYS, "tariff"):
+        entity = er.async_get(hass).async_get(_entity_id(hass, key))
+        assert entity is not None
+        assert entity.device_id == device
+
+    # Later site_info (and the tariff going and coming back) add nothing twice.
+    await _refresh_info(hass, entry)
+    simulator.override_fields(SITE_FULL, "site_info", remove=["tariff_content_v2"])
+    await _refresh_info(hass, entry)
+    assert _state(hass, "tou_period").state == STATE_UNAVAILABLE
+    simulator.clear_overrides()
+    await _refresh_info(hass, entry)
+    assert _state(hass, "tou_period").state == "off_peak"
+    assert _tou_unique_ids(hass, entry) == sorted(
+        f"{SITE_FULL}_{key}" for key in (*TOU_KEYS, "tariff")
+    )
+    assert "does not generate unique IDs" not in caplog.text
+    # The clock is followed by the added entities too.
+    await _move(hass, freezer, "2026-06-21T23:00:00+00:00")
+    assert _state(hass, "tou_period").state == "on_peak"
+    assert _state(hass, "tariff").attributes["message"].startswith("On peak")
+
+
+async def test_tariff_set_by_action_after_setup_adds_entities(
+    hass: HomeAssistant,
+    simulator: Simulator,
+    credentials: None,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """A tariff sent with set_time_of_use to a site without one shows at once."""
+    freezer.move_to(START)
+    simulator.override_fields(SITE_FULL, "site_info", remove=["tariff_content_v2"])
+    entry = await setup_entry(hass, simulator, [SITE_FULL], PLATFORMS)
+    assert _tou_unique_ids(hass, entry) == []
+    simulator.clear_overrides()
+    await hass.services.async_call(
+        DOMAIN,
+        "set_time_of_use",
+        {"device_id": _device(hass), "currency": "USD", **OFF_PEAK_ALL_DAY},
+        blocking=True,
+    )
+    await hass.async_block_till_done()
+    assert _state(hass, "tou_period").state == "off_peak"
+    assert float(_state(hass, "tou_buy_price").state) == 0.2
+    assert _state(hass, "tariff").state == "on"
+
+
+async def test_sell_price_added_when_the_tariff_gains_one(
+    hass: HomeAssistant,
+    simulator: Simulator,
+    credentials: None,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """A tariff without sell prices has no Sell price; one with them adds it."""
+    freezer.move_to(START)
+    buy_only = {
+        key: value
+        for key, value in simulator.sites[SITE_FULL].tariff_content_v2.items()
+        if key != "sell_tariff"
+    }
+    simulator.override_fields(
+        SITE_FULL, "site_info", set={"tariff_content_v2": buy_only}
+    )
+    entry = await setup_entry(hass, simulator, [SITE_FULL], PLATFORMS)
+    assert f"{SITE_FULL}_tou_sell_price" not in _tou_unique_ids(hass, entry)
+    assert float(_state(hass, "tou_buy_price").state) == 0.31
+
+    simulator.clear_overrides()
+    await _refresh_info(hass, entry)
+    assert float(_state(hass, "tou_sell_price").state) == 0.29
+    assert len(_tou_unique_ids(hass, entry)) == 5

@@ -251,6 +251,43 @@ async def test_no_list_keeps_devices_but_unavailable(
     assert _state(hass, WC_IDLE, "wall_connector_state") == "disconnected"
 
 
+@pytest.mark.parametrize(
+    "listed",
+    [
+        pytest.param([1, 2], id="numbers"),
+        pytest.param([None, None], id="nulls"),
+        pytest.param([{"wall_connector_state": 2}, {"vin": "X"}], id="no-din"),
+        pytest.param([{"din": None}, {"din": ""}, {"din": 7}], id="bad-din"),
+    ],
+)
+async def test_garbage_list_removes_nothing(
+    hass: HomeAssistant, simulator: Simulator, credentials: None, listed: list[Any]
+) -> None:
+    """A non-empty list with no readable connector is garbage: every device stays."""
+    entry = await _setup(hass, simulator)
+    _listed(simulator, *listed)
+    await _refresh(hass, entry)
+    for din in (WC_CHARGING, WC_IDLE):
+        assert _device(hass, din) is not None, din
+        assert _entity_id(hass, din, "wall_connector_state") is not None
+        assert _state(hass, din, "wall_connector_state") == STATE_UNAVAILABLE
+    simulator.clear_overrides()
+    await _refresh(hass, entry)
+    assert _state(hass, WC_CHARGING, "wall_connector_state") == "charging"
+    assert _state(hass, WC_IDLE, "wall_connector_state") == "disconnected"
+
+
+async def test_empty_list_removes_every_connector(
+    hass: HomeAssistant, simulator: Simulator, credentials: None
+) -> None:
+    """An empty list says the site has no connectors (any more): their devices go."""
+    entry = await _setup(hass, simulator)
+    _listed(simulator)
+    await _refresh(hass, entry)
+    assert _device(hass, WC_CHARGING) is None
+    assert _device(hass, WC_IDLE) is None
+
+
 async def test_failed_poll_makes_connectors_unavailable(
     hass: HomeAssistant, simulator: Simulator, credentials: None
 ) -> None:
