@@ -7,10 +7,7 @@ ledger reads them.
 
 from __future__ import annotations
 
-from collections.abc import Generator
 from datetime import UTC, datetime, timedelta
-import logging
-from pathlib import Path
 import threading
 from typing import Any
 
@@ -37,28 +34,7 @@ PRICE = "sensor.electricity_price"
 FIVE = timedelta(minutes=5)
 
 
-@pytest.fixture(autouse=True)
-def auto_enable_custom_integrations(
-    recorder_mock: Recorder, enable_custom_integrations: None
-) -> None:
-    """As tests/conftest.py does, but with the recorder set up before Home Assistant."""
-
-
-@pytest.fixture(autouse=True)
-def config_dir(recorder_mock: Recorder, hass: HomeAssistant, tmp_path: Path) -> Path:
-    """A config dir of its own."""
-    hass.config.config_dir = str(tmp_path)
-    return tmp_path
-
-
-@pytest.fixture(autouse=True)
-def quiet_sql() -> Generator[None]:
-    """No SQL echo."""
-    logger = logging.getLogger("sqlalchemy.engine")
-    level = logger.level
-    logger.setLevel(logging.WARNING)
-    yield
-    logger.setLevel(level)
+pytestmark = pytest.mark.recorder
 
 
 @pytest.fixture

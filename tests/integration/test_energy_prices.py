@@ -20,23 +20,16 @@ from pytest_homeassistant_custom_component.components.recorder.common import (
 
 from custom_components.powerwall_fleet.const import CONF_IMPORT_PRICE_ENTITY
 from custom_components.powerwall_fleet.energy.ledger import MONEY_KEYS
-from tests.integration.test_energy import (  # noqa: F401 - fixtures
+from tests.integration.test_energy import (
+    HISTORY_MARKS,
     HOUR,
     Run,
     assert_hours_match,
-    auto_enable_custom_integrations,
-    config_dir,
     history_start,
-    last_complete_hour,
-    no_retry_delay,
-    quiet_sql,
-)
-from tests.integration.test_energy_money import (
-    ZONE,
     hourly_sums,
-    money_truth,
-    run_until,
+    last_complete_hour,
 )
+from tests.integration.test_energy_money import ZONE, money_truth, run_until
 from tests.simulator import Simulator
 from tests.simulator.clock import SimClock
 from tests.simulator.history import final_buckets
@@ -47,6 +40,8 @@ COST, COMPENSATION = MONEY_KEYS
 PRICE = "sensor.spot_price"
 
 type PriceLog = list[tuple[datetime, float | None]]
+
+pytestmark = HISTORY_MARKS
 
 
 @pytest.fixture
