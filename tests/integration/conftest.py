@@ -1,4 +1,9 @@
-"""Fixtures for Home Assistant integration tests against the simulator."""
+"""Fixtures for the integration tests against the simulator.
+
+The application credentials, the main account's entry (built and loaded with
+entity_helpers.py's ``new_entry`` and ``setup_sites``), the Repairs backend,
+the consent page's Approve button, retries without a pause.
+"""
 
 from __future__ import annotations
 

@@ -50,7 +50,7 @@ from tests.simulator.scenario import (
     USER_MAIN,
 )
 
-# The application credentials' id (the ``credentials`` fixture imports them).
+# The id the ``credentials`` fixture gives the simulator's application credentials.
 CREDENTIAL_ID = "sim_credentials"
 # The scopes of a sign-in that did not grant commands.
 NO_COMMAND_SCOPES = tuple(scope for scope in DEFAULT_SCOPES if scope != "energy_cmds")
