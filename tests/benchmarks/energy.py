@@ -20,23 +20,26 @@ if __name__ == "__main__":
     )
 
 from collections import Counter
-from collections.abc import Generator
-from unittest.mock import patch
 
 from freezegun.api import FrozenDateTimeFactory
+from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 
-from tests.integration.conftest import config_dir, credentials, developer_mode  # noqa: F401 - fixtures
+from tests.integration.conftest import (  # noqa: F401 - fixtures
+    config_dir,
+    credentials,
+    developer_mode,
+    no_retry_delay,
+)
 from tests.integration.test_energy import Run
 from tests.simulator import Simulator
 from tests.simulator.scenario import SITE_FULL
 
-
-@pytest.fixture(autouse=True)
-def no_retry_delay() -> Generator[None]:
-    """Time is frozen: retry at once."""
-    with patch("custom_components.powerwall_fleet.coordinator.base.RETRY_DELAY", 0):
-        yield
+# The energy sensors only; time is frozen: a retry goes at once.
+pytestmark = [
+    pytest.mark.platforms(Platform.SENSOR),
+    pytest.mark.usefixtures("no_retry_delay"),
+]
 
 
 def _spent(simulator: Simulator) -> Counter[str]:

@@ -31,16 +31,13 @@ from homeassistant.core import HomeAssistant
 
 from custom_components.powerwall_fleet.const import CONF_BREAKDOWN_STATISTICS
 from custom_components.powerwall_fleet.energy.ledger import FLOWS, EnergyLedger
-from tests.integration.conftest import credentials  # noqa: F401 - fixture
-from tests.integration.test_energy import (  # noqa: F401 - fixtures
+from tests.integration.conftest import config_dir, credentials, no_retry_delay  # noqa: F401 - fixtures
+from tests.integration.test_energy import (  # noqa: F401 - sim_clock: a fixture
+    HISTORY_MARKS,
     HOUR,
     Run,
-    auto_enable_custom_integrations,
-    config_dir,
-    hourly_changes,
+    hourly_sums,
     last_complete_hour,
-    no_retry_delay,
-    quiet_sql,
     sim_clock,
 )
 from tests.integration.test_energy_money import (
@@ -53,6 +50,8 @@ from tests.simulator import Simulator
 from tests.simulator.history import bucket_truth
 from tests.simulator.scenario import SITE_FULL
 from tests.simulator.tariff import default_tariff
+
+pytestmark = HISTORY_MARKS
 
 DAYS = 7
 END = datetime(2026, 10, 30, 20, 0, tzinfo=UTC) + timedelta(days=DAYS)
@@ -99,15 +98,15 @@ async def test_week_with_faults(
     history = run.history()
     start = datetime.fromtimestamp(simulator.site(SITE_FULL).history_start, UTC)
     end = last_complete_hour(history)
-    changes = await hourly_changes(hass, SITE_FULL, start, end)
+    changes = await hourly_sums(hass, SITE_FULL, (flow.key for flow in FLOWS), end)
     worst_wh = 0
     hours = 0
     hour = start
     while hour + HOUR <= end:
         truth = bucket_truth(simulator, SITE_FULL, hour, hour + HOUR)
         for flow in FLOWS:
-            got = changes.get(flow.key, {}).get(hour)
-            worst_wh = max(worst_wh, abs((got or 0) - truth[flow.field]))
+            got = round(changes.get(flow.key, {}).get(hour, 0) * 1000)
+            worst_wh = max(worst_wh, abs(got - truth[flow.field]))
         hours += 1
         hour += HOUR
     worst_money = await worst_money_error(

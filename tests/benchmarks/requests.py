@@ -34,14 +34,18 @@ from freezegun.api import FrozenDateTimeFactory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 
-from custom_components.powerwall_fleet import PLATFORMS
 from custom_components.powerwall_fleet.const import (
     DEFAULT_HISTORY_INTERVAL,
     DEFAULT_INFO_INTERVAL,
     DEFAULT_LIVE_INTERVAL,
     requests_per_day,
 )
-from tests.integration.conftest import config_dir, credentials, developer_mode  # noqa: F401 - fixtures
+from tests.integration.conftest import (  # noqa: F401 - fixtures
+    config_dir,
+    credentials,
+    developer_mode,
+    no_retry_delay,
+)
 from tests.integration.test_energy import Run
 from tests.simulator import Simulator
 from tests.simulator.scenario import SITE_FULL
@@ -50,11 +54,8 @@ DAY = 86400
 HOUR = 3600
 
 
-@pytest.fixture(autouse=True)
-def no_retry_delay() -> Iterator[None]:
-    """Time is frozen: a retry goes at once (the pause would never end)."""
-    with patch("custom_components.powerwall_fleet.coordinator.base.RETRY_DELAY", 0):
-        yield
+# Time is frozen: a retry goes at once (the pause would never end).
+pytestmark = pytest.mark.usefixtures("no_retry_delay")
 
 
 class CpuMeter:
@@ -132,7 +133,7 @@ async def test_one_day(
     # jump of the frozen clock as a slow callback): run as Home Assistant does.
     hass.loop.set_debug(False)
     run = Run(hass, simulator, freezer, [SITE_FULL])
-    await run.start(platforms=PLATFORMS)
+    await run.start()
     await run.catch_up()
     meter = CpuMeter(simulator)
     simulator.reset_counts()

@@ -1,12 +1,15 @@
-"""Fixtures for Home Assistant integration tests against the simulator."""
+"""Fixtures for the integration tests against the simulator.
+
+The application credentials, the main account's entry (built and loaded with
+entity_helpers.py's ``new_entry`` and ``setup_sites``), the Repairs backend,
+the consent page's Approve button, retries without a pause.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from html.parser import HTMLParser
 from pathlib import Path
-import time
-from typing import Any
 from urllib.parse import parse_qs, urljoin, urlsplit
 
 import aiohttp
@@ -19,28 +22,11 @@ from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.powerwall_fleet.const import (
-    CONF_AUTHORIZE_URL,
-    CONF_BASE_URL,
-    CONF_PARTNER_DOMAIN,
-    CONF_REGION,
-    CONF_SERVER,
-    CONF_SITE_IDS,
-    CONF_TOKEN_URL,
-    DOMAIN,
-    SERVER_CUSTOM,
-)
+from custom_components.powerwall_fleet.const import DOMAIN
 from custom_components.powerwall_fleet.coordinator import base as coordinator_base
+from tests.integration.entity_helpers import CREDENTIAL_ID, new_entry, setup_sites
 from tests.simulator import Simulator
-from tests.simulator.scenario import (
-    CLIENT_ID,
-    CLIENT_SECRET,
-    PARTNER_DOMAIN,
-    SITE_FULL,
-    USER_MAIN,
-)
-
-CREDENTIAL_ID = "sim_credentials"
+from tests.simulator.scenario import CLIENT_ID, CLIENT_SECRET, USER_MAIN
 
 
 @pytest.fixture(autouse=True)
@@ -69,33 +55,24 @@ async def credentials(hass: HomeAssistant) -> None:
     )
 
 
-def entry_data(simulator: Simulator, **overrides: Any) -> dict[str, Any]:
-    """Config entry data for the main account on the simulator."""
-    tokens = simulator.issue_tokens(user=USER_MAIN)
-    data: dict[str, Any] = {
-        "auth_implementation": CREDENTIAL_ID,
-        "token": {**tokens, "expires_at": time.time() + tokens["expires_in"]},
-        CONF_SERVER: SERVER_CUSTOM,
-        CONF_AUTHORIZE_URL: simulator.authorize_url,
-        CONF_TOKEN_URL: simulator.token_url,
-        CONF_BASE_URL: simulator.base_url("na"),
-        CONF_REGION: "na",
-        CONF_PARTNER_DOMAIN: PARTNER_DOMAIN,
-        CONF_SITE_IDS: [SITE_FULL],
-    }
-    data.update(overrides)
-    return data
-
-
 @pytest.fixture
 def config_entry(simulator: Simulator, credentials: None) -> MockConfigEntry:
     """An entry for the main account's full site on the simulator."""
-    return MockConfigEntry(
-        domain=DOMAIN,
-        title="Home",
-        unique_id=USER_MAIN,
-        data=entry_data(simulator),
-    )
+    return new_entry(simulator)
+
+
+@pytest.fixture
+async def loaded_entry(
+    hass: HomeAssistant, config_entry: MockConfigEntry
+) -> MockConfigEntry:
+    """The main account's entry (its full site, default options), set up."""
+    return await setup_sites(hass, config_entry)
+
+
+@pytest.fixture
+async def repairs(hass: HomeAssistant) -> None:
+    """The Repairs dashboard's backend (its fix flows over HTTP)."""
+    assert await async_setup_component(hass, "repairs", {})
 
 
 type Approve = Callable[..., Awaitable[dict[str, str]]]

@@ -1,8 +1,16 @@
-"""Helpers for entity tests: set up an entry with chosen platforms, summarise entities."""
+"""Helpers for the integration tests: an entry on the simulator, loaded; what it did.
+
+``entry_data`` and ``new_entry`` build an entry for any account, scopes, sites
+and options; ``setup_sites`` loads it (the entity platforms are the test's
+``platforms`` mark's, see tests/conftest.py). The fixtures built on them
+(``config_entry``, ``loaded_entry``) are in conftest.py. The rest reads what
+the entities showed and what the simulator received.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Sequence
+from contextlib import nullcontext
 from datetime import timedelta
 from enum import Enum
 import time
@@ -10,10 +18,9 @@ from typing import Any
 from unittest.mock import patch
 
 from freezegun.api import FrozenDateTimeFactory
-from homeassistant.config_entries import SOURCE_REAUTH
-from homeassistant.const import Platform
+from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
 from homeassistant.core import Event, HomeAssistant, callback
-from homeassistant.helpers import entity_registry as er
+from homeassistant.helpers import device_registry as dr, entity_registry as er
 from homeassistant.helpers.event import (
     EventStateChangedData,
     async_track_state_change_event,
@@ -24,39 +31,109 @@ from pytest_homeassistant_custom_component.common import (
     async_fire_time_changed,
 )
 
-from custom_components.powerwall_fleet.const import CONF_SITE_IDS, DOMAIN
-from tests.integration.conftest import entry_data
+from custom_components.powerwall_fleet.const import (
+    CONF_AUTHORIZE_URL,
+    CONF_BASE_URL,
+    CONF_PARTNER_DOMAIN,
+    CONF_REGION,
+    CONF_SERVER,
+    CONF_SITE_IDS,
+    CONF_TOKEN_URL,
+    DOMAIN,
+    SERVER_CUSTOM,
+)
 from tests.simulator import Simulator
-from tests.simulator.scenario import SITE_FULL, USER_MAIN
+from tests.simulator.scenario import (
+    DEFAULT_SCOPES,
+    PARTNER_DOMAIN,
+    SITE_FULL,
+    USER_MAIN,
+)
+
+# The id the ``credentials`` fixture gives the simulator's application credentials.
+CREDENTIAL_ID = "sim_credentials"
+# The scopes of a sign-in that did not grant commands.
+NO_COMMAND_SCOPES = tuple(scope for scope in DEFAULT_SCOPES if scope != "energy_cmds")
 
 
-async def setup_entry(
-    hass: HomeAssistant,
+def entry_data(
     simulator: Simulator,
-    site_ids: list[int],
-    platforms: Iterable[Platform],
     *,
     user: str = USER_MAIN,
-    enable_all: bool = True,
+    scopes: Sequence[str] = DEFAULT_SCOPES,
+    **overrides: Any,
+) -> dict[str, Any]:
+    """Config entry data for ``user``'s account on the simulator (the full site).
+
+    The tokens grant ``scopes``; ``overrides`` replace or add keys.
+    """
+    tokens = simulator.issue_tokens(user=user, scopes=scopes)
+    data: dict[str, Any] = {
+        "auth_implementation": CREDENTIAL_ID,
+        "token": {**tokens, "expires_at": time.time() + tokens["expires_in"]},
+        CONF_SERVER: SERVER_CUSTOM,
+        CONF_AUTHORIZE_URL: simulator.authorize_url,
+        CONF_TOKEN_URL: simulator.token_url,
+        CONF_BASE_URL: simulator.base_url("na"),
+        CONF_REGION: "na",
+        CONF_PARTNER_DOMAIN: PARTNER_DOMAIN,
+        CONF_SITE_IDS: [SITE_FULL],
+    }
+    data.update(overrides)
+    return data
+
+
+def new_entry(
+    simulator: Simulator,
+    *,
+    user: str = USER_MAIN,
+    scopes: Sequence[str] = DEFAULT_SCOPES,
+    title: str = "Home",
+    options: dict[str, Any] | None = None,
+    **data: Any,
 ) -> MockConfigEntry:
-    """Load an entry for ``site_ids`` with only ``platforms``; all entities enabled."""
-    data = entry_data(simulator, site_ids=site_ids)
-    if user != USER_MAIN:
-        tokens = simulator.issue_tokens(user=user)
-        data["token"] = {**tokens, "expires_at": time.time() + tokens["expires_in"]}
-    entry = MockConfigEntry(domain=DOMAIN, unique_id=user, data=data, title="Test")
-    entry.add_to_hass(hass)
-    with patch("custom_components.powerwall_fleet.PLATFORMS", list(platforms)):
-        if enable_all:
-            with patch(
-                "homeassistant.helpers.entity.Entity.entity_registry_enabled_default",
-                True,
-            ):
-                assert await hass.config_entries.async_setup(entry.entry_id)
-                await hass.async_block_till_done()
-        else:
-            assert await hass.config_entries.async_setup(entry.entry_id)
-            await hass.async_block_till_done()
+    """An entry for ``user``'s account (``entry_data`` with ``data``), not added yet."""
+    return MockConfigEntry(
+        domain=DOMAIN,
+        title=title,
+        unique_id=user,
+        data=entry_data(simulator, user=user, scopes=scopes, **data),
+        options=options,
+    )
+
+
+async def setup_sites(
+    hass: HomeAssistant,
+    entry: MockConfigEntry,
+    *site_ids: int,
+    enable_all: bool = False,
+    expect: ConfigEntryState = ConfigEntryState.LOADED,
+) -> MockConfigEntry:
+    """Set ``entry`` up for ``site_ids`` (none: the sites in its data).
+
+    Adds the entry to Home Assistant unless it is there already, and checks
+    that it ends in ``expect``. ``enable_all``: the entities disabled by
+    default are created enabled too.
+    """
+    if hass.config_entries.async_get_entry(entry.entry_id) is None:
+        entry.add_to_hass(hass)
+    if site_ids:
+        hass.config_entries.async_update_entry(
+            entry, data={**entry.data, CONF_SITE_IDS: list(site_ids)}
+        )
+    enabled = (
+        patch(
+            "homeassistant.helpers.entity.Entity.entity_registry_enabled_default",
+            True,
+        )
+        if enable_all
+        else nullcontext()
+    )
+    with enabled:
+        loaded = await hass.config_entries.async_setup(entry.entry_id)
+        await hass.async_block_till_done()
+    assert loaded is (expect is ConfigEntryState.LOADED)
+    assert entry.state is expect
     return entry
 
 
@@ -96,19 +173,6 @@ def _plain(value: Any) -> Any:
     return value
 
 
-async def setup_sites(
-    hass: HomeAssistant, entry: MockConfigEntry, *site_ids: int
-) -> MockConfigEntry:
-    """Load ``entry`` for ``site_ids`` (default: the full site), all platforms."""
-    entry.add_to_hass(hass)
-    hass.config_entries.async_update_entry(
-        entry, data={**entry.data, CONF_SITE_IDS: list(site_ids or (SITE_FULL,))}
-    )
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
-    return entry
-
-
 def request_bodies(
     simulator: Simulator, endpoint: str, site_id: int | None = None
 ) -> list[Any]:
@@ -135,12 +199,32 @@ def record_states(hass: HomeAssistant, entity_id: str) -> list[str]:
     return seen
 
 
+def reauth_flows(hass: HomeAssistant, entry_id: str | None = None) -> list[Any]:
+    """The reauth flows of this integration in progress (of one entry)."""
+    return [
+        flow
+        for flow in hass.config_entries.flow.async_progress()
+        if flow["handler"] == DOMAIN
+        and flow["context"]["source"] == SOURCE_REAUTH
+        and (entry_id is None or flow["context"]["entry_id"] == entry_id)
+    ]
+
+
 def reauth_started(hass: HomeAssistant) -> bool:
     """Whether a reauth flow of this integration is in progress."""
-    return any(
-        flow["handler"] == DOMAIN and flow["context"]["source"] == SOURCE_REAUTH
-        for flow in hass.config_entries.flow.async_progress()
-    )
+    return bool(reauth_flows(hass))
+
+
+def device_sites(hass: HomeAssistant, entry: MockConfigEntry) -> set[str]:
+    """The sites with a device (a Wall Connector's device, via its site, is none)."""
+    registry = dr.async_get(hass)
+    return {
+        identifier
+        for device in dr.async_entries_for_config_entry(registry, entry.entry_id)
+        if device.via_device_id is None
+        for domain, identifier in device.identifiers
+        if domain == DOMAIN
+    }
 
 
 # A simple-form tariff (set_time_of_use): off-peak all day at 0.20.

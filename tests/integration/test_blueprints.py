@@ -9,7 +9,6 @@ settings change and come back (the override action does the waiting and restorin
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import timedelta
 from pathlib import Path
 import re
 import shutil
@@ -25,13 +24,10 @@ from homeassistant.helpers import device_registry as dr
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util, yaml as yaml_util
 import pytest
-from pytest_homeassistant_custom_component.common import (
-    MockConfigEntry,
-    async_fire_time_changed,
-)
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.powerwall_fleet.const import DOMAIN
-from tests.integration.entity_helpers import setup_sites
+from tests.integration.entity_helpers import setup_sites, tick
 from tests.simulator import Simulator
 from tests.simulator.scenario import SITE_FULL, SITE_PW3
 
@@ -241,15 +237,6 @@ async def _set(hass: HomeAssistant, entity_id: str, state: str) -> None:
     await hass.async_block_till_done(wait_background_tasks=True)
 
 
-async def _tick(
-    hass: HomeAssistant, freezer: FrozenDateTimeFactory, seconds: float
-) -> None:
-    """Let ``seconds`` pass in Home Assistant: timers due by then fire."""
-    freezer.tick(timedelta(seconds=seconds))
-    async_fire_time_changed(hass)
-    await hass.async_block_till_done(wait_background_tasks=True)
-
-
 async def _override(hass: HomeAssistant, site_id: int, **data: Any) -> None:
     """An override started elsewhere (not by the blueprint under test)."""
     await hass.services.async_call(
@@ -291,18 +278,18 @@ async def test_storm_prep_holds_the_reserve_until_it_clears_plus_hours(
     assert simulator.site(SITE_FULL).reserve == 100
     assert simulator.site(SITE_PW3).reserve == 100
     await _set(hass, "sensor.weather_alerts", "2")  # a second alert in force
-    await _tick(hass, freezer, 10 * 3600)
+    await tick(hass, freezer, 10 * 3600)
     assert simulator.site(SITE_FULL).reserve == 100
     await _set(hass, "binary_sensor.storm", "unavailable")  # says nothing
     await _set(hass, "binary_sensor.storm", "off")  # the alert sensor still counts 2
-    await _tick(hass, freezer, 3 * 3600)
+    await tick(hass, freezer, 3 * 3600)
     assert simulator.site(SITE_FULL).reserve == 100
 
     await _set(hass, "sensor.weather_alerts", "0")  # all clear: 2 more hours
-    await _tick(hass, freezer, 2 * 3600 - 5)
+    await tick(hass, freezer, 2 * 3600 - 5)
     assert simulator.site(SITE_FULL).reserve == 100
     assert simulator.site(SITE_PW3).reserve == 100
-    await _tick(hass, freezer, 10)
+    await tick(hass, freezer, 10)
     assert _settings(simulator, SITE_FULL) == full
     assert _settings(simulator, SITE_PW3) == pw3
 
@@ -334,9 +321,9 @@ async def test_storm_prep_from_a_calendar_and_the_longest_hold(
 
     await _set(hass, "calendar.storms", "on")
     assert simulator.site(SITE_FULL).reserve == 100
-    await _tick(hass, freezer, 6 * 3600 - 5)
+    await tick(hass, freezer, 6 * 3600 - 5)
     assert simulator.site(SITE_FULL).reserve == 100
-    await _tick(hass, freezer, 10)  # missed clearing: the longest hold ends it
+    await tick(hass, freezer, 10)  # missed clearing: the longest hold ends it
     assert simulator.site(SITE_FULL).reserve == 20
 
 
@@ -367,7 +354,7 @@ async def test_storm_prep_clearing_leaves_a_cancelled_override_alone(
     assert simulator.site(SITE_FULL).reserve == 20
     posted = simulator.count("backup", site_id=SITE_FULL)
     await _set(hass, "binary_sensor.storm", "off")
-    await _tick(hass, freezer, 3 * 3600)
+    await tick(hass, freezer, 3 * 3600)
     assert simulator.site(SITE_FULL).reserve == 20
     assert simulator.count("backup", site_id=SITE_FULL) == posted
 
@@ -441,8 +428,8 @@ async def test_cheap_rate_charging_until_the_target(
     await _set(hass, "sensor.price", "0.02")
     assert (site.mode, site.reserve) == ("autonomous", 100)
     site.soc = 90.2
-    await _tick(hass, freezer, 31)
-    await _tick(hass, freezer, 31)
+    await tick(hass, freezer, 31)
+    await tick(hass, freezer, 31)
     assert (site.mode, site.reserve) == ("self_consumption", 20)
 
 
@@ -464,13 +451,13 @@ async def test_cheap_rate_charging_in_a_time_window(
         end_time="01:00:00",
     )
     site = simulator.site(SITE_FULL)
-    await _tick(hass, freezer, 20)
+    await tick(hass, freezer, 20)
     assert site.reserve == 20
-    await _tick(hass, freezer, 15)  # 23:30:05
+    await tick(hass, freezer, 15)  # 23:30:05
     assert (site.mode, site.reserve) == ("autonomous", 100)
-    await _tick(hass, freezer, 90 * 60 - 10)  # 00:59:55
+    await tick(hass, freezer, 90 * 60 - 10)  # 00:59:55
     assert site.reserve == 100
-    await _tick(hass, freezer, 10)  # 01:00:05: the window's end
+    await tick(hass, freezer, 10)  # 01:00:05: the window's end
     assert (site.mode, site.reserve) == ("self_consumption", 20)
 
 
@@ -507,7 +494,7 @@ async def test_negative_price_export_stop(
 
     await _set(hass, "sensor.sell_price", "-0.2")  # the longest stop ends it
     assert simulator.site(SITE_PW3).export_rule == "never"
-    await _tick(hass, freezer, 4 * 3600 + 5)
+    await tick(hass, freezer, 4 * 3600 + 5)
     assert simulator.site(SITE_PW3).export_rule == "battery_ok"
 
     # a price that only becomes known cancels nothing (here: a storm override)

@@ -9,10 +9,7 @@ rule lives in issues.py).
 from __future__ import annotations
 
 from http import HTTPStatus
-import time
-from typing import Any
 
-from homeassistant.config_entries import SOURCE_REAUTH
 from homeassistant.const import ATTR_ENTITY_ID
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
@@ -24,10 +21,14 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.powerwall_fleet.commands import async_set_backup_reserve
 from custom_components.powerwall_fleet.const import DOMAIN
-from tests.integration.conftest import entry_data
-from tests.integration.entity_helpers import setup_sites
-from tests.simulator import DEFAULT_SCOPES, Simulator
-from tests.simulator.scenario import SITE_FULL, USER_MAIN
+from tests.integration.entity_helpers import (
+    NO_COMMAND_SCOPES,
+    new_entry,
+    reauth_flows,
+    setup_sites,
+)
+from tests.simulator import Simulator
+from tests.simulator.scenario import SITE_FULL
 
 pytestmark = pytest.mark.usefixtures("no_retry_delay")
 
@@ -81,37 +82,11 @@ async def _set_reserve(hass: HomeAssistant, percent: int) -> None:
     )
 
 
-def _entry_without_commands(simulator: Simulator) -> MockConfigEntry:
-    tokens = simulator.issue_tokens(
-        user=USER_MAIN,
-        scopes=[scope for scope in DEFAULT_SCOPES if scope != "energy_cmds"],
-    )
-    return MockConfigEntry(
-        domain=DOMAIN,
-        title="Home",
-        unique_id=USER_MAIN,
-        data=entry_data(
-            simulator,
-            token={**tokens, "expires_at": time.time() + tokens["expires_in"]},
-        ),
-    )
-
-
-def _reauth_flows(hass: HomeAssistant, entry_id: str) -> list[Any]:
-    return [
-        flow
-        for flow in hass.config_entries.flow.async_progress()
-        if flow["handler"] == DOMAIN
-        and flow["context"]["source"] == SOURCE_REAUTH
-        and flow["context"]["entry_id"] == entry_id
-    ]
-
-
 async def test_token_without_command_scope_raises_repair(
     hass: HomeAssistant, simulator: Simulator, credentials: None
 ) -> None:
     """Refused before any request, with the sign-in-again issue; reads keep it."""
-    entry = await setup_sites(hass, _entry_without_commands(simulator))
+    entry = await setup_sites(hass, new_entry(simulator, scopes=NO_COMMAND_SCOPES))
     assert _issue(hass, entry) is None  # reading needs no command scope
     before = simulator.count()
 
@@ -203,11 +178,11 @@ async def test_command_scope_fix_starts_reauth(
     credentials: None,
 ) -> None:
     """The issue raised by a command's refusal signs in again, like a read's."""
-    entry = await setup_sites(hass, _entry_without_commands(simulator))
+    entry = await setup_sites(hass, new_entry(simulator, scopes=NO_COMMAND_SCOPES))
     with pytest.raises(ServiceValidationError):
         await _set_reserve(hass, 45)
     issue_id = f"missing_scopes_{entry.entry_id}"
-    assert not _reauth_flows(hass, entry.entry_id)
+    assert not reauth_flows(hass, entry.entry_id)
 
     client = await hass_client()
     resp = await client.post(
@@ -227,4 +202,4 @@ async def test_command_scope_fix_starts_reauth(
     await hass.async_block_till_done()
 
     assert _issue(hass, entry) is None
-    assert len(_reauth_flows(hass, entry.entry_id)) == 1
+    assert len(reauth_flows(hass, entry.entry_id)) == 1

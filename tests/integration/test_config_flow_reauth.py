@@ -10,7 +10,6 @@ from collections.abc import Awaitable, Callable
 from homeassistant.config_entries import ConfigEntryState, ConfigFlowResult
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
-from homeassistant.helpers import device_registry as dr
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
@@ -21,7 +20,8 @@ from custom_components.powerwall_fleet.const import (
     CONF_SITE_IDS,
     DOMAIN,
 )
-from tests.integration.conftest import CREDENTIAL_ID, Approve, entry_data
+from tests.integration.conftest import Approve
+from tests.integration.entity_helpers import CREDENTIAL_ID, device_sites, new_entry
 from tests.integration.test_config_flow import (  # noqa: F401
     _choose_custom,
     _defaults,
@@ -47,33 +47,6 @@ from tests.simulator.scenario import (
 pytestmark = pytest.mark.usefixtures("credentials", "current_request_with_host")
 
 type StartFlow = Callable[[MockConfigEntry, HomeAssistant], Awaitable[ConfigFlowResult]]
-
-
-@pytest.fixture
-async def loaded_entry(
-    hass: HomeAssistant, config_entry: MockConfigEntry
-) -> MockConfigEntry:
-    """The main account's entry, set up."""
-    config_entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(config_entry.entry_id)
-    await hass.async_block_till_done()
-    assert config_entry.state is ConfigEntryState.LOADED
-    return config_entry
-
-
-def _site_devices(hass: HomeAssistant, entry: MockConfigEntry) -> set[str]:
-    """The sites with a device (a Wall Connector's device, via its site, is none)."""
-    registry = dr.async_get(hass)
-    return {
-        identifier
-        for device in dr.async_entries_for_config_entry(registry, entry.entry_id)
-        if device.via_device_id is None
-        for domain, identifier in device.identifiers
-        if domain == DOMAIN
-    }
-
-
-# --------------------------------------------------------------------- reauth
 
 
 async def test_reauth(
@@ -173,7 +146,7 @@ async def test_reconfigure(
     """Owner: sign in again, choose other sites; the entry is updated and reloaded."""
     monkeypatch.delenv("POWERWALL_FLEET_DEVELOPER")
     await _hold_our_key(hass, simulator, "na")
-    assert _site_devices(hass, loaded_entry) == {str(SITE_FULL)}
+    assert device_sites(hass, loaded_entry) == {str(SITE_FULL)}
     simulator.reset_counts()
 
     result = await loaded_entry.start_reconfigure_flow(hass)
@@ -202,7 +175,7 @@ async def test_reconfigure(
     assert loaded_entry.data[CONF_BASE_URL] == simulator.base_url("na")
     assert loaded_entry.state is ConfigEntryState.LOADED
     # Reloaded: the devices follow the new choice.
-    assert _site_devices(hass, loaded_entry) == {str(SITE_PW3), str(SITE_SOLAR_ONLY)}
+    assert device_sites(hass, loaded_entry) == {str(SITE_PW3), str(SITE_SOLAR_ONLY)}
     assert len(hass.config_entries.async_entries(DOMAIN)) == 1
 
 
@@ -246,11 +219,8 @@ async def test_reconfigure_forgets_sites_gone_from_account(
 ) -> None:
     """A configured site no longer offered is not preselected (it could not be unticked)."""
     monkeypatch.delenv("POWERWALL_FLEET_DEVELOPER")
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        title="Home & Old House",
-        unique_id=USER_MAIN,
-        data=entry_data(simulator, **{CONF_SITE_IDS: [SITE_FULL, SITE_DEAD]}),
+    entry = new_entry(
+        simulator, title="Home & Old House", site_ids=[SITE_FULL, SITE_DEAD]
     )
     entry.add_to_hass(hass)
     await _hold_our_key(hass, simulator, "na")

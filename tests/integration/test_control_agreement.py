@@ -38,11 +38,14 @@ from custom_components.powerwall_fleet.commands import (
 from custom_components.powerwall_fleet.const import DOMAIN
 from custom_components.powerwall_fleet.coordinator import SiteCoordinators
 from custom_components.powerwall_fleet.fleet import SiteInfo
-from tests.integration.entity_helpers import OFF_PEAK_ALL_DAY, setup_entry
+from tests.integration.entity_helpers import OFF_PEAK_ALL_DAY, new_entry, setup_sites
 from tests.simulator import Simulator
 from tests.simulator.scenario import SiteConfig, default_scenario
 
-pytestmark = pytest.mark.usefixtures("no_retry_delay", "credentials")
+pytestmark = [
+    pytest.mark.usefixtures("no_retry_delay", "credentials"),
+    pytest.mark.platforms(Platform.NUMBER, Platform.SELECT, Platform.SWITCH),
+]
 
 # Tesla's facts: which sites have each setting (FLEET_API.md, site_info
 # components), read from the simulator's description of the site.
@@ -65,7 +68,6 @@ ENDPOINT = {
     "off_grid_vehicle_charging_reserve": "off_grid_vehicle_charging_reserve",
     "time_of_use": "time_of_use_settings",
 }
-PLATFORMS = (Platform.NUMBER, Platform.SELECT, Platform.SWITCH)
 HOUR = {"hours": 1}
 
 _SCENARIO = default_scenario()
@@ -283,7 +285,9 @@ async def test_entity_command_and_override_agree(
 ) -> None:
     """Every setting exists, is commanded and is overridden exactly where Tesla has it."""
     config = SITES[site_id]
-    entry = await setup_entry(hass, simulator, [site_id], PLATFORMS, user=config.user)
+    entry = await setup_sites(
+        hass, new_entry(simulator, user=config.user), site_id, enable_all=True
+    )
     site = entry.runtime_data.sites[site_id]
     info = site.info.latest
     assert info is not None

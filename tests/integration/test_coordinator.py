@@ -8,17 +8,15 @@ lost, requests sent, repair issues, reauth flows, log lines.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator
+from collections.abc import Callable
 import dataclasses
 from datetime import timedelta
 import logging
 import time
 from typing import Any
-from unittest.mock import patch
 
 import aiohttp
 from freezegun.api import FrozenDateTimeFactory
-from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.util import dt as dt_util
@@ -34,6 +32,7 @@ from custom_components.powerwall_fleet.coordinator import (
     LiveCoordinator,
 )
 from custom_components.powerwall_fleet.fleet import Product
+from tests.integration.entity_helpers import reauth_flows, setup_sites, tick
 from tests.simulator import Simulator
 from tests.simulator.scenario import SITE_DEAD, SITE_FULL, USER_MAIN
 
@@ -46,32 +45,8 @@ LIVE = rf"/energy_sites/{SITE_FULL}/live_status$"
 INFO = rf"/energy_sites/{SITE_FULL}/site_info$"
 
 
-@pytest.fixture(autouse=True)
-def no_platforms() -> Generator[None]:
-    """Load no entity platforms: these tests look at the coordinators only."""
-    with patch("custom_components.powerwall_fleet.PLATFORMS", []):
-        yield
-
-
-@pytest.fixture(autouse=True)
-def no_retry_delay() -> Generator[None]:
-    """Retry at once instead of after RETRY_DELAY seconds."""
-    with patch("custom_components.powerwall_fleet.coordinator.base.RETRY_DELAY", 0):
-        yield
-
-
-async def _setup(
-    hass: HomeAssistant, entry: MockConfigEntry, site_ids: list[int] | None = None
-) -> MockConfigEntry:
-    entry.add_to_hass(hass)
-    if site_ids is not None:
-        hass.config_entries.async_update_entry(
-            entry, data={**entry.data, "site_ids": site_ids}
-        )
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
-    assert entry.state is ConfigEntryState.LOADED
-    return entry
+# No entity platforms: these tests look at the coordinators only.
+pytestmark = [pytest.mark.platforms(), pytest.mark.usefixtures("no_retry_delay")]
 
 
 def _live(entry: MockConfigEntry, site_id: int = SITE_FULL) -> LiveCoordinator:
@@ -83,14 +58,6 @@ def _poll(coordinator: FleetCoordinator[Any]) -> Callable[[], None]:
     return coordinator.async_add_listener(lambda: None)
 
 
-def _reauth_flows(hass: HomeAssistant) -> list[Any]:
-    return [
-        flow
-        for flow in hass.config_entries.flow.async_progress()
-        if flow["handler"] == DOMAIN and flow["context"]["source"] == SOURCE_REAUTH
-    ]
-
-
 def _issue(hass: HomeAssistant, issue_id: str) -> ir.IssueEntry | None:
     return ir.async_get(hass).async_get_issue(DOMAIN, issue_id)
 
@@ -100,15 +67,6 @@ def _crashes(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
     return [r for r in caplog.records if r.levelno >= logging.ERROR and r.exc_info]
 
 
-async def _tick(
-    hass: HomeAssistant, freezer: FrozenDateTimeFactory, seconds: float
-) -> None:
-    freezer.tick(timedelta(seconds=seconds))
-    async_fire_time_changed(hass)
-    # Scheduled refreshes run as background tasks.
-    await hass.async_block_till_done(wait_background_tasks=True)
-
-
 # ------------------------------------------------------------------ 401
 
 
@@ -116,7 +74,7 @@ async def test_expired_access_token_refreshed_and_retried(
     hass: HomeAssistant, simulator: Simulator, config_entry: MockConfigEntry
 ) -> None:
     """401: one refresh, one retry, data fresh, no reauth."""
-    await _setup(hass, config_entry)
+    await setup_sites(hass, config_entry)
     live = _live(config_entry)
     before = config_entry.data["token"]["access_token"]
     simulator.add_fault(LIVE, status=401, body="")
@@ -128,14 +86,14 @@ async def test_expired_access_token_refreshed_and_retried(
     assert simulator.count("token") == 1
     assert simulator.count("live_status") == 2
     assert config_entry.data["token"]["access_token"] != before
-    assert not _reauth_flows(hass)
+    assert not reauth_flows(hass)
 
 
 async def test_token_rejected_twice_fails_update_without_reauth(
     hass: HomeAssistant, simulator: Simulator, config_entry: MockConfigEntry
 ) -> None:
     """A new token refused too: that update fails, nobody is asked to sign in."""
-    await _setup(hass, config_entry)
+    await setup_sites(hass, config_entry)
     live = _live(config_entry)
     simulator.add_fault(LIVE, status=401, body="", times=2)
     simulator.reset_counts()
@@ -145,7 +103,7 @@ async def test_token_rejected_twice_fails_update_without_reauth(
     assert not live.last_update_success
     assert simulator.count("token") == 1
     assert simulator.count("live_status") == 2
-    assert not _reauth_flows(hass)
+    assert not reauth_flows(hass)
 
 
 # ------------------------------------------------------------------ login_required
@@ -159,7 +117,7 @@ async def test_login_refused_on_refresh_starts_reauth(
     refusal: str,
 ) -> None:
     """Tesla refusing the refresh token → reauth flow; nothing else is lost."""
-    await _setup(hass, config_entry)
+    await setup_sites(hass, config_entry)
     live = _live(config_entry)
     data_before = live.data
     if refusal == "login_required":
@@ -185,7 +143,7 @@ async def test_login_refused_on_refresh_starts_reauth(
     assert live.data is data_before
     assert simulator.count("token") == 1
     assert simulator.count("live_status") == 0
-    flows = _reauth_flows(hass)
+    flows = reauth_flows(hass)
     assert len(flows) == 1
     assert flows[0]["context"]["entry_id"] == config_entry.entry_id
     assert config_entry.data["site_ids"] == [SITE_FULL]
@@ -199,7 +157,7 @@ async def test_missing_scope_raises_repair_issue(
     hass: HomeAssistant, simulator: Simulator, config_entry: MockConfigEntry
 ) -> None:
     """403: the update fails and a fixable issue names the missing scope."""
-    await _setup(hass, config_entry)
+    await setup_sites(hass, config_entry)
     live = _live(config_entry)
     simulator.add_fault(LIVE, status=403, json=MISSING_SCOPES)
     simulator.reset_counts()
@@ -218,7 +176,7 @@ async def test_missing_scope_raises_repair_issue(
         "title": config_entry.title,
     }
     assert issue.data == {"entry_id": config_entry.entry_id}
-    assert not _reauth_flows(hass)
+    assert not reauth_flows(hass)
 
     # Once reads work again (the owner signed in again) the issue goes.
     await live.async_refresh()
@@ -230,7 +188,7 @@ async def test_missing_scope_without_names_falls_back(
     hass: HomeAssistant, simulator: Simulator, config_entry: MockConfigEntry
 ) -> None:
     """A bare 403 still names the scope reads need."""
-    await _setup(hass, config_entry)
+    await setup_sites(hass, config_entry)
     simulator.add_fault(LIVE, status=403)
     await _live(config_entry).async_refresh()
     issue = _issue(hass, f"missing_scopes_{config_entry.entry_id}")
@@ -248,7 +206,7 @@ async def test_partner_not_registered_raises_issue(
     hass: HomeAssistant, simulator: Simulator, config_entry: MockConfigEntry
 ) -> None:
     """412 after setup: an explanatory issue (reconfigure), cleared when reads work."""
-    await _setup(hass, config_entry)
+    await setup_sites(hass, config_entry)
     live = _live(config_entry)
     simulator.add_fault(
         LIVE,
@@ -288,7 +246,7 @@ async def test_transient_failure_retried_once_within_update(
     fault: dict[str, Any],
 ) -> None:
     """One failure is absorbed by the retry: two requests, update succeeds."""
-    await _setup(hass, config_entry)
+    await setup_sites(hass, config_entry)
     config_entry.runtime_data.client._timeout = aiohttp.ClientTimeout(total=0.2)
     live = _live(config_entry)
     before = live.data
@@ -311,7 +269,7 @@ async def test_transient_failure_twice_fails_update(
     fault: dict[str, Any],
 ) -> None:
     """Failing twice: UpdateFailed (entities unavailable), no repair issue."""
-    await _setup(hass, config_entry)
+    await setup_sites(hass, config_entry)
     config_entry.runtime_data.client._timeout = aiohttp.ClientTimeout(total=0.2)
     live = _live(config_entry)
     simulator.add_fault(LIVE, **fault, times=2)
@@ -344,7 +302,7 @@ async def test_failed_update_costs(
     error: str,
 ) -> None:
     """Tesla bills every answer below 500: only 5xx, timeouts and network errors get a second try."""
-    await _setup(hass, config_entry)
+    await setup_sites(hass, config_entry)
     live = _live(config_entry)
     simulator.add_fault(LIVE, **fault, times=None)
     simulator.reset_counts()
@@ -364,18 +322,18 @@ async def test_device_offline_fails_update_without_retry(
     freezer: FrozenDateTimeFactory,
 ) -> None:
     """408: that update fails at once (one request); the next poll asks again."""
-    await _setup(hass, config_entry)
+    await setup_sites(hass, config_entry)
     live = _live(config_entry)
     _poll(live)
     simulator.add_fault(LIVE, status=408, times=1)
     simulator.reset_counts()
 
-    await _tick(hass, freezer, 31)
+    await tick(hass, freezer, 31)
     assert not live.last_update_success
     assert live.last_error == "DeviceOffline"
     assert simulator.count("live_status") == 1
 
-    await _tick(hass, freezer, 31)
+    await tick(hass, freezer, 31)
     assert live.last_update_success
     assert simulator.count("live_status") == 2
 
@@ -388,7 +346,7 @@ async def test_dropped_connections_retried_once(
     aiohttp itself resends a request once when a reused connection drops, so
     the attempts are counted at the client rather than at the simulator.
     """
-    await _setup(hass, config_entry)
+    await setup_sites(hass, config_entry)
     client = config_entry.runtime_data.client
     live = _live(config_entry)
     simulator.add_fault(LIVE, drop=True, times=None)
@@ -414,7 +372,7 @@ async def test_loss_and_recovery_logged_once(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     """Several failed polls log one error; the recovery logs one line too."""
-    await _setup(hass, config_entry)
+    await setup_sites(hass, config_entry)
     live = _live(config_entry)
     _poll(live)
     simulator.add_fault(LIVE, status=503, times=None)
@@ -423,13 +381,13 @@ async def test_loss_and_recovery_logged_once(
     simulator.reset_counts()
 
     for _ in range(4):
-        await _tick(hass, freezer, 31)
+        await tick(hass, freezer, 31)
     assert not live.last_update_success
     assert simulator.count("live_status") == 8  # four polls, each retried once
 
     simulator.clear_faults()
     for _ in range(3):
-        await _tick(hass, freezer, 31)
+        await tick(hass, freezer, 31)
     assert live.last_update_success
 
     ours = [r for r in caplog.records if r.name.startswith(COORDINATOR_LOGGER)]
@@ -450,14 +408,14 @@ async def test_rate_limited_keeps_data_and_waits_for_retry_after(
     freezer: FrozenDateTimeFactory,
 ) -> None:
     """429: data kept and available; nothing is asked until Retry-After has passed."""
-    await _setup(hass, config_entry)
+    await setup_sites(hass, config_entry)
     live = _live(config_entry)
     _poll(live)
     data = live.data
     simulator.add_fault(LIVE, status=429, headers={"Retry-After": "120"})
     simulator.reset_counts()
 
-    await _tick(hass, freezer, 31)  # the regular poll meets the 429
+    await tick(hass, freezer, 31)  # the regular poll meets the 429
     assert simulator.count("live_status") == 1
     assert live.last_update_success
     assert live.data is data
@@ -466,21 +424,21 @@ async def test_rate_limited_keeps_data_and_waits_for_retry_after(
 
     # A refresh asked for in between (a command, an action) sends nothing.
     await live.async_request_refresh()
-    await _tick(hass, freezer, 60)
+    await tick(hass, freezer, 60)
     await live.async_request_refresh()
-    await _tick(hass, freezer, 55)
+    await tick(hass, freezer, 55)
     assert simulator.count("live_status") == 1
     assert live.data is data
     assert live.last_update_success
 
-    await _tick(hass, freezer, 10)  # 125 s after the 429
+    await tick(hass, freezer, 10)  # 125 s after the 429
     assert simulator.count("live_status") == 2
     assert live.data is not data
     assert live.last_error is None
     assert live.update_interval == timedelta(seconds=30)
     assert live.health()["throttled_until"] is None
 
-    await _tick(hass, freezer, 31)  # back to the normal pace
+    await tick(hass, freezer, 31)  # back to the normal pace
     assert simulator.count("live_status") == 3
 
 
@@ -491,7 +449,7 @@ async def test_rate_limited_without_retry_after_waits_60_seconds(
     freezer: FrozenDateTimeFactory,
 ) -> None:
     """No Retry-After header: a 60 s pause."""
-    await _setup(hass, config_entry)
+    await setup_sites(hass, config_entry)
     live = _live(config_entry)
     _poll(live)
     simulator.add_fault(LIVE, status=429)
@@ -499,9 +457,9 @@ async def test_rate_limited_without_retry_after_waits_60_seconds(
 
     await live.async_refresh()
     assert simulator.count("live_status") == 1
-    await _tick(hass, freezer, 58)
+    await tick(hass, freezer, 58)
     assert simulator.count("live_status") == 1
-    await _tick(hass, freezer, 3)
+    await tick(hass, freezer, 3)
     assert simulator.count("live_status") == 2
     assert live.last_update_success
 
@@ -513,16 +471,16 @@ async def test_rate_limited_pause_is_capped(
     freezer: FrozenDateTimeFactory,
 ) -> None:
     """A Retry-After of many hours is honoured for at most an hour."""
-    await _setup(hass, config_entry)
+    await setup_sites(hass, config_entry)
     live = _live(config_entry)
     _poll(live)
     simulator.add_fault(LIVE, status=429, headers={"Retry-After": str(6 * 3600)})
     simulator.reset_counts()
 
     await live.async_refresh()
-    await _tick(hass, freezer, 3590)
+    await tick(hass, freezer, 3590)
     assert simulator.count("live_status") == 1
-    await _tick(hass, freezer, 15)
+    await tick(hass, freezer, 15)
     assert simulator.count("live_status") == 2
 
 
@@ -534,7 +492,7 @@ async def test_rate_limited_before_first_data(
 ) -> None:
     """Throttled with nothing to keep: unavailable, and still no request early."""
     simulator.add_fault(LIVE, status=429, headers={"Retry-After": "300"})
-    await _setup(hass, config_entry)
+    await setup_sites(hass, config_entry)
     live = _live(config_entry)
     _poll(live)
     assert live.data is None
@@ -542,11 +500,11 @@ async def test_rate_limited_before_first_data(
     simulator.reset_counts()
 
     await live.async_request_refresh()
-    await _tick(hass, freezer, 200)
+    await tick(hass, freezer, 200)
     assert simulator.count("live_status") == 0
     assert not live.last_update_success
 
-    await _tick(hass, freezer, 110)
+    await tick(hass, freezer, 110)
     assert simulator.count("live_status") == 1
     assert live.last_update_success
     assert live.data is not None
@@ -559,7 +517,7 @@ async def test_rate_limited_for_over_an_hour_raises_issue(
     freezer: FrozenDateTimeFactory,
 ) -> None:
     """An issue only after an hour of 429s; gone with the first answer."""
-    await _setup(hass, config_entry)
+    await setup_sites(hass, config_entry)
     live = _live(config_entry)
     _poll(live)
     issue_id = f"rate_limited_{config_entry.entry_id}"
@@ -568,12 +526,12 @@ async def test_rate_limited_for_over_an_hour_raises_issue(
 
     await live.async_refresh()
     for _ in range(5):  # 429s at 10, 20, … 50 minutes
-        await _tick(hass, freezer, 601)
+        await tick(hass, freezer, 601)
         assert _issue(hass, issue_id) is None
     assert simulator.count("live_status") == 6
     assert live.last_update_success  # still showing the last data
 
-    await _tick(hass, freezer, 601)  # a 429 just over an hour after the first
+    await tick(hass, freezer, 601)  # a 429 just over an hour after the first
     assert simulator.count("live_status") == 7
     issue = _issue(hass, issue_id)
     assert issue is not None
@@ -585,7 +543,7 @@ async def test_rate_limited_for_over_an_hour_raises_issue(
     info = config_entry.runtime_data.sites[SITE_FULL].info
     info.throttled_since = live.throttled_since
     simulator.clear_faults()
-    await _tick(hass, freezer, 601)
+    await tick(hass, freezer, 601)
     assert simulator.count("live_status") == 8
     assert live.update_interval == timedelta(seconds=30)
     assert _issue(hass, issue_id) is not None
@@ -610,7 +568,7 @@ async def test_wrong_region_switches_base_url_and_persists(
     with_url: bool,
 ) -> None:
     """421: the client follows (the URL given, or users/region) and the entry keeps it."""
-    await _setup(hass, config_entry)
+    await setup_sites(hass, config_entry)
     live = _live(config_entry)
     _move_account_to_eu(simulator)
     if not with_url:
@@ -658,7 +616,7 @@ async def test_dead_site_fails_alone_with_issue(
     The issue offering to remove it comes only after an hour and several
     polls of the same answer.
     """
-    await _setup(hass, config_entry, site_ids=[SITE_FULL, SITE_DEAD])
+    await setup_sites(hass, config_entry, SITE_FULL, SITE_DEAD)
     dead = config_entry.runtime_data.sites[SITE_DEAD]
     full = config_entry.runtime_data.sites[SITE_FULL]
     assert not dead.info.last_update_success
@@ -707,7 +665,7 @@ async def test_site_gone_then_back_clears_issue(
     fault: dict[str, Any],
 ) -> None:
     """A normal site answering like a dead one for an hour gets the issue until it answers again."""
-    await _setup(hass, config_entry)
+    await setup_sites(hass, config_entry)
     info = config_entry.runtime_data.sites[SITE_FULL].info
     simulator.add_fault(INFO, **fault, times=4)
     simulator.reset_counts()
@@ -738,7 +696,7 @@ async def test_site_gone_blip_raises_nothing(
 
     The offer needs both an hour and several polls; a success starts over.
     """
-    await _setup(hass, config_entry)
+    await setup_sites(hass, config_entry)
     info = config_entry.runtime_data.sites[SITE_FULL].info
     issue_id = f"site_unavailable_{SITE_FULL}"
 
@@ -780,7 +738,7 @@ async def test_malformed_fields_never_crash(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     """Fields missing or of the wrong type: the update works, those fields are None."""
-    await _setup(hass, config_entry)
+    await setup_sites(hass, config_entry)
     site = config_entry.runtime_data.sites[SITE_FULL]
     simulator.override_fields(
         SITE_FULL,
@@ -835,7 +793,7 @@ async def test_malformed_response_fails_update_without_crash(
     fault: dict[str, Any],
 ) -> None:
     """An answer that is not the expected shape: that update fails, nothing crashes."""
-    await _setup(hass, config_entry)
+    await setup_sites(hass, config_entry)
     site = config_entry.runtime_data.sites[SITE_FULL]
     simulator.add_fault(LIVE, status=200, **fault)
     simulator.add_fault(INFO, status=200, **fault)
@@ -863,7 +821,7 @@ async def test_live_change_rereads_site_info(
     change: str,
 ) -> None:
     """Storm watch turning active or the grid going away re-reads site_info at once."""
-    await _setup(hass, config_entry)
+    await setup_sites(hass, config_entry)
     live = _live(config_entry)
     simulator.reset_counts()
 
@@ -888,7 +846,7 @@ async def test_site_usage_counts_every_read(
     hass: HomeAssistant, simulator: Simulator, config_entry: MockConfigEntry
 ) -> None:
     """The site's request tally counts each coordinator's reads."""
-    await _setup(hass, config_entry)
+    await setup_sites(hass, config_entry)
     site = config_entry.runtime_data.sites[SITE_FULL]
     assert site.site_id == SITE_FULL
     simulator.reset_counts()
@@ -907,7 +865,7 @@ async def test_coordinator_needs_an_energy_site(
     hass: HomeAssistant, simulator: Simulator, config_entry: MockConfigEntry
 ) -> None:
     """A product without an energy site id is refused; the base class fetches nothing."""
-    await _setup(hass, config_entry)
+    await setup_sites(hass, config_entry)
     site = config_entry.runtime_data.sites[SITE_FULL]
     with pytest.raises(ValueError, match="not an energy site"):
         LiveCoordinator(
@@ -938,7 +896,7 @@ async def test_site_gone_since_survives_a_restart(
         "key": f"{DOMAIN}.site_gone",
         "data": {str(SITE_DEAD): gone_since.isoformat()},
     }
-    await _setup(hass, config_entry, site_ids=[SITE_DEAD])
+    await setup_sites(hass, config_entry, SITE_DEAD)
     dead = config_entry.runtime_data.sites[SITE_DEAD]
     assert dead.info.gone_since == gone_since
     assert _issue(hass, f"site_unavailable_{SITE_DEAD}") is None  # one poll so far
@@ -957,7 +915,7 @@ async def test_site_gone_since_is_stored_and_forgotten(
     hass_storage: dict[str, Any],
 ) -> None:
     """The first "gone" answer is written to storage; the next success removes it."""
-    await _setup(hass, config_entry)
+    await setup_sites(hass, config_entry)
     info = config_entry.runtime_data.sites[SITE_FULL].info
     simulator.add_fault(INFO, status=404)
     first = dt_util.utcnow()

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Generator
 import json
 from typing import Any
-from unittest.mock import patch
 
 from homeassistant.components.diagnostics import REDACTED
-from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.setup import async_setup_component
@@ -23,7 +20,7 @@ from syrupy.extensions.json import JSONSnapshotExtension
 
 from custom_components.powerwall_fleet.const import DOMAIN
 from custom_components.powerwall_fleet.issues import SITE_UNAVAILABLE, async_raise_issue
-from tests.integration.conftest import entry_data
+from tests.integration.entity_helpers import entry_data, new_entry, setup_sites
 from tests.simulator import Simulator
 from tests.simulator.scenario import (
     CLIENT_ID,
@@ -39,27 +36,20 @@ TIMES = frozenset({"expires_at", "since", "last_success", "throttled_until"})
 SITE_NAME = "Maple Street Cottage"
 
 
-@pytest.fixture(autouse=True)
-def no_platforms() -> Generator[None]:
-    """Entities are not part of the diagnostics."""
-    with patch("custom_components.powerwall_fleet.PLATFORMS", []):
-        yield
+# Entities are not part of the diagnostics.
+pytestmark = pytest.mark.platforms()
 
 
 async def _loaded_entry(hass: HomeAssistant, simulator: Simulator) -> MockConfigEntry:
     """The main account with its full site and a dead one."""
     simulator.site(SITE_FULL).site_name = SITE_NAME
-    entry = MockConfigEntry(
-        domain=DOMAIN,
+    entry = new_entry(
+        simulator,
         title=SITE_NAME,
-        unique_id=USER_MAIN,
-        data=entry_data(simulator, site_ids=[SITE_FULL, SITE_DEAD]),
         options={"live_interval": 30, "info_interval": 15, "history_interval": 5},
+        site_ids=[SITE_FULL, SITE_DEAD],
     )
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
-    assert entry.state is ConfigEntryState.LOADED
+    await setup_sites(hass, entry)
     # As after an hour of the dead site answering "gone" (when: test_coordinator).
     async_raise_issue(hass, SITE_UNAVAILABLE, entry, SITE_DEAD)
     return entry

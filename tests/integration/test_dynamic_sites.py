@@ -6,59 +6,23 @@ from datetime import timedelta
 
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import device_registry as dr
 from homeassistant.util import dt as dt_util
-from pytest_homeassistant_custom_component.common import (
-    MockConfigEntry,
-    async_fire_time_changed,
-)
+from pytest_homeassistant_custom_component.common import async_fire_time_changed
 
-from custom_components.powerwall_fleet.const import CONF_SITE_IDS, DOMAIN
-from tests.integration.conftest import entry_data
+from custom_components.powerwall_fleet.const import CONF_SITE_IDS
+from tests.integration.entity_helpers import device_sites, new_entry, setup_sites
 from tests.simulator import Simulator
-from tests.simulator.scenario import (
-    SITE_DEAD,
-    SITE_FULL,
-    SITE_PW3,
-    SITE_SOLAR_ONLY,
-    USER_MAIN,
-)
-
-
-def _device_sites(hass: HomeAssistant, entry: MockConfigEntry) -> set[str]:
-    """The sites with a device (a Wall Connector's device, via its site, is none)."""
-    registry = dr.async_get(hass)
-    return {
-        identifier[1]
-        for device in dr.async_entries_for_config_entry(registry, entry.entry_id)
-        if device.via_device_id is None
-        for identifier in device.identifiers
-    }
-
-
-async def _setup(
-    hass: HomeAssistant, simulator: Simulator, **data: object
-) -> MockConfigEntry:
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        unique_id=USER_MAIN,
-        data=entry_data(simulator, **data),
-        title="Home",
-    )
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
-    return entry
+from tests.simulator.scenario import SITE_DEAD, SITE_FULL, SITE_PW3, SITE_SOLAR_ONLY
 
 
 async def test_new_site_follows_when_all_sites_chosen(
     hass: HomeAssistant, simulator: Simulator, credentials: None
 ) -> None:
     """An owner who chose every site gets new ones (with components) on setup."""
-    entry = await _setup(hass, simulator, site_ids=[SITE_FULL], all_sites=True)
+    entry = await setup_sites(hass, new_entry(simulator, all_sites=True), SITE_FULL)
     assert entry.data[CONF_SITE_IDS] == sorted([SITE_FULL, SITE_SOLAR_ONLY, SITE_PW3])
     assert SITE_DEAD not in entry.data[CONF_SITE_IDS]
-    assert _device_sites(hass, entry) == {
+    assert device_sites(hass, entry) == {
         str(SITE_FULL),
         str(SITE_SOLAR_ONLY),
         str(SITE_PW3),
@@ -69,9 +33,9 @@ async def test_chosen_sites_stay_chosen(
     hass: HomeAssistant, simulator: Simulator, credentials: None
 ) -> None:
     """An owner who left sites out does not get them back."""
-    entry = await _setup(hass, simulator, site_ids=[SITE_FULL], all_sites=False)
+    entry = await setup_sites(hass, new_entry(simulator, all_sites=False), SITE_FULL)
     assert entry.data[CONF_SITE_IDS] == [SITE_FULL]
-    assert _device_sites(hass, entry) == {str(SITE_FULL)}
+    assert device_sites(hass, entry) == {str(SITE_FULL)}
 
 
 async def test_daily_check_removes_gone_site(
@@ -80,8 +44,8 @@ async def test_daily_check_removes_gone_site(
     credentials: None,
 ) -> None:
     """Once a day the site list is checked; a site gone from the account goes."""
-    entry = await _setup(hass, simulator, site_ids=[SITE_FULL, SITE_PW3])
-    assert _device_sites(hass, entry) == {str(SITE_FULL), str(SITE_PW3)}
+    entry = await setup_sites(hass, new_entry(simulator), SITE_FULL, SITE_PW3)
+    assert device_sites(hass, entry) == {str(SITE_FULL), str(SITE_PW3)}
     products = [
         product.raw
         for product in await entry.runtime_data.client.products()
@@ -101,7 +65,7 @@ async def test_daily_check_removes_gone_site(
     async_fire_time_changed(hass, start + timedelta(days=1, seconds=1))
     await hass.async_block_till_done(wait_background_tasks=True)
     assert entry.state is ConfigEntryState.LOADED
-    assert _device_sites(hass, entry) == {str(SITE_FULL)}
+    assert device_sites(hass, entry) == {str(SITE_FULL)}
     assert set(entry.runtime_data.sites) == {SITE_FULL}
 
 
@@ -111,7 +75,7 @@ async def test_daily_check_quiet_when_nothing_changed(
     credentials: None,
 ) -> None:
     """No change in the account: one request a day, no reload."""
-    entry = await _setup(hass, simulator, site_ids=[SITE_FULL])
+    entry = await setup_sites(hass, new_entry(simulator), SITE_FULL)
     runtime = entry.runtime_data
     simulator.reset_counts()
     start = dt_util.utcnow()

@@ -8,11 +8,9 @@ compared, hour by hour and flow by flow, with the simulator's buckets.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator, Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime, time, timedelta
-import logging
 import math
-from pathlib import Path
 from typing import Any, cast
 from unittest.mock import patch
 from zoneinfo import ZoneInfo
@@ -22,7 +20,6 @@ from homeassistant.components.energy import (
     data as energy_data,
     validate as energy_validate,
 )
-from homeassistant.components.recorder.core import Recorder
 from homeassistant.components.recorder.statistics import statistics_during_period
 from homeassistant.const import EVENT_STATE_CHANGED, Platform
 from homeassistant.core import Event, HomeAssistant, callback
@@ -49,7 +46,7 @@ from custom_components.powerwall_fleet.coordinator.history import PACE
 from custom_components.powerwall_fleet.energy.ledger import FLOWS, EnergyFlow
 from custom_components.powerwall_fleet.energy.statistics import statistic_id
 from custom_components.powerwall_fleet.fleet import ServerError
-from tests.integration.entity_helpers import setup_entry
+from tests.integration.entity_helpers import new_entry, setup_sites
 from tests.simulator import Simulator
 from tests.simulator.clock import SimClock
 from tests.simulator.history import bucket_truth
@@ -68,36 +65,14 @@ CALENDAR = r"/calendar_history$"
 DST_START = datetime(2026, 10, 30, 20, 0, tzinfo=UTC)
 
 
-@pytest.fixture(autouse=True)
-def auto_enable_custom_integrations(
-    recorder_mock: Recorder, enable_custom_integrations: None
-) -> None:
-    """As tests/conftest.py does, but with the recorder set up before Home Assistant."""
-
-
-@pytest.fixture(autouse=True)
-def config_dir(recorder_mock: Recorder, hass: HomeAssistant, tmp_path: Path) -> Path:
-    """A config dir of its own, with the recorder set up before Home Assistant."""
-    hass.config.config_dir = str(tmp_path)
-    (tmp_path / ".storage").mkdir()
-    return tmp_path
-
-
-@pytest.fixture(autouse=True)
-def quiet_sql() -> Generator[None]:
-    """No SQL echo: the test harness logs every statement (slow with frozen time)."""
-    logger = logging.getLogger("sqlalchemy.engine")
-    level = logger.level
-    logger.setLevel(logging.WARNING)
-    yield
-    logger.setLevel(level)
-
-
-@pytest.fixture(autouse=True)
-def no_retry_delay() -> Generator[None]:
-    """Retry at once instead of after RETRY_DELAY seconds (time is frozen)."""
-    with patch("custom_components.powerwall_fleet.coordinator.base.RETRY_DELAY", 0):
-        yield
+# What a test of the energy history needs: the recorder (the statistics), the
+# energy sensors (no other platform), retries at once (time is frozen).
+HISTORY_MARKS = [
+    pytest.mark.recorder,
+    pytest.mark.platforms(Platform.SENSOR),
+    pytest.mark.usefixtures("no_retry_delay"),
+]
+pytestmark = HISTORY_MARKS
 
 
 @pytest.fixture
@@ -148,28 +123,13 @@ class Run:
             and entity.unique_id.split("_", 1)[1] in keys
         }
 
-    async def start(
-        self,
-        *,
-        user: str | None = None,
-        platforms: Iterable[Platform] = (Platform.SENSOR,),
-    ) -> MockConfigEntry:
+    async def start(self, *, user: str = USER_MAIN) -> MockConfigEntry:
         """Set the entry up (first time) or again (after a restart)."""
         if self.entry is None:
-            self.entry = await setup_entry(
-                self.hass,
-                self.simulator,
-                self.site_ids,
-                platforms,
-                user=user or USER_MAIN,
-            )
+            self.entry = new_entry(self.simulator, user=user)
+            await setup_sites(self.hass, self.entry, *self.site_ids, enable_all=True)
         else:
-            with patch(
-                "homeassistant.helpers.entity.Entity.entity_registry_enabled_default",
-                True,
-            ):
-                assert await self.hass.config_entries.async_setup(self.entry.entry_id)
-            await self.hass.async_block_till_done()
+            await setup_sites(self.hass, self.entry, enable_all=True)
         return self.entry
 
     async def stop(self) -> None:
@@ -241,31 +201,33 @@ class Run:
         return self.simulator.clock.now()
 
 
-async def hourly_changes(
-    hass: HomeAssistant, site_id: int, start: datetime, end: datetime
-) -> dict[str, dict[datetime, int]]:
-    """Wh per hour per flow, from the imported statistics' sums."""
+async def hourly_sums(
+    hass: HomeAssistant, site_id: int, keys: Iterable[str], end: datetime
+) -> dict[str, dict[datetime, float]]:
+    """Each statistic's increase per hour before ``end``, from the imported sums.
+
+    Every row from the first is read: the first row's sum is its increase.
+    """
     await async_wait_recording_done(hass)
-    ids = {statistic_id(site_id, flow.key): flow.key for flow in FLOWS}
+    ids = {statistic_id(site_id, key): key for key in keys}
     rows = await get_instance(hass).async_add_executor_job(
         statistics_during_period,
         hass,
-        start - timedelta(days=60),
+        datetime.fromtimestamp(0, UTC),
         end,
         set(ids),
         "hour",
         None,
         {"sum"},
     )
-    changes: dict[str, dict[datetime, int]] = {}
-    for stat_id, flow_rows in rows.items():
+    changes: dict[str, dict[datetime, float]] = {}
+    for stat_id, found in rows.items():
         previous = 0.0
         per_hour = changes.setdefault(ids[stat_id], {})
-        for row in flow_rows:
+        for row in found:
             total = row["sum"]
             assert total is not None
-            hour = datetime.fromtimestamp(row["start"], UTC)
-            per_hour[hour] = round((total - previous) * 1000)
+            per_hour[datetime.fromtimestamp(row["start"], UTC)] = total - previous
             previous = total
     return changes
 
@@ -284,7 +246,7 @@ async def assert_hours_match(
     Returns the number of hours compared.
     """
     flows = tuple(flows)
-    changes = await hourly_changes(hass, site_id, start, end)
+    changes = await hourly_sums(hass, site_id, (flow.key for flow in flows), end)
     hour = start
     compared = 0
     while hour + HOUR <= end:
@@ -292,8 +254,9 @@ async def assert_hours_match(
         for flow in flows:
             got = changes.get(flow.key, {})
             assert hour in got, f"no statistics row for {flow.key} at {hour}"
-            assert got[hour] == truth[flow.field], (
-                f"{flow.key} at {hour.isoformat()}: {got[hour]} Wh, "
+            wh = round(got[hour] * 1000)
+            assert wh == truth[flow.field], (
+                f"{flow.key} at {hour.isoformat()}: {wh} Wh, "
                 f"Tesla says {truth[flow.field]} Wh"
             )
         hour += HOUR

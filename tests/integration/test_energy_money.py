@@ -10,7 +10,7 @@ tariff in force at each bucket's start make of them.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 import copy
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any, cast
@@ -21,10 +21,7 @@ from homeassistant.components.energy import (
     data as energy_data,
     validate as energy_validate,
 )
-from homeassistant.components.recorder.statistics import (
-    list_statistic_ids,
-    statistics_during_period,
-)
+from homeassistant.components.recorder.statistics import list_statistic_ids
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.recorder import get_instance
 from homeassistant.setup import async_setup_component
@@ -38,19 +35,17 @@ from custom_components.powerwall_fleet.energy.statistics import (
     statistic_name,
 )
 from custom_components.powerwall_fleet.fleet.tariff import parse_tariff, resolve
-from tests.integration.test_energy import (  # noqa: F401 - fixtures
+from tests.integration.test_energy import (  # noqa: F401 - sim_clock: a fixture
     CALENDAR,
+    HISTORY_MARKS,
     HOUR,
     MAIN_FLOWS,
     Run,
     assert_hours_match,
     assert_sensors_sane,
-    auto_enable_custom_integrations,
-    config_dir,
     history_start,
+    hourly_sums,
     last_complete_hour,
-    no_retry_delay,
-    quiet_sql,
     sim_clock,
 )
 from tests.simulator import Simulator
@@ -61,6 +56,8 @@ from tests.simulator.tariff import default_tariff, tariff_read_back
 
 ZONE = ZoneInfo("America/Los_Angeles")
 COST, COMPENSATION = MONEY_KEYS
+
+pytestmark = HISTORY_MARKS
 
 # A tariff's versions as the integration saw them: (first seen, tariff).
 type TariffLog = list[tuple[datetime, dict[str, Any]]]
@@ -104,34 +101,6 @@ def money_truth(
         cost += fields["grid_energy_imported"] / 1000 * point.buy
         compensation += fields["total_grid_energy_exported"] / 1000 * point.sell
     return {COST: cost, COMPENSATION: compensation}
-
-
-async def hourly_sums(
-    hass: HomeAssistant, site_id: int, keys: Iterable[str], end: datetime
-) -> dict[str, dict[datetime, float]]:
-    """Each statistic's increase per hour, from the imported sums."""
-    await async_wait_recording_done(hass)
-    ids = {statistic_id(site_id, key): key for key in keys}
-    rows = await get_instance(hass).async_add_executor_job(
-        statistics_during_period,
-        hass,
-        end - timedelta(days=90),
-        end,
-        set(ids),
-        "hour",
-        None,
-        {"sum"},
-    )
-    changes: dict[str, dict[datetime, float]] = {}
-    for stat_id, found in rows.items():
-        previous = 0.0
-        per_hour = changes.setdefault(ids[stat_id], {})
-        for row in found:
-            total = row["sum"]
-            assert total is not None
-            per_hour[datetime.fromtimestamp(row["start"], UTC)] = total - previous
-            previous = total
-    return changes
 
 
 async def worst_money_error(

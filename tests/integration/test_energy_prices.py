@@ -23,23 +23,16 @@ from custom_components.powerwall_fleet.diagnostics import (
     async_get_config_entry_diagnostics,
 )
 from custom_components.powerwall_fleet.energy.ledger import MONEY_KEYS
-from tests.integration.test_energy import (  # noqa: F401 - fixtures
+from tests.integration.test_energy import (
+    HISTORY_MARKS,
     HOUR,
     Run,
     assert_hours_match,
-    auto_enable_custom_integrations,
-    config_dir,
     history_start,
-    last_complete_hour,
-    no_retry_delay,
-    quiet_sql,
-)
-from tests.integration.test_energy_money import (
-    ZONE,
     hourly_sums,
-    money_truth,
-    run_until,
+    last_complete_hour,
 )
+from tests.integration.test_energy_money import ZONE, money_truth, run_until
 from tests.simulator import Simulator
 from tests.simulator.clock import SimClock
 from tests.simulator.history import final_buckets
@@ -50,6 +43,8 @@ COST, COMPENSATION = MONEY_KEYS
 PRICE = "sensor.spot_price"
 
 type PriceLog = list[tuple[datetime, float | None]]
+
+pytestmark = HISTORY_MARKS
 
 
 @pytest.fixture

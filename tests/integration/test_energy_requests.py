@@ -12,6 +12,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from freezegun.api import FrozenDateTimeFactory
+from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 import pytest
 
@@ -34,6 +35,8 @@ from tests.simulator.scenario import SITE_FULL, SITE_PW3
 
 ZONE = ZoneInfo("America/Los_Angeles")  # the full site's
 STORE_KEY = f"powerwall_fleet.history.{SITE_FULL}"
+
+pytestmark = pytest.mark.platforms(Platform.SENSOR)  # the energy sensors only
 
 
 def outage_reads(simulator: Simulator) -> int:
@@ -70,6 +73,7 @@ def until_after_midnight(now: datetime) -> int:
     ],
     ids=["defaults", "two-sites", "longest"],
 )
+@pytest.mark.platforms(*PLATFORMS)  # every platform, as at home
 async def test_estimate_matches_a_day_of_requests(
     hass: HomeAssistant,
     simulator: Simulator,
@@ -83,7 +87,7 @@ async def test_estimate_matches_a_day_of_requests(
     """The options form's estimate is within 1 % of 24 h of billable requests."""
     hass.loop.set_debug(False)  # thousands of polls: no asyncio debug checks
     run = Run(hass, simulator, freezer, site_ids)
-    entry = await run.start(platforms=PLATFORMS)
+    entry = await run.start()
     await run.stop()
     hass.config_entries.async_update_entry(
         entry,

@@ -12,8 +12,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 import pytest
 
-from custom_components.powerwall_fleet import PLATFORMS
-from tests.integration.entity_helpers import setup_entry
+from tests.integration.entity_helpers import new_entry, setup_sites
 from tests.simulator import Simulator
 from tests.simulator.scenario import SITE_FULL, SITE_PW3, SITE_SOLAR_ONLY
 
@@ -62,8 +61,13 @@ async def test_no_entity_name_starts_with_the_site_name(
     for site_id in (SITE_FULL, SITE_PW3, SITE_SOLAR_ONLY):
         simulator.override_fields(site_id, "site_info", set={"site_name": site_name})
         simulator.override_fields(site_id, "products", set={"site_name": site_name})
-    entry = await setup_entry(
-        hass, simulator, [SITE_FULL, SITE_PW3, SITE_SOLAR_ONLY], PLATFORMS
+    entry = await setup_sites(
+        hass,
+        new_entry(simulator),
+        SITE_FULL,
+        SITE_PW3,
+        SITE_SOLAR_ONLY,
+        enable_all=True,
     )
     devices = dr.async_get(hass)
     checked = 0
@@ -100,7 +104,7 @@ async def test_renamed_entities_keep_their_ids(
             suggested_object_id=entity_id.split(".", 1)[1],
         )
 
-    await setup_entry(hass, simulator, [SITE_FULL], PLATFORMS)
+    await setup_sites(hass, new_entry(simulator), SITE_FULL, enable_all=True)
 
     for key, entity_id in old.items():
         assert (

@@ -44,7 +44,7 @@ from custom_components.powerwall_fleet.fleet import ENERGY_FIELDS
 from custom_components.powerwall_fleet.fleet.tariff import PERIOD_NAMES
 from custom_components.powerwall_fleet.site import site_zone
 from custom_components.powerwall_fleet.tou import PERIOD_STATES
-from tests.integration.entity_helpers import setup_entry
+from tests.integration.entity_helpers import new_entry, setup_sites
 from tests.simulator import Simulator
 from tests.simulator.scenario import SITE_FULL
 
@@ -53,7 +53,7 @@ EXAMPLES = {"field": 150, "garbage": 100, "response": 50, "tariff": 80, "history
 # Hostile site time zones too (every reader goes through site.site_zone).
 FUZZ_TIME_ZONE = True
 
-ALL_PLATFORMS = (
+pytestmark = pytest.mark.platforms(
     Platform.BINARY_SENSOR,
     Platform.CALENDAR,
     Platform.NUMBER,
@@ -350,7 +350,7 @@ async def loaded(
     Home Assistant's clock is the simulator's (history asks for its days).
     """
     freezer.move_to(simulator.clock.now())
-    entry = await setup_entry(hass, simulator, [SITE_FULL], ALL_PLATFORMS)
+    entry = await setup_sites(hass, new_entry(simulator), SITE_FULL, enable_all=True)
     for entity in WATCHED:
         assert _state(hass, entity) != STATE_UNAVAILABLE, entity
     return entry

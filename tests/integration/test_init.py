@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from homeassistant.components.application_credentials import DOMAIN as APP_CREDS_DOMAIN
-from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
+from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr
 from homeassistant.setup import async_setup_component
@@ -11,31 +11,19 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
-from custom_components.powerwall_fleet.const import CONF_SITE_IDS, DOMAIN
+from custom_components.powerwall_fleet.const import DOMAIN
 from custom_components.powerwall_fleet.fleet import PUBLIC_KEY_PATH, keys
 from custom_components.powerwall_fleet.setup.partner import private_key_path
+from tests.integration.entity_helpers import reauth_started, setup_sites
 from tests.simulator import Simulator
 from tests.simulator.scenario import SITE_FULL, SITE_PW3, SITE_SOLAR_ONLY
-
-
-async def _setup(hass: HomeAssistant, entry: MockConfigEntry) -> None:
-    if hass.config_entries.async_get_entry(entry.entry_id) is None:
-        entry.add_to_hass(hass)
-    await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
 
 
 async def test_setup_registers_devices_and_unloads(
     hass: HomeAssistant, simulator: Simulator, config_entry: MockConfigEntry
 ) -> None:
     """Each chosen site becomes a Tesla device; unload releases the entry."""
-    config_entry.add_to_hass(hass)
-    hass.config_entries.async_update_entry(
-        config_entry,
-        data={**config_entry.data, CONF_SITE_IDS: [SITE_FULL, SITE_SOLAR_ONLY]},
-    )
-    await _setup(hass, config_entry)
-    assert config_entry.state is ConfigEntryState.LOADED
+    await setup_sites(hass, config_entry, SITE_FULL, SITE_SOLAR_ONLY)
     assert set(config_entry.runtime_data.sites) == {SITE_FULL, SITE_SOLAR_ONLY}
     registry = dr.async_get(hass)
     devices = {
@@ -79,12 +67,7 @@ async def test_stale_devices_removed(
     gone = registry.async_get_or_create(
         config_entry_id=config_entry.entry_id, identifiers={(DOMAIN, "12345")}
     )
-    hass.config_entries.async_update_entry(
-        config_entry, data={**config_entry.data, CONF_SITE_IDS: [SITE_FULL, 12345]}
-    )
-    await hass.config_entries.async_setup(config_entry.entry_id)
-    await hass.async_block_till_done()
-    assert config_entry.state is ConfigEntryState.LOADED
+    await setup_sites(hass, config_entry, SITE_FULL, 12345)
     assert registry.async_get(old.id) is None
     assert registry.async_get(gone.id) is None
     assert set(config_entry.runtime_data.sites) == {SITE_FULL}
@@ -139,14 +122,8 @@ async def test_setup_failures(
 ) -> None:
     """Transient trouble retries; partner/scope/login problems need the owner."""
     simulator.add_fault(r"/products$", **fault)  # type: ignore[arg-type]
-    await _setup(hass, config_entry)
-    assert config_entry.state is state
-    flows = [
-        flow
-        for flow in hass.config_entries.flow.async_progress()
-        if flow["handler"] == DOMAIN and flow["context"]["source"] == SOURCE_REAUTH
-    ]
-    assert bool(flows) is reauth
+    await setup_sites(hass, config_entry, expect=state)
+    assert reauth_started(hass) is reauth
 
 
 async def test_missing_credentials_asks_to_sign_in(
@@ -158,8 +135,7 @@ async def test_missing_credentials_asks_to_sign_in(
         config_entry,
         data={**config_entry.data, "auth_implementation": "deleted_credentials"},
     )
-    await _setup(hass, config_entry)
-    assert config_entry.state is ConfigEntryState.SETUP_ERROR
+    await setup_sites(hass, config_entry, expect=ConfigEntryState.SETUP_ERROR)
     assert APP_CREDS_DOMAIN in hass.config.components
 
 
@@ -188,7 +164,7 @@ async def test_options_change_reloads(
     hass: HomeAssistant, simulator: Simulator, config_entry: MockConfigEntry
 ) -> None:
     """Saving new intervals reloads the entry; token updates do not."""
-    await _setup(hass, config_entry)
+    await setup_sites(hass, config_entry)
     products_before = simulator.count("products")
     hass.config_entries.async_update_entry(
         config_entry,
@@ -219,7 +195,7 @@ async def test_removing_entry_closes_its_issues(
     """Repair issues of a deleted entry do not linger."""
     from homeassistant.helpers import issue_registry as ir
 
-    await _setup(hass, config_entry)
+    await setup_sites(hass, config_entry)
     for issue_id in (
         f"rate_limited_{config_entry.entry_id}",
         f"missing_scopes_{config_entry.entry_id}",
@@ -262,12 +238,7 @@ async def test_powerwall_3_device_model_either_payload_shape(
         simulator.override_fields(
             SITE_PW3, "site_info", set={"components.batteries": []}
         )
-    config_entry.add_to_hass(hass)
-    hass.config_entries.async_update_entry(
-        config_entry, data={**config_entry.data, CONF_SITE_IDS: [SITE_PW3]}
-    )
-    assert await hass.config_entries.async_setup(config_entry.entry_id)
-    await hass.async_block_till_done()
+    await setup_sites(hass, config_entry, SITE_PW3)
 
     (device,) = [
         device

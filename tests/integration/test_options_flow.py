@@ -19,10 +19,8 @@ from custom_components.powerwall_fleet.const import (
     CONF_IMPORT_PRICE_ENTITY,
     CONF_INFO_INTERVAL,
     CONF_LIVE_INTERVAL,
-    CONF_SITE_IDS,
-    DOMAIN,
 )
-from tests.integration.conftest import entry_data
+from tests.integration.entity_helpers import new_entry
 
 # Every form the options flow shows is checked against translations/en.json.
 from tests.integration.test_config_flow import (  # noqa: F401
@@ -31,19 +29,7 @@ from tests.integration.test_config_flow import (  # noqa: F401
     check_translations,
 )
 from tests.simulator import Simulator
-from tests.simulator.scenario import SITE_FULL, SITE_PW3, USER_MAIN
-
-
-@pytest.fixture
-async def loaded_entry(
-    hass: HomeAssistant, config_entry: MockConfigEntry
-) -> MockConfigEntry:
-    """The main account's entry (one site, default intervals), set up."""
-    config_entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(config_entry.entry_id)
-    await hass.async_block_till_done()
-    assert config_entry.state is ConfigEntryState.LOADED
-    return config_entry
+from tests.simulator.scenario import SITE_FULL, SITE_PW3
 
 
 async def test_options_flow(hass: HomeAssistant, loaded_entry: MockConfigEntry) -> None:
@@ -110,16 +96,15 @@ async def test_options_flow_starts_from_current_options(
     hass: HomeAssistant, simulator: Simulator, credentials: None
 ) -> None:
     """The form starts from the saved intervals; the estimate counts every site."""
-    entry = MockConfigEntry(
-        domain=DOMAIN,
+    entry = new_entry(
+        simulator,
         title="Home & Cabin",
-        unique_id=USER_MAIN,
-        data=entry_data(simulator, **{CONF_SITE_IDS: [SITE_FULL, SITE_PW3]}),
         options={
             CONF_LIVE_INTERVAL: 10,
             CONF_INFO_INTERVAL: 5,
             CONF_HISTORY_INTERVAL: 5,
         },
+        site_ids=[SITE_FULL, SITE_PW3],
     )
     entry.add_to_hass(hass)
     result = await hass.config_entries.options.async_init(entry.entry_id)
@@ -379,11 +364,8 @@ async def test_clearing_price_entity(
     hass: HomeAssistant, simulator: Simulator, credentials: None, price_states: None
 ) -> None:
     """A cleared field removes its option; options the form does not show are kept."""
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        title="Home",
-        unique_id=USER_MAIN,
-        data=entry_data(simulator),
+    entry = new_entry(
+        simulator,
         options={
             **INTERVALS,
             CONF_IMPORT_PRICE_ENTITY: NORD_POOL,

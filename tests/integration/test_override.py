@@ -9,7 +9,6 @@ from __future__ import annotations
 from datetime import timedelta
 import json
 from pathlib import Path
-import time
 from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
@@ -25,16 +24,15 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components import powerwall_fleet as integration_dir
 from custom_components.powerwall_fleet.const import DOMAIN
-from tests.integration.conftest import entry_data
-from tests.integration.entity_helpers import request_bodies, setup_sites, tick
-from tests.simulator import Simulator
-from tests.simulator.scenario import (
-    DEFAULT_SCOPES,
-    SITE_FULL,
-    SITE_PW3,
-    SITE_SOLAR_ONLY,
-    USER_MAIN,
+from tests.integration.entity_helpers import (
+    NO_COMMAND_SCOPES,
+    new_entry,
+    request_bodies,
+    setup_sites,
+    tick,
 )
+from tests.simulator import Simulator
+from tests.simulator.scenario import SITE_FULL, SITE_PW3, SITE_SOLAR_ONLY
 
 pytestmark = pytest.mark.usefixtures("no_retry_delay")
 
@@ -266,19 +264,7 @@ async def test_no_command_scope_refused(
     hass: HomeAssistant, simulator: Simulator, credentials: None
 ) -> None:
     """A login without energy_cmds: refused before any request."""
-    tokens = simulator.issue_tokens(
-        user=USER_MAIN,
-        scopes=[scope for scope in DEFAULT_SCOPES if scope != "energy_cmds"],
-    )
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        title="Home",
-        unique_id=USER_MAIN,
-        data=entry_data(
-            simulator,
-            token={**tokens, "expires_at": time.time() + tokens["expires_in"]},
-        ),
-    )
+    entry = new_entry(simulator, scopes=NO_COMMAND_SCOPES)
     await setup_sites(hass, entry)
     before = simulator.count()
     with pytest.raises(ServiceValidationError) as err:

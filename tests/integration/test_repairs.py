@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Generator
 from http import HTTPStatus
 from typing import Any
-from unittest.mock import patch
 
-from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
+from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import device_registry as dr, issue_registry as ir
+from homeassistant.helpers import issue_registry as ir
 from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -27,6 +25,7 @@ from custom_components.powerwall_fleet.issues import (
     async_raise_issue,
 )
 from custom_components.powerwall_fleet.repairs import async_create_fix_flow
+from tests.integration.entity_helpers import device_sites, reauth_flows, setup_sites
 from tests.simulator import Simulator
 from tests.simulator.scenario import SITE_DEAD, SITE_FULL
 
@@ -36,29 +35,8 @@ SCOPES_REFUSED = {
 }
 
 
-@pytest.fixture(autouse=True)
-def no_platforms() -> Generator[None]:
-    """Load no entity platforms: devices and issues are what matter here."""
-    with patch("custom_components.powerwall_fleet.PLATFORMS", []):
-        yield
-
-
-@pytest.fixture(autouse=True)
-async def repairs(hass: HomeAssistant) -> None:
-    """The Repairs dashboard's backend."""
-    assert await async_setup_component(hass, "repairs", {})
-
-
-async def _setup(
-    hass: HomeAssistant, entry: MockConfigEntry, site_ids: list[int] | None = None
-) -> None:
-    entry.add_to_hass(hass)
-    if site_ids is not None:
-        hass.config_entries.async_update_entry(
-            entry, data={**entry.data, CONF_SITE_IDS: site_ids}
-        )
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
+# No entity platforms: devices and issues are what matter here.
+pytestmark = [pytest.mark.platforms(), pytest.mark.usefixtures("repairs")]
 
 
 async def _start_fix(
@@ -79,28 +57,6 @@ async def _confirm(client: Any, flow_id: str) -> dict[str, Any]:
     return result
 
 
-def _device_sites(hass: HomeAssistant, entry: MockConfigEntry) -> set[str]:
-    """The sites with a device (a Wall Connector's device, via its site, is none)."""
-    registry = dr.async_get(hass)
-    return {
-        identifier
-        for device in dr.async_entries_for_config_entry(registry, entry.entry_id)
-        if device.via_device_id is None
-        for domain, identifier in device.identifiers
-        if domain == DOMAIN
-    }
-
-
-def _reauth_flows(hass: HomeAssistant, entry_id: str) -> list[Any]:
-    return [
-        flow
-        for flow in hass.config_entries.flow.async_progress()
-        if flow["handler"] == DOMAIN
-        and flow["context"]["source"] == SOURCE_REAUTH
-        and flow["context"]["entry_id"] == entry_id
-    ]
-
-
 async def test_missing_scopes_fix_starts_reauth(
     hass: HomeAssistant,
     hass_client: ClientSessionGenerator,
@@ -108,12 +64,12 @@ async def test_missing_scopes_fix_starts_reauth(
     config_entry: MockConfigEntry,
 ) -> None:
     """Confirming asks the owner to sign in again and closes the issue."""
-    await _setup(hass, config_entry)
+    await setup_sites(hass, config_entry)
     simulator.add_fault(r"/live_status$", status=403, json=SCOPES_REFUSED)
     await config_entry.runtime_data.sites[SITE_FULL].live.async_refresh()
     issue_id = f"missing_scopes_{config_entry.entry_id}"
     assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is not None
-    assert not _reauth_flows(hass, config_entry.entry_id)
+    assert not reauth_flows(hass, config_entry.entry_id)
 
     client, result = await _start_fix(hass_client, issue_id)
     assert result["type"] == "form"
@@ -124,7 +80,7 @@ async def test_missing_scopes_fix_starts_reauth(
     await hass.async_block_till_done()
     assert result["type"] == "create_entry"
     assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is None
-    assert len(_reauth_flows(hass, config_entry.entry_id)) == 1
+    assert len(reauth_flows(hass, config_entry.entry_id)) == 1
 
 
 async def test_site_unavailable_fix_removes_site_and_device(
@@ -134,8 +90,8 @@ async def test_site_unavailable_fix_removes_site_and_device(
     config_entry: MockConfigEntry,
 ) -> None:
     """Confirming drops the dead site from the entry; its device goes on reload."""
-    await _setup(hass, config_entry, site_ids=[SITE_FULL, SITE_DEAD])
-    assert _device_sites(hass, config_entry) == {str(SITE_FULL), str(SITE_DEAD)}
+    await setup_sites(hass, config_entry, SITE_FULL, SITE_DEAD)
+    assert device_sites(hass, config_entry) == {str(SITE_FULL), str(SITE_DEAD)}
     issue_id = f"site_unavailable_{SITE_DEAD}"
     # As after an hour of the site answering "gone" (when: test_coordinator).
     async_raise_issue(hass, SITE_UNAVAILABLE, config_entry, SITE_DEAD)
@@ -163,7 +119,7 @@ async def test_site_unavailable_fix_removes_site_and_device(
     assert set(config_entry.runtime_data.sites) == {SITE_FULL}
     assert simulator.count("products") == 1  # reloaded
     assert simulator.count(site_id=SITE_DEAD) == 0
-    assert _device_sites(hass, config_entry) == {str(SITE_FULL)}
+    assert device_sites(hass, config_entry) == {str(SITE_FULL)}
     assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is None
 
 
@@ -174,7 +130,7 @@ async def test_site_already_removed_only_closes_issue(
     config_entry: MockConfigEntry,
 ) -> None:
     """The site is no longer in the entry: nothing to change, no reload."""
-    await _setup(hass, config_entry)
+    await setup_sites(hass, config_entry)
     issue_id = f"site_unavailable_{SITE_DEAD}"
     ir.async_create_issue(
         hass,
@@ -333,7 +289,7 @@ async def test_removing_an_entry_closes_every_issue_it_can_have(
     hass: HomeAssistant, config_entry: MockConfigEntry
 ) -> None:
     """Each issue of the table, of the entry or of either site, goes with the entry."""
-    await _setup(hass, config_entry, site_ids=[SITE_FULL, SITE_DEAD])
+    await setup_sites(hass, config_entry, SITE_FULL, SITE_DEAD)
     other = MockConfigEntry(domain=DOMAIN, title="Other", entry_id="other")
     other.add_to_hass(hass)
     for issue in ISSUES:

@@ -13,7 +13,7 @@ from syrupy.assertion import SnapshotAssertion
 from syrupy.extensions.json import JSONSnapshotExtension
 
 from custom_components.powerwall_fleet.energy.ledger import FLOWS
-from tests.integration.entity_helpers import setup_entry, summarise
+from tests.integration.entity_helpers import new_entry, setup_sites, summarise
 from tests.simulator import Simulator
 from tests.simulator.scenario import (
     SITE_EU,
@@ -23,7 +23,7 @@ from tests.simulator.scenario import (
     USER_EU,
 )
 
-READ_PLATFORMS = (Platform.BINARY_SENSOR, Platform.SENSOR)
+pytestmark = pytest.mark.platforms(Platform.BINARY_SENSOR, Platform.SENSOR)
 
 
 @pytest.fixture
@@ -50,7 +50,7 @@ async def test_entities_snapshot(
     site_ids: list[int],
 ) -> None:
     """Every read entity of each kind of site, with its state."""
-    entry = await setup_entry(hass, simulator, site_ids, READ_PLATFORMS)
+    entry = await setup_sites(hass, new_entry(simulator), *site_ids, enable_all=True)
     assert summarise(hass, entry) == snapshot.use_extension(JSONSnapshotExtension)
 
 
@@ -63,8 +63,13 @@ async def test_entities_follow_components(
     hass: HomeAssistant, simulator: Simulator, credentials: None
 ) -> None:
     """No dead entities: each site gets what its components report."""
-    entry = await setup_entry(
-        hass, simulator, [SITE_FULL, SITE_SOLAR_ONLY, SITE_PW3], READ_PLATFORMS
+    entry = await setup_sites(
+        hass,
+        new_entry(simulator),
+        SITE_FULL,
+        SITE_SOLAR_ONLY,
+        SITE_PW3,
+        enable_all=True,
     )
     summary = summarise(hass, entry)
     full = _keys(summary, SITE_FULL)
@@ -87,7 +92,7 @@ async def test_power_in_kw_and_balanced(
     hass: HomeAssistant, simulator: Simulator, credentials: None
 ) -> None:
     """Power shows in kW; solar + battery + grid = load."""
-    await setup_entry(hass, simulator, [SITE_FULL], READ_PLATFORMS)
+    await setup_sites(hass, new_entry(simulator), SITE_FULL, enable_all=True)
     registry = er.async_get(hass)
     values = {}
     for key in ("solar_power", "battery_power", "grid_power", "load_power"):
@@ -115,7 +120,7 @@ async def test_malformed_field_only_that_entity_unavailable(
     hass: HomeAssistant, simulator: Simulator, credentials: None
 ) -> None:
     """A wrong-typed field makes its entity unavailable; the rest keep working."""
-    entry = await setup_entry(hass, simulator, [SITE_FULL], READ_PLATFORMS)
+    entry = await setup_sites(hass, new_entry(simulator), SITE_FULL, enable_all=True)
     simulator.override_fields(
         SITE_FULL, "live_status", set={"solar_power": "lots", "grid_status": None}
     )
@@ -142,7 +147,7 @@ async def test_grid_outage(
     hass: HomeAssistant, simulator: Simulator, credentials: None
 ) -> None:
     """An outage turns the grid sensor off and island status to off-grid."""
-    entry = await setup_entry(hass, simulator, [SITE_FULL], READ_PLATFORMS)
+    entry = await setup_sites(hass, new_entry(simulator), SITE_FULL, enable_all=True)
     registry = er.async_get(hass)
     grid = registry.async_get_entity_id(
         "binary_sensor", "powerwall_fleet", f"{SITE_FULL}_grid_status"
@@ -165,7 +170,7 @@ async def test_request_counter(
     hass: HomeAssistant, simulator: Simulator, credentials: None
 ) -> None:
     """The counter shows what this site cost, per endpoint."""
-    entry = await setup_entry(hass, simulator, [SITE_FULL], READ_PLATFORMS)
+    entry = await setup_sites(hass, new_entry(simulator), SITE_FULL, enable_all=True)
     registry = er.async_get(hass)
     counter = registry.async_get_entity_id(
         "sensor", "powerwall_fleet", f"{SITE_FULL}_api_requests"
@@ -189,9 +194,7 @@ async def test_disabled_by_default(
     hass: HomeAssistant, simulator: Simulator, credentials: None
 ) -> None:
     """Rarely useful entities start disabled."""
-    entry = await setup_entry(
-        hass, simulator, [SITE_FULL], READ_PLATFORMS, enable_all=False
-    )
+    entry = await setup_sites(hass, new_entry(simulator), SITE_FULL)
     registry = er.async_get(hass)
     disabled = {
         e.unique_id.removeprefix(f"{SITE_FULL}_")
@@ -211,7 +214,7 @@ async def test_site_entities_added_once_info_arrives(
 ) -> None:
     """A site whose site_info failed at start gets its entities when it recovers."""
     simulator.add_fault(r"/site_info$", status=503, times=2)
-    entry = await setup_entry(hass, simulator, [SITE_FULL], READ_PLATFORMS)
+    entry = await setup_sites(hass, new_entry(simulator), SITE_FULL, enable_all=True)
     registry = er.async_get(hass)
     assert not er.async_entries_for_config_entry(registry, entry.entry_id)
     await entry.runtime_data.sites[SITE_FULL].info.async_refresh()
@@ -226,5 +229,7 @@ async def test_eu_account(
     hass: HomeAssistant, simulator: Simulator, credentials: None
 ) -> None:
     """A second account in another region gets its own entities."""
-    entry = await setup_entry(hass, simulator, [SITE_EU], READ_PLATFORMS, user=USER_EU)
+    entry = await setup_sites(
+        hass, new_entry(simulator, user=USER_EU), SITE_EU, enable_all=True
+    )
     assert f"{SITE_EU}_percentage_charged" in summarise(hass, entry)

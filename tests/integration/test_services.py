@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-import time
 from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
@@ -22,20 +21,15 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components import powerwall_fleet as integration_dir
 from custom_components.powerwall_fleet.const import DOMAIN
-from tests.integration.conftest import entry_data
 from tests.integration.entity_helpers import (
+    NO_COMMAND_SCOPES,
     OFF_PEAK_ALL_DAY,
+    new_entry,
     request_bodies,
     setup_sites,
 )
 from tests.simulator import Simulator
-from tests.simulator.scenario import (
-    DEFAULT_SCOPES,
-    SITE_FULL,
-    SITE_PW3,
-    SITE_SOLAR_ONLY,
-    USER_MAIN,
-)
+from tests.simulator.scenario import SITE_FULL, SITE_PW3, SITE_SOLAR_ONLY
 
 pytestmark = pytest.mark.usefixtures("no_retry_delay")
 
@@ -535,19 +529,7 @@ async def test_no_command_scope_every_control_refuses(
     hass: HomeAssistant, simulator: Simulator, credentials: None
 ) -> None:
     """A login without energy_cmds: every control and the action refuse, nothing sent."""
-    tokens = simulator.issue_tokens(
-        user=USER_MAIN,
-        scopes=[scope for scope in DEFAULT_SCOPES if scope != "energy_cmds"],
-    )
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        title="Home",
-        unique_id=USER_MAIN,
-        data=entry_data(
-            simulator,
-            token={**tokens, "expires_at": time.time() + tokens["expires_in"]},
-        ),
-    )
+    entry = new_entry(simulator, scopes=NO_COMMAND_SCOPES)
     await setup_sites(hass, entry)
     registry = er.async_get(hass)
 

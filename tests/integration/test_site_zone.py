@@ -14,15 +14,11 @@ import pytest
 from custom_components.powerwall_fleet.const import DOMAIN
 from custom_components.powerwall_fleet.fleet import SiteInfo
 from custom_components.powerwall_fleet.site import site_zone
-from tests.integration.test_energy import (  # noqa: F401 - the recorder fixtures
-    Run,
-    auto_enable_custom_integrations,
-    config_dir,
-    no_retry_delay,
-    quiet_sql,
-)
+from tests.integration.test_energy import HISTORY_MARKS, Run
 from tests.simulator import Simulator
 from tests.simulator.scenario import SITE_FULL
+
+pytestmark = HISTORY_MARKS
 
 HOSTILE_ZONES = [
     "/etc/localtime",

@@ -15,9 +15,7 @@ from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.powerwall_fleet.const import DOMAIN
-from tests.integration.conftest import entry_data
-from tests.integration.entity_helpers import reauth_started
+from tests.integration.entity_helpers import new_entry, reauth_started, setup_sites
 from tests.simulator import Simulator
 from tests.simulator.scenario import SITE_FULL, USER_MAIN
 
@@ -44,9 +42,7 @@ async def test_proactive_refresh_saves_rotation_and_survives_restart(
     original_refresh = config_entry.data["token"]["refresh_token"]
     config_entry.add_to_hass(hass)
     _expire(hass, config_entry)
-    assert await hass.config_entries.async_setup(config_entry.entry_id)
-    await hass.async_block_till_done()
-    assert config_entry.state is ConfigEntryState.LOADED
+    await setup_sites(hass, config_entry)
     assert simulator.count("token") == 1
     rotated = config_entry.data["token"]["refresh_token"]
     assert rotated != original_refresh
@@ -56,9 +52,7 @@ async def test_proactive_refresh_saves_rotation_and_survives_restart(
     assert await hass.config_entries.async_unload(config_entry.entry_id)
     await hass.async_block_till_done()
     _expire(hass, config_entry)
-    assert await hass.config_entries.async_setup(config_entry.entry_id)
-    await hass.async_block_till_done()
-    assert config_entry.state is ConfigEntryState.LOADED
+    await setup_sites(hass, config_entry)
     assert simulator.count("token") == 2
     assert config_entry.data["token"]["refresh_token"] not in (
         original_refresh,
@@ -71,9 +65,7 @@ async def test_valid_token_is_not_refreshed(
     hass: HomeAssistant, simulator: Simulator, config_entry: MockConfigEntry
 ) -> None:
     """A token with hours left is used as it is."""
-    config_entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(config_entry.entry_id)
-    await hass.async_block_till_done()
+    await setup_sites(hass, config_entry)
     assert simulator.count("token") == 0
     assert simulator.count("products") == 1
 
@@ -82,9 +74,7 @@ async def test_concurrent_callers_share_one_refresh(
     hass: HomeAssistant, simulator: Simulator, config_entry: MockConfigEntry
 ) -> None:
     """Two (here: six) entities asking at once after expiry → exactly one refresh."""
-    config_entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(config_entry.entry_id)
-    await hass.async_block_till_done()
+    await setup_sites(hass, config_entry)
     client = config_entry.runtime_data.client
     _expire(hass, config_entry)
     simulator.reset_counts()
@@ -98,9 +88,7 @@ async def test_rejected_token_refreshes_once_and_retries(
     hass: HomeAssistant, simulator: Simulator, config_entry: MockConfigEntry
 ) -> None:
     """A 401 on a token Home Assistant thought valid: one refresh, one retry."""
-    config_entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(config_entry.entry_id)
-    await hass.async_block_till_done()
+    await setup_sites(hass, config_entry)
     client = config_entry.runtime_data.client
     before = config_entry.data["token"]["access_token"]
     simulator.add_fault(r"/live_status$", status=401, body="")
@@ -125,9 +113,7 @@ async def test_login_required_starts_reauth(
     simulator.revoke_user(USER_MAIN)
     config_entry.add_to_hass(hass)
     _expire(hass, config_entry)
-    assert not await hass.config_entries.async_setup(config_entry.entry_id)
-    await hass.async_block_till_done()
-    assert config_entry.state is ConfigEntryState.SETUP_ERROR
+    await setup_sites(hass, config_entry, expect=ConfigEntryState.SETUP_ERROR)
     assert reauth_started(hass)
 
 
@@ -155,9 +141,7 @@ async def test_transient_refresh_failures_never_cost_a_login(
 
     # Once Tesla answers again the same refresh token still works.
     simulator.clear_faults()
-    assert await hass.config_entries.async_setup(config_entry.entry_id)
-    await hass.async_block_till_done()
-    assert config_entry.state is ConfigEntryState.LOADED
+    await setup_sites(hass, config_entry)
 
 
 async def test_wrong_region_is_followed_and_persisted(
@@ -166,14 +150,8 @@ async def test_wrong_region_is_followed_and_persisted(
     """A 421 moves the entry to the account's region for good."""
     from tests.simulator.scenario import SITE_EU, USER_EU
 
-    data = entry_data(simulator, site_ids=[SITE_EU])
-    tokens = simulator.issue_tokens(user=USER_EU)
-    data["token"] = {**tokens, "expires_at": time.time() + tokens["expires_in"]}
-    entry = MockConfigEntry(domain=DOMAIN, unique_id=USER_EU, data=data, title="EU")
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
-    assert entry.state is ConfigEntryState.LOADED
+    entry = new_entry(simulator, user=USER_EU, title="EU", site_ids=[SITE_EU])
+    await setup_sites(hass, entry)
     assert entry.data["base_url"] == simulator.base_url("eu")
     assert entry.runtime_data.client.base_url == simulator.base_url("eu")
     assert SITE_EU in entry.runtime_data.sites

@@ -18,13 +18,13 @@ from pytest_homeassistant_custom_component.common import (
 )
 
 from custom_components.powerwall_fleet.const import DOMAIN
-from tests.integration.entity_helpers import OFF_PEAK_ALL_DAY, setup_entry
+from tests.integration.entity_helpers import OFF_PEAK_ALL_DAY, new_entry, setup_sites
 from tests.simulator import Simulator
 from tests.simulator.scenario import SITE_FULL, SITE_SOLAR_ONLY
 
 CALENDAR_DOMAIN = "calendar"
 SERVICE_GET_EVENTS = "get_events"
-PLATFORMS = (Platform.CALENDAR, Platform.SENSOR)
+pytestmark = pytest.mark.platforms(Platform.CALENDAR, Platform.SENSOR)
 # Sunday 21 June 2026, 05:00 in Los Angeles (SITE_FULL), Summer OFF_PEAK.
 START = datetime.fromisoformat("2026-06-21T12:00:00+00:00")
 
@@ -70,7 +70,9 @@ async def entry(
 ) -> MockConfigEntry:
     """The full site (TOU) and the solar-only one (no TOU), at START."""
     freezer.move_to(START)
-    return await setup_entry(hass, simulator, [SITE_FULL, SITE_SOLAR_ONLY], PLATFORMS)
+    return await setup_sites(
+        hass, new_entry(simulator), SITE_FULL, SITE_SOLAR_ONLY, enable_all=True
+    )
 
 
 async def test_entities_follow_the_clock(
@@ -471,7 +473,7 @@ async def test_unreadable_tariff(
     """A tariff that does not parse: entities unavailable, get reports the problems."""
     freezer.move_to(START)
     simulator.sites[SITE_FULL].tariff_content_v2 = {"seasons": "broken"}
-    await setup_entry(hass, simulator, [SITE_FULL], PLATFORMS)
+    await setup_sites(hass, new_entry(simulator), SITE_FULL, enable_all=True)
     assert _state(hass, "tou_period").state == STATE_UNAVAILABLE
     assert _state(hass, "tariff").state == STATE_UNAVAILABLE
     response: Any = await hass.services.async_call(
@@ -515,7 +517,7 @@ async def test_tariff_appearing_after_setup_adds_entities(
     """No tariff at setup: the next site_info with one adds every TOU entity, once."""
     freezer.move_to(START)
     simulator.override_fields(SITE_FULL, "site_info", remove=["tariff_content_v2"])
-    entry = await setup_entry(hass, simulator, [SITE_FULL], PLATFORMS)
+    entry = await setup_sites(hass, new_entry(simulator), SITE_FULL, enable_all=True)
     assert _tou_unique_ids(hass, entry) == []
     await _refresh_info(hass, entry)
     assert _tou_unique_ids(hass, entry) == []
@@ -562,7 +564,7 @@ async def test_tariff_set_by_action_after_setup_adds_entities(
     """A tariff sent with set_time_of_use to a site without one shows at once."""
     freezer.move_to(START)
     simulator.override_fields(SITE_FULL, "site_info", remove=["tariff_content_v2"])
-    entry = await setup_entry(hass, simulator, [SITE_FULL], PLATFORMS)
+    entry = await setup_sites(hass, new_entry(simulator), SITE_FULL, enable_all=True)
     assert _tou_unique_ids(hass, entry) == []
     simulator.clear_overrides()
     await hass.services.async_call(
@@ -593,7 +595,7 @@ async def test_sell_price_added_when_the_tariff_gains_one(
     simulator.override_fields(
         SITE_FULL, "site_info", set={"tariff_content_v2": buy_only}
     )
-    entry = await setup_entry(hass, simulator, [SITE_FULL], PLATFORMS)
+    entry = await setup_sites(hass, new_entry(simulator), SITE_FULL, enable_all=True)
     assert f"{SITE_FULL}_tou_sell_price" not in _tou_unique_ids(hass, entry)
     assert float(_state(hass, "tou_buy_price").state) == 0.31
 

@@ -25,7 +25,7 @@ from custom_components.powerwall_fleet.wall_connector import (
     WALL_CONNECTOR_STATES,
     wall_connectors,
 )
-from tests.integration.entity_helpers import setup_entry, state_of
+from tests.integration.entity_helpers import new_entry, setup_sites, state_of
 from tests.simulator import Simulator
 from tests.simulator.scenario import (
     CHARGING_VIN,
@@ -45,15 +45,7 @@ KEYS = (
 )
 NEW_DIN = "1529455-02-D--PGT24111000C09"
 
-
-async def _setup(hass: HomeAssistant, simulator: Simulator) -> MockConfigEntry:
-    return await setup_entry(
-        hass,
-        simulator,
-        [SITE_CHARGERS],
-        (Platform.SENSOR,),
-        user=USER_CHARGERS,
-    )
+pytestmark = pytest.mark.platforms(Platform.SENSOR)
 
 
 def _device(hass: HomeAssistant, identifier: str) -> dr.DeviceEntry | None:
@@ -107,7 +99,9 @@ async def test_a_device_per_connector_via_the_site(
     hass: HomeAssistant, simulator: Simulator, credentials: None
 ) -> None:
     """Each connector is a device connected via its site's device."""
-    await _setup(hass, simulator)
+    await setup_sites(
+        hass, new_entry(simulator, user=USER_CHARGERS), SITE_CHARGERS, enable_all=True
+    )
     site_device = _device(hass, str(SITE_CHARGERS))
     assert site_device is not None
     for din, serial in ((WC_CHARGING, "PGT24111000A07"), (WC_IDLE, "PGT24111000B08")):
@@ -130,7 +124,9 @@ async def test_charging_and_idle_connectors(
     hass: HomeAssistant, simulator: Simulator, credentials: None
 ) -> None:
     """The charging connector shows the car and its power; the idle one is unplugged."""
-    await _setup(hass, simulator)
+    await setup_sites(
+        hass, new_entry(simulator, user=USER_CHARGERS), SITE_CHARGERS, enable_all=True
+    )
     assert _state(hass, WC_CHARGING, "wall_connector_state") == "charging"
     assert _state(hass, WC_CHARGING, "wall_connector_power") == "9.6"
     assert _state(hass, WC_CHARGING, "wall_connector_vin") == CHARGING_VIN
@@ -157,7 +153,9 @@ async def test_site_load_includes_the_charging_car(
     hass: HomeAssistant, simulator: Simulator, credentials: None
 ) -> None:
     """The car's power is part of the home load, which still balances."""
-    await _setup(hass, simulator)
+    await setup_sites(
+        hass, new_entry(simulator, user=USER_CHARGERS), SITE_CHARGERS, enable_all=True
+    )
     load = er.async_get(hass).async_get_entity_id(
         "sensor", DOMAIN, f"{SITE_CHARGERS}_load_power"
     )
@@ -204,7 +202,9 @@ async def test_connector_appearing_and_going_without_reload(
     hass: HomeAssistant, simulator: Simulator, credentials: None
 ) -> None:
     """A new connector gets its device and entities; a gone one loses its device."""
-    entry = await _setup(hass, simulator)
+    entry = await setup_sites(
+        hass, new_entry(simulator, user=USER_CHARGERS), SITE_CHARGERS, enable_all=True
+    )
     assert _device(hass, NEW_DIN) is None
 
     _listed(simulator, _idle(WC_CHARGING), _idle(WC_IDLE), _idle(NEW_DIN, vin="X"))
@@ -239,7 +239,9 @@ async def test_no_list_keeps_devices_but_unavailable(
     hass: HomeAssistant, simulator: Simulator, credentials: None
 ) -> None:
     """A live_status without a list of connectors removes nothing; they are unavailable."""
-    entry = await _setup(hass, simulator)
+    entry = await setup_sites(
+        hass, new_entry(simulator, user=USER_CHARGERS), SITE_CHARGERS, enable_all=True
+    )
     simulator.override_fields(
         SITE_CHARGERS, "live_status", set={"wall_connectors": "garbage"}
     )
@@ -264,7 +266,9 @@ async def test_garbage_list_removes_nothing(
     hass: HomeAssistant, simulator: Simulator, credentials: None, listed: list[Any]
 ) -> None:
     """A non-empty list with no readable connector is garbage: every device stays."""
-    entry = await _setup(hass, simulator)
+    entry = await setup_sites(
+        hass, new_entry(simulator, user=USER_CHARGERS), SITE_CHARGERS, enable_all=True
+    )
     _listed(simulator, *listed)
     await _refresh(hass, entry)
     for din in (WC_CHARGING, WC_IDLE):
@@ -281,7 +285,9 @@ async def test_empty_list_removes_every_connector(
     hass: HomeAssistant, simulator: Simulator, credentials: None
 ) -> None:
     """An empty list says the site has no connectors (any more): their devices go."""
-    entry = await _setup(hass, simulator)
+    entry = await setup_sites(
+        hass, new_entry(simulator, user=USER_CHARGERS), SITE_CHARGERS, enable_all=True
+    )
     _listed(simulator)
     await _refresh(hass, entry)
     assert _device(hass, WC_CHARGING) is None
@@ -292,7 +298,9 @@ async def test_failed_poll_makes_connectors_unavailable(
     hass: HomeAssistant, simulator: Simulator, credentials: None
 ) -> None:
     """Tesla down: the connectors' entities are unavailable, their devices stay."""
-    entry = await _setup(hass, simulator)
+    entry = await setup_sites(
+        hass, new_entry(simulator, user=USER_CHARGERS), SITE_CHARGERS, enable_all=True
+    )
     simulator.add_fault(r"/live_status$", status=503, times=None)
     await _refresh(hass, entry)
     assert _state(hass, WC_CHARGING, "wall_connector_power") == STATE_UNAVAILABLE
@@ -304,7 +312,9 @@ async def test_unknown_state_code_is_unknown(
     hass: HomeAssistant, simulator: Simulator, credentials: None, code: Any
 ) -> None:
     """A code not in the table (or not a code) shows unknown; the rest carry on."""
-    entry = await _setup(hass, simulator)
+    entry = await setup_sites(
+        hass, new_entry(simulator, user=USER_CHARGERS), SITE_CHARGERS, enable_all=True
+    )
     _listed(
         simulator,
         _idle(WC_CHARGING, wall_connector_state=code, wall_connector_power=7200),
@@ -320,7 +330,9 @@ async def test_garbage_fields_show_unknown(
     hass: HomeAssistant, simulator: Simulator, credentials: None
 ) -> None:
     """Wrong types in a connector's fields: those values are unknown, nothing crashes."""
-    entry = await _setup(hass, simulator)
+    entry = await setup_sites(
+        hass, new_entry(simulator, user=USER_CHARGERS), SITE_CHARGERS, enable_all=True
+    )
     _listed(
         simulator,
         "not a connector",
@@ -345,7 +357,9 @@ async def test_devices_survive_a_reload(
     hass: HomeAssistant, simulator: Simulator, credentials: None
 ) -> None:
     """Reloading keeps the connectors' devices (and their entities' registry entries)."""
-    entry = await _setup(hass, simulator)
+    entry = await setup_sites(
+        hass, new_entry(simulator, user=USER_CHARGERS), SITE_CHARGERS, enable_all=True
+    )
     before = _device(hass, WC_IDLE)
     entity_id = _entity_id(hass, WC_IDLE, "wall_connector_state")
     assert before is not None
@@ -361,7 +375,7 @@ async def test_full_site_connector(
     hass: HomeAssistant, simulator: Simulator, credentials: None
 ) -> None:
     """The main account's full site lists one idle connector: it is a device too."""
-    await setup_entry(hass, simulator, [SITE_FULL], (Platform.SENSOR,))
+    await setup_sites(hass, new_entry(simulator), SITE_FULL, enable_all=True)
     device = _device(hass, "1457768-02-G--PGT23456000W01")
     assert device is not None
     assert device.model == "Gen 3 Wall Connector"
@@ -374,7 +388,9 @@ async def test_vin_redacted_in_diagnostics(
     credentials: None,
 ) -> None:
     """The connected car's VIN and the connectors' DINs are not in the diagnostics."""
-    entry = await _setup(hass, simulator)
+    entry = await setup_sites(
+        hass, new_entry(simulator, user=USER_CHARGERS), SITE_CHARGERS, enable_all=True
+    )
     diagnostics: Any = await get_diagnostics_for_config_entry(hass, hass_client, entry)
     text = json.dumps(diagnostics)
     for secret in (CHARGING_VIN, WC_CHARGING, WC_IDLE, "PGT24111000A07"):
@@ -461,7 +477,9 @@ async def test_connectors_wait_for_site_info(
 ) -> None:
     """Like the site's entities, a connector's come once site_info is known."""
     simulator.add_fault(r"/site_info$", status=503, times=2)
-    entry = await _setup(hass, simulator)
+    entry = await setup_sites(
+        hass, new_entry(simulator, user=USER_CHARGERS), SITE_CHARGERS, enable_all=True
+    )
     assert _entity_id(hass, WC_CHARGING, "wall_connector_state") is None
     await entry.runtime_data.sites[SITE_CHARGERS].info.async_refresh()
     await hass.async_block_till_done()
@@ -476,7 +494,9 @@ async def test_a_connector_is_no_action_target(
     hass: HomeAssistant, simulator: Simulator, credentials: None
 ) -> None:
     """An action aimed at a Wall Connector's device is refused, nothing is sent."""
-    await _setup(hass, simulator)
+    await setup_sites(
+        hass, new_entry(simulator, user=USER_CHARGERS), SITE_CHARGERS, enable_all=True
+    )
     device = _device(hass, WC_IDLE)
     assert device is not None
     before = simulator.count()
