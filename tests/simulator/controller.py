@@ -104,7 +104,9 @@ class Quirks:
         """Refuse values no site could have."""
         low, high = self.act_delay_range
         if not 0 <= low <= high:
-            raise ValueError("act_delay_range must be (low, high) with 0 <= low <= high")
+            raise ValueError(
+                "act_delay_range must be (low, high) with 0 <= low <= high"
+            )
         if self.lost_commands < 0:
             raise ValueError("lost_commands must be 0 or more")
         if self.reserve_81_99 not in RESERVE_81_99:

@@ -125,7 +125,7 @@ class SiteConfig:
     # time-based control's strategy ("economics" = the app's Cost Saving, or "balanced")
     optimization_strategy: str = "economics"
     # owners' reports switched on for this site (controller.Quirks; all off by default)
-    quirks: Quirks = Quirks()
+    quirks: Quirks = field(default_factory=Quirks)
     extra_products: dict[str, Any] = field(default_factory=dict)
 
     @property

@@ -12,6 +12,7 @@ from here stay here (re-exported).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 import copy
 from dataclasses import asdict, replace
 import random
@@ -136,11 +137,19 @@ class SiteState(SitePhysics):
         """The owners' reports switched on for this site (``controller.Quirks``)."""
         return self._quirks
 
+    @quirks.setter
+    def quirks(self, value: Quirks | Mapping[str, Any]) -> None:
+        """Replace the quirks, or change some (a mapping, e.g. from ``/_sim/site``)."""
+        self.set_quirks(**(asdict(value) if isinstance(value, Quirks) else value))
+
     def set_quirks(self, **changes: Any) -> Quirks:
         """Switch quirks on or off now (``Quirks`` field names); returns the new set."""
         unknown = set(changes) - set(Quirks.__dataclass_fields__)
         if unknown:
             raise ValueError(f"unknown quirks {sorted(unknown)}")
+        for name in ("act_delay_range", "act_delay_settings"):
+            if isinstance(changes.get(name), list):  # JSON has no tuples
+                changes[name] = tuple(changes[name])
         quirks = replace(self._quirks, **changes)
         bad = [n for n in quirks.act_delay_settings if n not in _SETTINGS]
         if bad:
@@ -173,10 +182,10 @@ class SiteState(SitePhysics):
             # FLEET_API.md: mode and tariff changes can take 5-15 minutes to act;
             # deterministic per site and command, independent of the clock.
             self._act_delays_drawn += 1
-            draw = random.Random(  # noqa: S311 - a simulation, not security
+            draw = random.Random(
                 self.config.site_id * 7919 + self._act_delays_drawn
             ).uniform(*quirks.act_delay_range)
-            delay = max(delay, draw)
+            delay = max(delay, float(round(draw)))  # whole seconds, as read back
         return delay
 
     def accept(self, name: str, value: Any) -> None:

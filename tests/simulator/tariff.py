@@ -120,7 +120,9 @@ def night_tariff(
         for season in holder["seasons"].values():
             periods = season["tou_periods"]
             periods["SUPER_OFF_PEAK"] = {"periods": [_period(0, 0, 6, 0)]}
-            periods["OFF_PEAK"] = {"periods": [_period(6, 0, 16, 0), _period(21, 0, 0, 0)]}
+            periods["OFF_PEAK"] = {
+                "periods": [_period(6, 0, 16, 0), _period(21, 0, 0, 0)]
+            }
     for name, (buy, sell) in prices.items():
         tariff["energy_charges"][name]["rates"]["SUPER_OFF_PEAK"] = buy
         tariff["sell_tariff"]["energy_charges"][name]["rates"]["SUPER_OFF_PEAK"] = sell
