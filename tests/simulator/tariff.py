@@ -235,9 +235,12 @@ def _check_seasons(where: str, seasons: Any, problems: list[str]) -> None:
 def validate_tariff(tariff: Any) -> list[str]:
     """Return the problems Tesla would complain about for a ``tariff_content_v2`` (empty = accepted).
 
-    Shape first; when the shape is right, what Tesla checks: every day of each
-    season covered by exactly one period, seasons covering the year without
-    overlaps or gaps, every timed period priced and every price timed.
+    Shape first (period names only Tesla's four, ``PERIOD_NAMES``); when the shape
+    is right, what Tesla checks: every day of each season covered by exactly one
+    period, seasons covering the year without overlaps or gaps, every timed period
+    priced and every price timed (Predbat #4410, #4346: the app refuses tariffs
+    whose periods do not cover each day exactly).  Season names are not checked (the
+    app only misbehaves without Summer/Winter), nor ``demand_charges``.
     Negative prices and buy below sell are accepted (:func:`tesla_stores`
     changes them, as Tesla does).
     """
