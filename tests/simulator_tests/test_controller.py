@@ -36,7 +36,7 @@ PW3_MAX = 11500
 
 
 def tariff(
-    windows: dict[str, list[tuple[int, int]]],
+    windows: dict[str, list[tuple[float, float]]],
     buy: dict[str, float],
     sell: dict[str, float] | None = None,
 ) -> dict[str, Any]:
@@ -52,10 +52,10 @@ def tariff(
                     {
                         "fromDayOfWeek": 0,
                         "toDayOfWeek": 6,
-                        "fromHour": start,
-                        "fromMinute": 0,
-                        "toHour": end % 24,
-                        "toMinute": 0,
+                        "fromHour": int(start),
+                        "fromMinute": round(start % 1 * 60),
+                        "toHour": int(end) % 24,
+                        "toMinute": round(end % 1 * 60),
                     }
                     for start, end in spans
                 ]
@@ -605,3 +605,87 @@ def test_history_with_quirks_is_independent_of_polling() -> None:
         SITE_PW3, start, end
     )
     assert live(busy, SITE_PW3) == live(lazy, SITE_PW3)
+
+
+# --------------------------------------------------------------------------- ladder
+def export_window(start: float, end: float) -> dict[str, Any]:
+    """A tariff whose only high sell price is [start, end) (hours, local)."""
+    return tariff(
+        {"ON_PEAK": [(start, end)], "OFF_PEAK": [(0, start), (end, 24)]},
+        {"ON_PEAK": 0.4, "OFF_PEAK": 0.3},
+        {"ON_PEAK": 0.35, "OFF_PEAK": 0.05},
+    )
+
+
+async def push(api: Api, site_id: int, stored: dict[str, Any], **extra: Any) -> None:
+    """POST time_of_use_settings and expect Tesla to accept it."""
+    body = {"tou_settings": {"tariff_content_v2": stored, **extra}}
+    path = f"energy_sites/{site_id}/time_of_use_settings"
+    status, answer, _ = await api.post(path, body)
+    assert status == 200, answer
+
+
+async def test_each_quirk_against_the_next_step(simulator: Simulator, api: Api) -> None:
+    """What overcomes a quirk that defeats a first step (the dispatch ladder's premise).
+
+    charge: reserve 100 % in time-based control fails in a peak that ignores reserve
+    changes, and is throttled by the reserve charge limit; backup-only charges at full
+    rate.  hold: a reserve at the present charge fails in such a peak; backup-only
+    holds.  export: a push without a strategy may leave "balanced", one with
+    ``economics`` exports; a late discharge waits for the last 30 minutes, a 30-minute
+    window is all last 30 minutes; a utility's export ban defeats every step.
+    """
+    home = simulator.site(SITE_FULL)
+    cabin = simulator.site(SITE_PW3)
+    set_clock(api, datetime(2026, 6, 22, 19, tzinfo=LA))  # the Home's peak
+    simulator.set_quirks(
+        site_id=SITE_FULL, reserve_ignored_in_peak=True, reserve_charge_limit_w=1700
+    )
+    home.percentage_charged = 50
+    # charge, step 1: time-based control + reserve 100 % + grid charging
+    await api.post(f"{FULL}/operation", {"default_real_mode": "autonomous"})
+    await api.post(f"{FULL}/backup", {"backup_reserve_percent": 100})
+    assert (await api.live())["battery_power"] > 0  # still powering the home
+    # hold, step 1: the reserve at the present charge
+    await api.post(f"{FULL}/backup", {"backup_reserve_percent": 50})
+    assert (await api.live())["battery_power"] > 0  # still discharging
+    # both, step 2: backup-only
+    await api.post(f"{FULL}/operation", {"default_real_mode": "backup"})
+    assert what_battery_does(await api.live(), FULL_MAX) == CHARGE
+    await api.post(
+        f"{FULL}/grid_import_export",
+        {"disallow_charge_from_grid_with_solar_installed": True},
+    )
+    assert (await api.live())["battery_power"] == 0  # hold: no discharge, no charge
+    # the throttle: reserve-driven charging after the peak is capped, backup is not
+    set_clock(api, datetime(2026, 6, 22, 22, tzinfo=LA))
+    await api.post(
+        f"{FULL}/grid_import_export",
+        {"disallow_charge_from_grid_with_solar_installed": False},
+    )
+    await api.post(f"{FULL}/operation", {"default_real_mode": "self_consumption"})
+    home.percentage_charged = 50
+    await api.post(f"{FULL}/backup", {"backup_reserve_percent": 100})
+    assert (await api.live())["battery_power"] == -3400
+    await api.post(f"{FULL}/operation", {"default_real_mode": "backup"})
+    assert (await api.live())["battery_power"] == -FULL_MAX
+
+    # export at the Cabin, 10:00 in New York (time-based control, battery_ok)
+    set_clock(api, datetime(2026, 6, 23, 10, tzinfo=NY))
+    cabin.percentage_charged = 90
+    simulator.set_quirks(site_id=SITE_PW3, balanced_after_push=True)
+    await push(api, SITE_PW3, export_window(10, 12))
+    assert no_battery_export(await api.live(SITE_PW3))
+    await push(api, SITE_PW3, export_window(10, 12), optimization_strategy="economics")
+    assert what_battery_does(await api.live(SITE_PW3), PW3_MAX) == EXPORT
+    simulator.set_quirks(site_id=SITE_PW3, late_discharge=True)
+    assert what_battery_does(await api.live(SITE_PW3), PW3_MAX) == SELF_POWERED
+    await push(
+        api, SITE_PW3, export_window(10, 10.5), optimization_strategy="economics"
+    )
+    assert what_battery_does(await api.live(SITE_PW3), PW3_MAX) == EXPORT
+    simulator.set_quirks(site_id=SITE_PW3, battery_export_forbidden=True)
+    assert no_battery_export(await api.live(SITE_PW3))
+    await push(api, SITE_PW3, export_window(10, 12), optimization_strategy="economics")
+    await api.post(f"{PW3}/backup", {"backup_reserve_percent": 0})
+    assert no_battery_export(await api.live(SITE_PW3))
