@@ -9,10 +9,28 @@ acted on, an outage, …), whichever comes first.  Reads never commit partial st
 history a site produces depends only on the clock and on state changes, never on how often
 it is polled.  Powers are chosen so that the battery cannot leave its bounds within the step.
 
-The physics follow the *acting* settings (``_act_*``): what the gateway is doing, which
-may lag what Tesla's API shows (``site.py`` owns the shown settings and schedules the
-acting ones with :meth:`SitePhysics._schedule`; a scheduled change is a state change at its
-own time, so the history stays independent of polling).
+The physics follow the *acting* settings (``_act_*``, the tariff and the time-based
+control strategy included): what the gateway is doing, which may lag what Tesla's API
+shows (``site.py`` owns the shown settings and schedules the acting ones with
+:meth:`SitePhysics._schedule`; a scheduled change is a state change at its own time, so
+the history stays independent of polling).
+
+What the battery does with the grid up (each step, from the acting settings):
+
+* storm watch active: charge to full (from the grid too);
+* ``backup``: never discharge; charge at full rate, from the grid where grid charging
+  is allowed (FLEET_API.md "Forcing a grid charge": owners' method, at full rate);
+* ``autonomous`` (time-based control): what ``controller.TouPlanner`` reads in the
+  tariff: export at full rate down to the reserve, charge from the grid at full rate
+  (not discharging there), or self-powered;
+* ``self_consumption`` (and time-based control otherwise): solar surplus charges, the
+  battery covers the rest of the load down to the reserve;
+* below the reserve (both modes): charge up to it, from the grid where allowed, so a
+  reserve of 100 % with grid charging forces a charge (owners' method);
+* the export rule last: the battery exports only under ``battery_ok``; ``never`` curtails
+  solar instead of exporting it.
+
+The per-site quirks (``controller.Quirks``) change some of these steps.
 
 Energy is tracked as seven *base flows* (solar→home, solar→battery, solar→grid,
 battery→home, battery→grid, grid→home, grid→battery) in exact cumulative floats.  At every
@@ -33,7 +51,18 @@ import heapq
 import math
 from typing import TYPE_CHECKING, Any
 
+from .controller import (
+    CHARGE,
+    EXPORT,
+    LATE_DISCHARGE_WINDOW,
+    NO_TARIFF,
+    PEAK,
+    Quirks,
+    TouPlan,
+    TouPlanner,
+)
 from .environment import SiteEnvironment, zone_for
+from .tariff import initial_tariff
 
 if TYPE_CHECKING:
     from .clock import SimClock
@@ -111,6 +140,12 @@ class SitePhysics:
         self._act_storm = config.initial_storm_mode
         self._act_export = config.initial_export_rule if config.has_solar else None
         self._act_disallow = config.initial_disallow_grid_charging
+        self._act_tariff: Any = initial_tariff(config)
+        self._act_strategy = config.optimization_strategy
+        self._quirks: Quirks = config.quirks
+        # reserve held since a peak began (Quirks.reserve_ignored_in_peak), else None
+        self._peak_reserve: int | None = None
+        self._planner = TouPlanner(self.environment.zone)
         self._storm_alert = False
         self._grid_outage = False
         # (time, sequence, attribute, value) of accepted changes not yet acted on
@@ -187,27 +222,42 @@ class SitePhysics:
             else:
                 surplus = solar - load
                 grid_ok = not (self._act_disallow and self._has_solar)
-                reserve_e = cap * self._act_reserve / 100.0
+                quirks = self._quirks
+                mode = self._act_mode
+                tou = (
+                    self._tou_plan(t)
+                    if mode == "autonomous" or quirks.reserve_ignored_in_peak
+                    else NO_TARIFF
+                )
+                reserve_e = cap * self._reserve_in_force(tou) / 100.0
                 max_discharge = (soc - reserve_e) / h
                 if max_discharge > pmax:
                     max_discharge = pmax
                 elif max_discharge < 0.0:
                     max_discharge = 0.0
                 from_surplus = min(max_charge, surplus) if surplus > 0.0 else 0.0
-                mode = self._act_mode
+                battery_may_export = (
+                    self._act_export == "battery_ok"
+                    and not quirks.battery_export_forbidden
+                )
                 if self._act_storm and self._storm_alert and self._storm_capable:
                     batt = -max_charge
                 elif mode == "backup":
                     batt = -(max_charge if grid_ok else from_surplus)
                 else:
-                    if mode == "autonomous" and hour < 6.0 and grid_ok:
-                        batt = -max_charge
-                    elif (
-                        mode == "autonomous"
-                        and 16.0 <= hour < 21.0
-                        and self._act_export == "battery_ok"
+                    action = tou.action if mode == "autonomous" else None
+                    if (
+                        action == EXPORT
+                        and battery_may_export
+                        and self._act_strategy != "balanced"  # Predbat #4600
+                        and not (
+                            quirks.late_discharge
+                            and t < tou.ends - LATE_DISCHARGE_WINDOW
+                        )
                     ):
                         batt = max_discharge
+                    elif action == CHARGE and grid_ok:
+                        batt = -max_charge
                     elif surplus > 0.0:
                         batt = -from_surplus
                     else:
@@ -216,12 +266,14 @@ class SitePhysics:
                         top_up = (
                             min(max_charge, (reserve_e - soc) / h) if grid_ok else 0.0
                         )
+                        limit = quirks.reserve_charge_limit_w
+                        if limit is not None:  # Predbat #4892: throttled since 25.18
+                            top_up = min(top_up, limit * self.config.battery_count)
                         batt = -max(from_surplus, top_up, -batt if batt < 0 else 0.0)
-                rule = self._act_export
-                if rule != "battery_ok" and batt > 0.0 and batt > load - solar:
-                    # pv_only / never / no rule: the battery never exports
+                if not battery_may_export and batt > 0.0 and batt > load - solar:
+                    # pv_only / never / no rule / a utility's rule: no battery export
                     batt = load - solar if load > solar else 0.0
-                if rule == "never" and load - solar - batt < 0.0:
+                if self._act_export == "never" and load - solar - batt < 0.0:
                     solar = load - batt  # curtail solar instead of exporting
         self._p_solar = solar
         self._p_load = load
@@ -236,6 +288,20 @@ class SitePhysics:
             rest = load - sh
             bh = min(rest, batt)
             self._flow_p = (sh, 0.0, srem, bh, batt - bh, rest - bh, 0.0)
+
+    def _tou_plan(self, t: float) -> TouPlan:
+        """Time-based control's plan at ``t`` for the tariff the gateway acts on."""
+        return self._planner.plan(self._act_tariff, t)
+
+    def _reserve_in_force(self, tou: TouPlan) -> int:
+        """The reserve the gateway keeps now (a peak may hold an older one)."""
+        if self._quirks.reserve_ignored_in_peak and tou.period == PEAK:
+            # alandtse/tesla #1171: reserve changes ignored while the tariff says peak
+            if self._peak_reserve is None:
+                self._peak_reserve = self._act_reserve
+            return self._peak_reserve
+        self._peak_reserve = None
+        return self._act_reserve
 
     def _apply(self, t_end: float) -> None:
         """Apply the current powers from the committed time up to ``t_end``."""

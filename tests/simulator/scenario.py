@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from .controller import Quirks
+from .tariff import night_tariff
+
 CLIENT_ID = "sim-client-id"
 CLIENT_SECRET = "sim-client-secret"
 DEFAULT_SCOPES: tuple[str, ...] = (
@@ -117,6 +120,12 @@ class SiteConfig:
     initial_export_rule: str | None = None
     initial_disallow_grid_charging: bool = False
     initial_ogvcr: int = 0
+    # the tariff_content_v2 Tesla holds at the start (None: tariff.default_tariff)
+    tariff: dict[str, Any] | None = None
+    # time-based control's strategy ("economics" = the app's Cost Saving, or "balanced")
+    optimization_strategy: str = "economics"
+    # owners' reports switched on for this site (controller.Quirks; all off by default)
+    quirks: Quirks = field(default_factory=Quirks)
     extra_products: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -348,6 +357,8 @@ def default_scenario() -> Scenario:
             initial_reserve=30,
             initial_soc=80.0,
             initial_export_rule="battery_ok",
+            # time-based control: a grid charge at night, export in the 16-21 peak
+            tariff=night_tariff(),
             load_scale=0.7,
         ),
         SiteConfig(

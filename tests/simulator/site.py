@@ -1,16 +1,24 @@
 """Per-site settings as Tesla shows them, and when the gateway acts on them.
 
-Owns the settings API of a simulated site (Tesla's names with short aliases), the delay
-between Tesla accepting a command and the gateway acting on it (``apply_delay``), and the
-plain-data snapshot ``/_sim/state`` reports.  The physics, energy history and readings are
-in ``physics.py`` (``SiteState`` extends ``SitePhysics``); sun and demand in
-``environment.py``.  Names other modules import from here stay here (re-exported).
+Owns the settings API of a simulated site (Tesla's names with short aliases; the stored
+tariff and time-based control's strategy among them), the delay between Tesla accepting a
+command and the gateway acting on it (``apply_delay``, and the quirks about commands:
+act delay, lost commands, a tariff push's strategy), and the plain-data snapshot
+``/_sim/state`` reports.  The physics, energy history and readings are in ``physics.py``
+(``SiteState`` extends ``SitePhysics``); what the gateway makes of a tariff and the quirks
+in ``controller.py``; sun and demand in ``environment.py``.  Names other modules import
+from here stay here (re-exported).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+import copy
+from dataclasses import asdict, replace
+import random
 from typing import TYPE_CHECKING, Any
 
+from .controller import RESERVE_81_99, Quirks
 from .environment import zone_for
 from .physics import (
     BUCKET,
@@ -20,7 +28,7 @@ from .physics import (
     SitePhysics,
     local_iso,
 )
-from .tariff import default_tariff, default_tou_settings
+from .tariff import STRATEGIES, default_tou_settings
 
 if TYPE_CHECKING:
     from .clock import SimClock
@@ -35,6 +43,8 @@ __all__ = [
     "HISTORY_FIELD_NAMES",
     "MODES",
     "RESERVE_81_99",
+    "STRATEGIES",
+    "Quirks",
     "SiteState",
     "local_iso",
     "zone_for",
@@ -42,7 +52,6 @@ __all__ = [
 
 MODES = ("self_consumption", "autonomous", "backup")
 EXPORT_RULES = ("battery_ok", "pv_only", "never")
-RESERVE_81_99 = ("refuse", "snap")
 
 # Tesla's name of each setting the gateway acts on -> (shown attribute, acting attribute)
 _SETTINGS: dict[str, tuple[str, str]] = {
@@ -54,6 +63,8 @@ _SETTINGS: dict[str, tuple[str, str]] = {
         "_disallow_grid_charging",
         "_act_disallow",
     ),
+    "tariff_content_v2": ("_tariff", "_act_tariff"),
+    "optimization_strategy": ("_strategy", "_act_strategy"),
 }
 DELAYED_SETTINGS = tuple(_SETTINGS)
 _ACTING_NAME = {acting: name for name, (_, acting) in _SETTINGS.items()}
@@ -90,19 +101,19 @@ class SiteState(SitePhysics):
         self._export_rule = config.initial_export_rule if config.has_solar else None
         self._disallow_grid_charging = config.initial_disallow_grid_charging
         self._ogvcr = config.initial_ogvcr
+        self._strategy = config.optimization_strategy
         self.apply_delay: dict[str, float] = dict.fromkeys(DELAYED_SETTINGS, 0.0)
-        self._reserve_81_99 = "refuse"
+        self._act_delays_drawn = 0
         self.site_name = config.site_name
-        self.tou_settings: dict[str, Any] = default_tou_settings()
+        self._tou_settings = default_tou_settings()
+        self._tou_settings.pop("optimization_strategy", None)
         self.tou_settings_legacy_written = False
-        self.tariff_content_v2: dict[str, Any] = default_tariff(
-            config.utility, config.currency
-        )
         self.outages: list[list[float | None]] = []  # [start_ts, end_ts | None]
         self.storm_alerts: list[list[float | None]] = []
         super().__init__(
             config, clock, physics_step=physics_step, history_days=history_days
         )
+        self._tariff: Any = self._act_tariff
 
     # ------------------------------------------------------------------ acting later
     def set_apply_delay(
@@ -122,26 +133,79 @@ class SiteState(SitePhysics):
             self.apply_delay[name] = seconds
 
     @property
+    def quirks(self) -> Quirks:
+        """The owners' reports switched on for this site (``controller.Quirks``)."""
+        return self._quirks
+
+    @quirks.setter
+    def quirks(self, value: Quirks | Mapping[str, Any]) -> None:
+        """Replace the quirks, or change some (a mapping, e.g. from ``/_sim/site``)."""
+        self.set_quirks(**(asdict(value) if isinstance(value, Quirks) else value))
+
+    def set_quirks(self, **changes: Any) -> Quirks:
+        """Switch quirks on or off now (``Quirks`` field names); returns the new set."""
+        unknown = set(changes) - set(Quirks.__dataclass_fields__)
+        if unknown:
+            raise ValueError(f"unknown quirks {sorted(unknown)}")
+        for name in ("act_delay_range", "act_delay_settings"):
+            if isinstance(changes.get(name), list):  # JSON has no tuples
+                changes[name] = tuple(changes[name])
+        quirks = replace(self._quirks, **changes)
+        bad = [n for n in quirks.act_delay_settings if n not in _SETTINGS]
+        if bad:
+            raise ValueError(f"unknown settings {bad} in act_delay_settings")
+        self._change("_quirks", quirks)
+        return quirks
+
+    @property
     def reserve_81_99(self) -> str:
         """What a reserve of 81-99 % outside backup-only mode meets.
 
         ``"refuse"`` (default, 2025 firmware): a 400.  ``"snap"`` (what other owners
         report): accepted and stored as 80 %, and a mode change out of backup-only
         lowers a held 81-99 % to 80 % — a 200 that did not do what was asked.
+        The same as ``quirks.reserve_81_99``.
         """
-        return self._reserve_81_99
+        return self._quirks.reserve_81_99
 
     @reserve_81_99.setter
     def reserve_81_99(self, value: str) -> None:
         if value not in RESERVE_81_99:
             raise ValueError(f"reserve_81_99 must be one of {', '.join(RESERVE_81_99)}")
-        self._reserve_81_99 = value
+        self.set_quirks(reserve_81_99=value)
+
+    def _act_delay(self, name: str) -> float:
+        """Seconds before the gateway acts on a command of ``name`` accepted now."""
+        delay = self.apply_delay[name]
+        quirks = self._quirks
+        if quirks.act_delay and name in quirks.act_delay_settings:
+            # FLEET_API.md: mode and tariff changes can take 5-15 minutes to act;
+            # deterministic per site and command, independent of the clock.
+            self._act_delays_drawn += 1
+            draw = random.Random(
+                self.config.site_id * 7919 + self._act_delays_drawn
+            ).uniform(*quirks.act_delay_range)
+            delay = max(delay, float(round(draw)))  # whole seconds, as read back
+        return delay
 
     def accept(self, name: str, value: Any) -> None:
-        """Tesla accepted a command: ``name`` shows ``value`` now, the gateway acts after its delay."""
+        """Tesla accepted a command: ``name`` shows ``value`` now, the gateway acts after its delay.
+
+        With ``quirks.lost_commands`` left, the command only shows: the gateway never
+        acts on it (NetZero #52, #94).
+        """
         shown, acting = _SETTINGS[name]
-        delay = self.apply_delay[name]
         self.sync()
+        if self._quirks.lost_commands > 0:
+            self._change(
+                "_quirks",
+                replace(self._quirks, lost_commands=self._quirks.lost_commands - 1),
+            )
+            setattr(self, shown, value)
+            if self.on_change is not None:
+                self.on_change(self)
+            return
+        delay = self._act_delay(name)
         if delay <= 0 and not any(p[2] == acting for p in self._pending):
             self._set_setting(name, value)
             return
@@ -202,6 +266,58 @@ class SiteState(SitePhysics):
         self._set_setting("backup_reserve_percent", int(value))
 
     reserve = backup_reserve_percent
+
+    @property
+    def tariff_content_v2(self) -> Any:
+        """The stored tariff (``tariff_content_v2``) as Tesla shows it.
+
+        Setting it stores it as is (no validation: a test may store a broken one) and
+        the gateway follows it at once; pushes over the Fleet API go through
+        :meth:`push_tariff`.  Assign a new object rather than changing it in place:
+        the controller reads a tariff again only when it is another object.
+        """
+        return self._tariff
+
+    @tariff_content_v2.setter
+    def tariff_content_v2(self, value: Any) -> None:
+        self._set_setting("tariff_content_v2", value)
+
+    @property
+    def optimization_strategy(self) -> str:
+        """Time-based control's strategy: ``economics`` (Cost Saving) or ``balanced``."""
+        return self._strategy
+
+    @optimization_strategy.setter
+    def optimization_strategy(self, value: str) -> None:
+        if value not in STRATEGIES:
+            raise ValueError(f"optimization_strategy must be one of {STRATEGIES}")
+        self._set_setting("optimization_strategy", value)
+
+    @property
+    def tou_settings(self) -> dict[str, Any]:
+        """site_info's ``tou_settings``: the strategy and the legacy schedule."""
+        return {"optimization_strategy": self._strategy, **self._tou_settings}
+
+    def push_tariff(self, tariff: dict[str, Any], strategy: str | None) -> None:
+        """A ``time_of_use_settings`` push Tesla accepted: store it, act after the delay.
+
+        Without a ``strategy`` the site keeps the one it holds, or, with the
+        ``balanced_after_push`` quirk, falls back to "balanced" (Predbat #4600).
+        """
+        self.accept("tariff_content_v2", copy.deepcopy(tariff))
+        if strategy is None and self._quirks.balanced_after_push:
+            strategy = "balanced"
+        if strategy is not None:
+            self.accept("optimization_strategy", strategy)
+
+    def push_legacy_tou(self, settings: dict[str, Any]) -> None:
+        """A legacy ``tou_settings`` push (schedule): stored as sent, strategy acted on."""
+        rest = copy.deepcopy(settings)
+        strategy = rest.pop("optimization_strategy", None)
+        self._tou_settings = rest
+        self.tou_settings_legacy_written = True
+        if strategy is not None:
+            self.accept("optimization_strategy", strategy)
 
     @property
     def storm_mode_enabled(self) -> bool:
@@ -331,8 +447,10 @@ class SiteState(SitePhysics):
             "customer_preferred_export_rule": self._export_rule,
             "disallow_charge_from_grid_with_solar_installed": self._disallow_grid_charging,
             "off_grid_vehicle_charging_reserve_percent": self._ogvcr,
+            "optimization_strategy": self._strategy,
             "apply_delay": dict(self.apply_delay),
-            "reserve_81_99": self._reserve_81_99,
+            "reserve_81_99": self._quirks.reserve_81_99,
+            "quirks": asdict(self._quirks),
             "acting": {name: self.acting(name) for name in DELAYED_SETTINGS},
             "pending": self.pending_changes(),
         }

@@ -253,6 +253,16 @@ class SimulatorState:
         for site in sites:
             site.reserve_81_99 = behaviour
 
+    def set_quirks(self, *, site_id: int | None = None, **changes: Any) -> None:
+        """Switch owners' reported quirks on or off (``controller.Quirks`` field names).
+
+        E.g. ``set_quirks(site_id=SITE_PW3, act_delay=True, late_discharge=True)``;
+        ``site_id``: one site (default all).  Takes effect now (history stays exact).
+        """
+        sites = [self.site(site_id)] if site_id is not None else self.sites.values()
+        for site in sites:
+            site.set_quirks(**changes)
+
     def override_fields(
         self,
         site_id: int,

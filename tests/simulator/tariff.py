@@ -1,10 +1,18 @@
-"""Time-of-use data: the default tariff, validation hooks and read-back quirks."""
+"""Time-of-use data: the sites' tariffs, Tesla's validation of a push, read-back quirks.
+
+What Tesla accepts (``validate_tariff``, ``validate_strategy``) and keeps
+(``tesla_stores``) of a pushed ``tariff_content_v2``, and how site_info reads it back;
+the tariffs sites start with.  What the gateway does with a tariff is ``controller.py``.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 import copy
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .scenario import SiteConfig
 
 PERIOD_KEYS = (
     "fromDayOfWeek",
@@ -14,7 +22,10 @@ PERIOD_KEYS = (
     "toHour",
     "toMinute",
 )
+# Tesla's TOU model has these four price levels per season (FLEET_API.md "tariff_content_v2
+# shape"; the app shows no other): a period of another name is refused.
 PERIOD_NAMES = ("ON_PEAK", "OFF_PEAK", "PARTIAL_PEAK", "SUPER_OFF_PEAK")
+STRATEGIES = ("economics", "balanced")
 
 
 def _period(fh: int, fm: int, th: int, tm: int) -> dict[str, int]:
@@ -92,6 +103,39 @@ def default_tariff(
     }
 
 
+def night_tariff(
+    utility: str = "Pacific Gas & Electric Co", currency: str = "USD"
+) -> dict[str, Any]:
+    """The default tariff with a super off-peak night (00:00-06:00) all year.
+
+    The day time-based control sites start with: charge from the grid at night,
+    export in the 16:00-21:00 peak, self-powered in between.
+    """
+    tariff = default_tariff(utility, currency)
+    tariff["code"] = "SIM-EV-NIGHT"
+    tariff["name"] = "Residential - Time of Use - EV with super off-peak night"
+    tariff["sell_tariff"]["name"] = f"{tariff['name']} (NEM 2.0)"
+    prices = {"Summer": (0.12, 0.1), "Winter": (0.11, 0.09)}
+    for holder in (tariff, tariff["sell_tariff"]):
+        for season in holder["seasons"].values():
+            periods = season["tou_periods"]
+            periods["SUPER_OFF_PEAK"] = {"periods": [_period(0, 0, 6, 0)]}
+            periods["OFF_PEAK"] = {
+                "periods": [_period(6, 0, 16, 0), _period(21, 0, 0, 0)]
+            }
+    for name, (buy, sell) in prices.items():
+        tariff["energy_charges"][name]["rates"]["SUPER_OFF_PEAK"] = buy
+        tariff["sell_tariff"]["energy_charges"][name]["rates"]["SUPER_OFF_PEAK"] = sell
+    return tariff
+
+
+def initial_tariff(config: SiteConfig) -> dict[str, Any]:
+    """The tariff a site holds at the start: its scenario's, else the default one."""
+    if config.tariff is not None:
+        return copy.deepcopy(dict(config.tariff))
+    return default_tariff(config.utility, config.currency)
+
+
 def default_tou_settings() -> dict[str, Any]:
     """Legacy ``tou_settings`` matching the default tariff."""
     return {
@@ -162,6 +206,10 @@ def _check_seasons(where: str, seasons: Any, problems: list[str]) -> None:
             continue
         for pname, pentry in periods_by_name.items():
             ppath = f"{path}.tou_periods.{pname}"
+            if pname not in PERIOD_NAMES:
+                problems.append(
+                    f"{ppath} is not a period name ({', '.join(PERIOD_NAMES)})"
+                )
             periods = pentry.get("periods") if isinstance(pentry, Mapping) else None
             if not isinstance(periods, list):
                 problems.append(f"{ppath}.periods must be a list")
@@ -187,9 +235,12 @@ def _check_seasons(where: str, seasons: Any, problems: list[str]) -> None:
 def validate_tariff(tariff: Any) -> list[str]:
     """Return the problems Tesla would complain about for a ``tariff_content_v2`` (empty = accepted).
 
-    Shape first; when the shape is right, what Tesla checks: every day of each
-    season covered by exactly one period, seasons covering the year without
-    overlaps or gaps, every timed period priced and every price timed.
+    Shape first (period names only Tesla's four, ``PERIOD_NAMES``); when the shape
+    is right, what Tesla checks: every day of each season covered by exactly one
+    period, seasons covering the year without overlaps or gaps, every timed period
+    priced and every price timed (Predbat #4410, #4346: the app refuses tariffs
+    whose periods do not cover each day exactly).  Season names are not checked (the
+    app only misbehaves without Summer/Winter), nor ``demand_charges``.
     Negative prices and buy below sell are accepted (:func:`tesla_stores`
     changes them, as Tesla does).
     """
@@ -292,6 +343,13 @@ def _check_meaning(where: str, tariff: Mapping[str, Any], problems: list[str]) -
         )
 
 
+def validate_strategy(strategy: Any) -> list[str]:
+    """Problems of a pushed ``optimization_strategy`` (absent is fine)."""
+    if strategy is None or strategy in STRATEGIES:
+        return []
+    return [f"optimization_strategy must be {' or '.join(STRATEGIES)}"]
+
+
 def tesla_stores(tariff: Mapping[str, Any]) -> dict[str, Any]:
     """What Tesla keeps of an accepted tariff: negative prices 0, buy >= sell."""
     result = copy.deepcopy(dict(tariff))
@@ -347,9 +405,7 @@ def validate_legacy_tou(settings: Any) -> list[str]:
     if not isinstance(settings, Mapping):
         return ["tou_settings must be an object"]
     problems: list[str] = []
-    strategy = settings.get("optimization_strategy")
-    if strategy is not None and strategy not in ("economics", "balanced"):
-        problems.append("optimization_strategy must be economics or balanced")
+    problems.extend(validate_strategy(settings.get("optimization_strategy")))
     schedule = settings.get("schedule")
     if not isinstance(schedule, list):
         return [*problems, "schedule must be a list"]

@@ -6,22 +6,26 @@ Tesla's order; the refusals owners meet: no battery, no solar, reserve 81-99 % o
 backup-only mode (refused, or with ``SiteState.reserve_81_99 = "snap"`` taken as 80 %,
 also when the mode leaves backup-only), not storm-watch / time-of-use /
 off-grid-reserve capable) and its
-effect on the site (``SiteState.accept``: shown at once, acted on after the site's apply
-delay).  Tariff rules are in ``tariff.py``; token, region and scope checks happen
+effect on the site (``SiteState.accept``, ``push_tariff``: shown at once, acted on after
+the site's apply delay).  Tariff rules are in ``tariff.py``; token, region and scope checks happen
 before, in ``server.py``.  Touches only the one site it is given: no tokens, no other
 sites, no request log.
 """
 
 from __future__ import annotations
 
-import copy
 from typing import Any, TypeIs
 
 from aiohttp import web
 
 from .responses import error_response, json_response
 from .site import EXPORT_RULES, MODES, SiteState
-from .tariff import tesla_stores, validate_legacy_tou, validate_tariff
+from .tariff import (
+    tesla_stores,
+    validate_legacy_tou,
+    validate_strategy,
+    validate_tariff,
+)
 
 
 class WriteRoutes:
@@ -116,16 +120,16 @@ class WriteRoutes:
             return bad(400, invalid, "tou_settings must be an object")
         if "tariff_content_v2" in settings:
             tariff = settings["tariff_content_v2"]
-            problems = validate_tariff(tariff)
+            strategy = settings.get("optimization_strategy")
+            problems = validate_tariff(tariff) + validate_strategy(strategy)
             if problems:
                 return bad(400, invalid, "; ".join(problems))
-            site.tariff_content_v2 = tesla_stores(tariff)
+            site.push_tariff(tesla_stores(tariff), strategy)
         else:
             problems = validate_legacy_tou(settings)
             if problems:
                 return bad(400, invalid, "; ".join(problems))
-            site.tou_settings = copy.deepcopy(settings)
-            site.tou_settings_legacy_written = True
+            site.push_legacy_tou(settings)
         return json_response({"response": {"code": 201, "message": "Updated"}})
 
     def _grid_import_export(
