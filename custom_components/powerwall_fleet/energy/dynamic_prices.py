@@ -190,7 +190,7 @@ def foreign_currency(hass: HomeAssistant, unit: PriceUnit) -> str | None:
     """The unit's currency when it is not Home Assistant's, else None.
 
     The Energy dashboard shows every cost in Home Assistant's currency
-    (Settings > System > General), so the options form refuses a price entity
+    (Settings → System → General), so the options form refuses a price entity
     in another one.
     """
     return unit.currency if unit.currency != hass.config.currency else None
