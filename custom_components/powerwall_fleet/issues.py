@@ -16,9 +16,10 @@ Also the rules of when three of them open and close:
 - ``missing_scopes`` names every permission still missing, in the developer
   portal's words. A working read proves every scope but ``energy_cmds``;
   only a working command proves ``energy_cmds``, so a read never closes an
-  issue raised for a command. A new login whose token carries a missing scope
-  (one the token in use when the issue was raised did not) proves it too;
-  submitting the fix flow proves nothing;
+  issue raised for a command. A new token (not the one in use when the issue
+  was raised) that carries a missing scope proves it too, so signing in again
+  with the permission closes the issue; submitting the fix flow proves
+  nothing;
 - ``tariff_currency_mismatch`` is open while the Tesla tariff prices a
   site's money statistics in another currency than Home Assistant's.
 """
@@ -28,6 +29,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from hashlib import sha256
 from typing import Literal
 
 from homeassistant.config_entries import ConfigEntry
@@ -249,17 +251,20 @@ def permission_names(scopes: Iterable[str]) -> str:
     return ", ".join(PERMISSION_NAMES.get(scope, scope) for scope in scopes)
 
 
-def _token_scopes(entry: ConfigEntry) -> tuple[str, ...]:
-    """The scopes the entry's access token carries; none when unreadable."""
+def _access_token(entry: ConfigEntry) -> str:
+    """The entry's access token ("" when it has none)."""
     token = entry.data.get("token")
     access = token.get("access_token") if isinstance(token, Mapping) else None
-    return token_scopes(access) if isinstance(access, str) else ()
+    return access if isinstance(access, str) else ""
 
 
-def _issue_scopes(
-    hass: HomeAssistant, entry_id: str
-) -> tuple[list[str], set[str]] | None:
-    """The scopes the entry's open issue names, and those its token then carried.
+def _fingerprint(access_token: str) -> str:
+    """Tells one access token from another without keeping it (issue data is not secret)."""
+    return sha256(access_token.encode()).hexdigest()[:16]
+
+
+def _issue_scopes(hass: HomeAssistant, entry_id: str) -> tuple[list[str], str] | None:
+    """The scopes the entry's open issue names, and the token it was raised with.
 
     ``None`` without an issue.
     """
@@ -269,25 +274,23 @@ def _issue_scopes(
     if found is None:
         return None
     data = found.data or {}
-    named, granted = data.get("scopes"), data.get("granted")
-    return (
-        str(named or "").split(),
-        set(str(granted or "").split()),
+    return str(data.get("scopes") or "").split(), str(
+        data.get("token_fingerprint") or ""
     )
 
 
 @callback
 def _async_name_scopes(
-    hass: HomeAssistant, entry: ConfigEntry, scopes: list[str], granted: Iterable[str]
+    hass: HomeAssistant, entry: ConfigEntry, scopes: list[str], token: str
 ) -> None:
-    """Raise the issue naming ``scopes``; ``granted``: what the token then carried."""
+    """Raise the issue naming ``scopes``, found missing with the token ``token``."""
     _async_raise(
         hass,
         MISSING_SCOPES,
         entry,
         None,
         placeholders={"scopes": permission_names(scopes)},
-        kept={"scopes": " ".join(scopes), "granted": " ".join(granted)},
+        kept={"scopes": " ".join(scopes), "token_fingerprint": token},
     )
 
 
@@ -298,11 +301,11 @@ def async_scopes_missing(
     """Raise (or widen) the missing-scopes issue: the login lacks ``scopes``.
 
     The issue names the scopes it already named, then the new ones, and
-    remembers what the token in use carries.
+    remembers the token in use (by its fingerprint).
     """
-    named = (_issue_scopes(hass, entry.entry_id) or ([], set()))[0]
+    named = (_issue_scopes(hass, entry.entry_id) or ([], ""))[0]
     missing = list(dict.fromkeys([*named, *scopes]))
-    _async_name_scopes(hass, entry, missing, _token_scopes(entry))
+    _async_name_scopes(hass, entry, missing, _fingerprint(_access_token(entry)))
 
 
 @callback
@@ -311,25 +314,27 @@ def async_scopes_proven(
 ) -> None:
     """A read or a command of ``entry`` worked: drop the scopes it proves.
 
-    A read proves the read scopes, a command the command scope. A missing
-    scope that the entry's token carries now, and the token in use when the
-    issue was raised did not, came with a new login: it is proven too. The
-    issue goes when no scope is left, else it names the rest.
+    A read proves the read scopes, a command the command scope. A new token
+    (not the one in use when the issue was raised: a new sign-in) proves the
+    missing scopes it carries. The issue goes when no scope is left, else it
+    names the rest.
     """
     found = _issue_scopes(hass, entry.entry_id)
     if found is None:
         return
-    named, granted = found
+    named, token = found
     if worked == "read":
         left = [scope for scope in named if scope == COMMAND_SCOPE]
     else:
         left = [scope for scope in named if scope != COMMAND_SCOPE]
-    arrived = set(_token_scopes(entry)) - granted
-    left = [scope for scope in left if scope not in arrived]
+    access = _access_token(entry)
+    if access and _fingerprint(access) != token:
+        carried = token_scopes(access)
+        left = [scope for scope in left if scope not in carried]
     if not left:
         async_clear_issue(hass, MISSING_SCOPES, entry.entry_id)
     elif left != named:
-        _async_name_scopes(hass, entry, left, granted)
+        _async_name_scopes(hass, entry, left, token)
 
 
 # ------------------------------------------------- tariff currency mismatch

@@ -185,6 +185,34 @@ async def test_command_refused_for_scope_raises_repair_until_a_command_works(
     assert _issue(hass, config_entry) is None
 
 
+async def test_a_new_token_with_the_scope_clears_the_issue(
+    hass: HomeAssistant, simulator: Simulator, config_entry: MockConfigEntry
+) -> None:
+    """A new token with the scope (a new sign-in) clears the issue; reads do not.
+
+    Tesla refused a command although the token names the scope: a read with
+    that token proves nothing, a new token that carries the scope does.
+    """
+    await setup_sites(hass, config_entry)
+    simulator.add_fault(r"/backup$", method="POST", status=403, json=MISSING_CMDS)
+    with pytest.raises(HomeAssistantError):
+        await _set_reserve(hass, 45)
+    site = config_entry.runtime_data.sites[SITE_FULL]
+    await site.live.async_refresh()
+    _assert_issue(hass, config_entry, "energy_cmds")
+
+    tokens = simulator.issue_tokens(user=USER_MAIN, scopes=list(DEFAULT_SCOPES))
+    hass.config_entries.async_update_entry(
+        config_entry,
+        data={
+            **config_entry.data,
+            "token": {**tokens, "expires_at": time.time() + tokens["expires_in"]},
+        },
+    )
+    await site.live.async_refresh()
+    assert _issue(hass, config_entry) is None
+
+
 async def test_read_and_command_scopes_are_named_and_cleared_each_by_its_own(
     hass: HomeAssistant, simulator: Simulator, config_entry: MockConfigEntry
 ) -> None:
