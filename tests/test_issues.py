@@ -127,6 +127,8 @@ def test_entry_issue_ids_lists_every_issue_of_the_entry_and_its_sites() -> None:
             "site_unavailable_7002",
             "override_restore_7001",
             "override_restore_7002",
+            "tariff_currency_mismatch_7001",
+            "tariff_currency_mismatch_7002",
         ]
     )
     assert {issue_of(issue_id) for issue_id in ids} == set(ISSUES)

@@ -22,6 +22,7 @@ import pytest
 import voluptuous as vol
 
 from custom_components.powerwall_fleet.const import DOMAIN
+from custom_components.powerwall_fleet.repairs import FIX_FLOWS
 
 from .source_index import Placeholders, placeholders_in
 from .source_resolve import Scanner
@@ -367,6 +368,21 @@ def test_issues_have_description_or_fix_flow(
 # ------------------------------------------------------------ keys used by the code
 
 
+def _flow_issues(use: Use, issues: list[str]) -> list[str]:
+    """Which of the fixable ``issues`` show a fix-flow text ``use`` is in.
+
+    Those whose fix flow (repairs.FIX_FLOWS) is the use's class or a subclass
+    of it; every one for a use outside a known fix-flow class.
+    """
+    classes = {
+        issue.translation_key: {cls.__name__ for cls in flow.__mro__}
+        for issue, flow in FIX_FLOWS.items()
+    }
+    if not any(use.flow_class in names for names in classes.values()):
+        return issues
+    return [issue for issue in issues if use.flow_class in classes.get(issue, ())]
+
+
 def _expected_paths(uses: list[Use]) -> dict[tuple[str, ...], Use]:
     """en.json paths the code needs, with one use that needs it."""
     needed: dict[tuple[str, ...], Use] = {}
@@ -375,8 +391,8 @@ def _expected_paths(uses: list[Use]) -> dict[tuple[str, ...], Use]:
     )
     for use in uses:
         if use.path[0] == "repairs":
-            # Every fix flow step is shown for each fixable issue.
-            for issue in fixable:
+            # A fix flow's steps are shown for each issue it fixes.
+            for issue in _flow_issues(use, fixable):
                 needed.setdefault(("issues", issue, "fix_flow", *use.path[1:]), use)
         elif not (use.framework and use.path[1] == "step"):
             needed.setdefault(use.path, use)
@@ -505,7 +521,8 @@ def test_placeholders_match(strings: dict[str, Any], uses: list[Use]) -> None:
     for use in uses:
         exact = use.path[0] in {"exceptions", "issues"}
         if use.path[0] == "repairs":
-            for issue, names in issue_placeholders.items():
+            for issue in _flow_issues(use, sorted(issue_placeholders)):
+                names = issue_placeholders[issue]
                 path = ("issues", issue, "fix_flow", *use.path[1:])
                 passed = use.placeholders
                 if passed is not None and passed.spread is not None:

@@ -62,7 +62,12 @@ from .fleet import (
 )
 from .fleet.rules import reserve_needs_backup_mode, whole_percent
 from .fleet.tariff import Tariff, TariffError, differences, parse_tariff
-from .issues import COMMAND_SCOPE, async_scopes_missing, async_scopes_proven
+from .issues import (
+    COMMAND_SCOPE,
+    async_scopes_missing,
+    async_scopes_proven,
+    permission_names,
+)
 from .site import has_battery, has_solar
 
 if TYPE_CHECKING:
@@ -349,7 +354,9 @@ def check_command_scope(hass: HomeAssistant, entry: PowerwallFleetConfigEntry) -
     scopes = token_scopes(entry.data["token"]["access_token"])
     if scopes and COMMAND_SCOPE not in scopes:
         async_scopes_missing(hass, entry, (COMMAND_SCOPE,))
-        raise validation_error("missing_command_scope", scope=COMMAND_SCOPE)
+        raise validation_error(
+            "missing_command_scope", scope=permission_names((COMMAND_SCOPE,))
+        )
 
 
 def require(
@@ -538,7 +545,7 @@ def _command_error(
     if isinstance(err, MissingScopes):
         scopes = err.scopes or (COMMAND_SCOPE,)
         async_scopes_missing(site.info.hass, site.info.config_entry, scopes)
-        placeholders["scope"] = ", ".join(scopes)
+        placeholders["scope"] = permission_names(scopes)
         return HomeAssistantError(
             translation_domain=DOMAIN,
             translation_key="command_missing_scope",

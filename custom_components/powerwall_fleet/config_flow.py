@@ -59,6 +59,7 @@ from .fleet import (
     token_scopes,
     token_subject,
 )
+from .issues import permission_names
 from .setup.account import (
     SiteCheckFailed,
     async_check_sites,
@@ -292,7 +293,7 @@ class PowerwallFleetFlowHandler(
         if granted and (missing := [s for s in OAUTH_SCOPES if s not in granted]):
             return self.async_abort(
                 reason="missing_scopes",
-                description_placeholders={"scopes": ", ".join(missing)},
+                description_placeholders={"scopes": permission_names(missing)},
             )
         await self.async_set_unique_id(subject)
         if self.source == SOURCE_REAUTH:

@@ -66,7 +66,7 @@ PAYLOAD_REDACT = frozenset(
 )
 
 # Issue placeholders that name the entry or the site.
-ISSUE_PLACEHOLDER_REDACT = frozenset({"title", "site_id"})
+ISSUE_PLACEHOLDER_REDACT = frozenset({"title", "site_id", "site"})
 
 
 async def async_get_config_entry_diagnostics(

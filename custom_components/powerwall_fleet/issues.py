@@ -9,20 +9,27 @@ the placeholders its texts name. :func:`async_raise_issue` and
 lists every issue an entry and its sites can have (closed when the entry is
 removed).
 
-Also the rules of when two of them open and close:
+Also the rules of when three of them open and close:
 
 - a site is offered for removal when Tesla has called it gone for at least
   ``SITE_GONE_AFTER`` and ``SITE_GONE_POLLS`` polls (a blip raises nothing);
-- ``missing_scopes`` names every scope still missing. A working read proves
-  every scope but ``energy_cmds``; only a working command proves
-  ``energy_cmds``, so a read never closes an issue raised for a command.
+- ``missing_scopes`` names every permission still missing, in the developer
+  portal's words. A working read proves every scope but ``energy_cmds``;
+  only a working command proves ``energy_cmds``, so a read never closes an
+  issue raised for a command. A new token (not the one in use when the issue
+  was raised) that carries a missing scope proves it too, so signing in again
+  with the permission closes the issue; submitting the fix flow proves
+  nothing;
+- ``tariff_currency_mismatch`` is open while the Tesla tariff prices a
+  site's money statistics in another currency than Home Assistant's.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from hashlib import sha256
 from typing import Literal
 
 from homeassistant.config_entries import ConfigEntry
@@ -30,6 +37,7 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import issue_registry as ir
 
 from .const import DOMAIN
+from .fleet import token_scopes
 
 type Owner = Literal["entry", "site"]
 
@@ -94,12 +102,23 @@ OVERRIDE_RESTORE = RepairIssue(
     placeholders=("site", "values", "title"),
 )
 
+# The Tesla tariff prices the site's money in another currency than Home
+# Assistant's: no cost or compensation is counted until they match.
+TARIFF_CURRENCY_MISMATCH = RepairIssue(
+    translation_key="tariff_currency_mismatch",
+    owner="site",
+    severity=ir.IssueSeverity.WARNING,
+    is_fixable=False,
+    placeholders=("site", "tariff_currency", "home_currency", "title"),
+)
+
 ISSUES: tuple[RepairIssue, ...] = (
     RATE_LIMITED,
     MISSING_SCOPES,
     PARTNER_NOT_REGISTERED,
     SITE_UNAVAILABLE,
     OVERRIDE_RESTORE,
+    TARIFF_CURRENCY_MISMATCH,
 )
 
 
@@ -134,10 +153,24 @@ def async_raise_issue(
     The entry's title fills ``title`` and the site's id ``site_id``; the
     caller passes the issue's other placeholders.
     """
+    _async_raise(hass, issue, entry, site_id, placeholders=placeholders, kept={})
+
+
+@callback
+def _async_raise(
+    hass: HomeAssistant,
+    issue: RepairIssue,
+    entry: ConfigEntry,
+    site_id: int | None,
+    *,
+    placeholders: Mapping[str, str],
+    kept: Mapping[str, str],
+) -> None:
+    """Raise ``issue``; ``kept``: what its data holds besides the entry and site."""
     if (issue.owner == "site") != (site_id is not None):
         raise ValueError(f"{issue.translation_key}: the site is {site_id}")
     known = {"title": entry.title}
-    data: dict[str, str | int | float | None] = {"entry_id": entry.entry_id}
+    data: dict[str, str | int | float | None] = {**kept, "entry_id": entry.entry_id}
     owner: str | int = entry.entry_id
     if site_id is not None:
         known["site_id"] = data["site_id"] = str(site_id)
@@ -199,17 +232,66 @@ def site_gone_long_enough(since: datetime, polls: int, now: datetime) -> bool:
 # What reads need (named when Tesla's 403 names nothing) and what commands need.
 READ_SCOPE = "energy_device_data"
 COMMAND_SCOPE = "energy_cmds"
+# Each scope as the Tesla developer portal names it, which is what the owner
+# ticks there and approves when signing in.
+PERMISSION_NAMES: Mapping[str, str] = {
+    "openid": "Sign in with Tesla",
+    "offline_access": "Refresh Tokens",
+    "user_data": "Profile Information",
+    READ_SCOPE: "Energy Product Information",
+    COMMAND_SCOPE: "Energy Product Commands",
+}
 
 
-def _named_scopes(hass: HomeAssistant, entry_id: str) -> list[str] | None:
-    """The scopes the entry's open issue names; ``None`` without an issue."""
+def permission_names(scopes: Iterable[str]) -> str:
+    """Scopes in plain words: "Energy Product Information, Energy Product Commands".
+
+    A scope the portal's list does not have keeps Tesla's name for it.
+    """
+    return ", ".join(PERMISSION_NAMES.get(scope, scope) for scope in scopes)
+
+
+def _access_token(entry: ConfigEntry) -> str:
+    """The entry's access token ("" when it has none)."""
+    token = entry.data.get("token")
+    access = token.get("access_token") if isinstance(token, Mapping) else None
+    return access if isinstance(access, str) else ""
+
+
+def _fingerprint(access_token: str) -> str:
+    """Tells one access token from another without keeping it (issue data is not secret)."""
+    return sha256(access_token.encode()).hexdigest()[:16]
+
+
+def _issue_scopes(hass: HomeAssistant, entry_id: str) -> tuple[list[str], str] | None:
+    """The scopes the entry's open issue names, and the token it was raised with.
+
+    ``None`` without an issue.
+    """
     found = ir.async_get(hass).async_get_issue(
         DOMAIN, MISSING_SCOPES.issue_id(entry_id)
     )
     if found is None:
         return None
-    named = (found.translation_placeholders or {}).get("scopes", "")
-    return [scope for scope in named.split(", ") if scope]
+    data = found.data or {}
+    return str(data.get("scopes") or "").split(), str(
+        data.get("token_fingerprint") or ""
+    )
+
+
+@callback
+def _async_name_scopes(
+    hass: HomeAssistant, entry: ConfigEntry, scopes: list[str], token: str
+) -> None:
+    """Raise the issue naming ``scopes``, found missing with the token ``token``."""
+    _async_raise(
+        hass,
+        MISSING_SCOPES,
+        entry,
+        None,
+        placeholders={"scopes": permission_names(scopes)},
+        kept={"scopes": " ".join(scopes), "token_fingerprint": token},
+    )
 
 
 @callback
@@ -218,11 +300,12 @@ def async_scopes_missing(
 ) -> None:
     """Raise (or widen) the missing-scopes issue: the login lacks ``scopes``.
 
-    The issue names the scopes it already named, then the new ones.
+    The issue names the scopes it already named, then the new ones, and
+    remembers the token in use (by its fingerprint).
     """
-    named = _named_scopes(hass, entry.entry_id) or []
-    missing = dict.fromkeys([*named, *scopes])
-    async_raise_issue(hass, MISSING_SCOPES, entry, scopes=", ".join(missing))
+    named = (_issue_scopes(hass, entry.entry_id) or ([], ""))[0]
+    missing = list(dict.fromkeys([*named, *scopes]))
+    _async_name_scopes(hass, entry, missing, _fingerprint(_access_token(entry)))
 
 
 @callback
@@ -231,16 +314,56 @@ def async_scopes_proven(
 ) -> None:
     """A read or a command of ``entry`` worked: drop the scopes it proves.
 
-    The issue goes when no scope is left, else it names the rest.
+    A read proves the read scopes, a command the command scope. A new token
+    (not the one in use when the issue was raised: a new sign-in) proves the
+    missing scopes it carries. The issue goes when no scope is left, else it
+    names the rest.
     """
-    named = _named_scopes(hass, entry.entry_id)
-    if named is None:
+    found = _issue_scopes(hass, entry.entry_id)
+    if found is None:
         return
+    named, token = found
     if worked == "read":
         left = [scope for scope in named if scope == COMMAND_SCOPE]
     else:
         left = [scope for scope in named if scope != COMMAND_SCOPE]
+    access = _access_token(entry)
+    if access and _fingerprint(access) != token:
+        carried = token_scopes(access)
+        left = [scope for scope in left if scope not in carried]
     if not left:
         async_clear_issue(hass, MISSING_SCOPES, entry.entry_id)
     elif left != named:
-        async_raise_issue(hass, MISSING_SCOPES, entry, scopes=", ".join(left))
+        _async_name_scopes(hass, entry, left, token)
+
+
+# ------------------------------------------------- tariff currency mismatch
+
+
+@callback
+def async_tariff_currency(
+    hass: HomeAssistant,
+    entry: ConfigEntry,
+    site_id: int,
+    site: str,
+    tariff_currency: str | None,
+) -> None:
+    """Raise the mismatch issue while ``tariff_currency`` is not Home Assistant's.
+
+    ``tariff_currency``: the currency of the tariff pricing a money statistic
+    of the site, ``None`` when the tariff prices none (no tariff, or price
+    entities for both directions). Closed when they match again.
+    """
+    home = hass.config.currency
+    if tariff_currency is None or tariff_currency == home:
+        async_clear_issue(hass, TARIFF_CURRENCY_MISMATCH, site_id)
+        return
+    async_raise_issue(
+        hass,
+        TARIFF_CURRENCY_MISMATCH,
+        entry,
+        site_id,
+        site=site,
+        tariff_currency=tariff_currency,
+        home_currency=home,
+    )

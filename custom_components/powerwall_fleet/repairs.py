@@ -1,6 +1,10 @@
 """Fix flows for the repair issues an owner can fix from the Repairs dashboard.
 
-- ``missing_scopes``: sign in again (starts the entry's reauth flow).
+- ``missing_scopes``: goes straight into signing in again: starts the
+  entry's reauth flow and hands the dialog over to it (``next_flow``; a Home
+  Assistant without it gets a confirm step that starts the reauth flow and
+  says where it is). The issue stays until a login with the missing
+  permissions arrives (``issues.py``).
 - ``site_unavailable``: remove the site from the entry; the reload that
   follows removes its device.
 
@@ -12,7 +16,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from homeassistant.components.repairs import RepairsFlow
+from homeassistant.config_entries import SOURCE_REAUTH
 from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers import issue_registry as ir
 
 from .const import CONF_SITE_IDS, DOMAIN, LOGGER
@@ -27,6 +33,13 @@ if TYPE_CHECKING:
     from .runtime import PowerwallFleetConfigEntry
 else:
     import voluptuous as vol
+
+try:
+    from homeassistant.components.repairs import FlowType
+except ImportError:  # an older Home Assistant: a fix flow cannot hand over
+    HAND_OVER = False
+else:
+    HAND_OVER = True
 
 type IssueData = dict[str, str | int | float | None] | None
 
@@ -89,10 +102,58 @@ class _EntryRepairFlow(RepairsFlow):
 
 
 class MissingScopesRepairFlow(_EntryRepairFlow):
-    """Sign in again and approve every permission."""
+    """Sign in again and approve every permission; the issue stays until then."""
 
-    async def _async_fix(self, entry: PowerwallFleetConfigEntry) -> None:
+    async def async_step_init(
+        self, user_input: dict[str, str] | None = None
+    ) -> RepairsFlowResult:
+        """Hand over to the entry's reauth flow at once, where Home Assistant can."""
+        entry = self._entry()
+        if HAND_OVER and entry is not None:
+            flow_id = await self._async_reauth_flow(entry)
+            if flow_id is not None:
+                # Aborting keeps the issue; the dialog continues with signing in.
+                return self.async_abort(
+                    reason="sign_in_started",
+                    description_placeholders=self._placeholders(),
+                    next_flow=(FlowType.CONFIG_FLOW, flow_id),
+                )
+        return await self.async_step_confirm()
+
+    async def async_step_confirm(
+        self, user_input: dict[str, str] | None = None
+    ) -> RepairsFlowResult:
+        """Without a hand-over: start the reauth flow on submit, keep the issue."""
+        entry = self._entry()
+        if user_input is None or entry is None:
+            return await super().async_step_confirm(user_input)
         entry.async_start_reauth(self.hass)
+        return self.async_abort(
+            reason="sign_in_started", description_placeholders=self._placeholders()
+        )
+
+    async def _async_reauth_flow(self, entry: PowerwallFleetConfigEntry) -> str | None:
+        """The entry's reauth flow in progress, else a new one; None if none starts.
+
+        Started through the flow manager rather than ``async_start_reauth``:
+        that also raises Home Assistant's own "Authentication expired" issue,
+        a second card for the same sign-in.
+        """
+        for flow in entry.async_get_active_flows(self.hass, {SOURCE_REAUTH}):
+            return flow["flow_id"]
+        result = await self.hass.config_entries.flow.async_init(
+            DOMAIN,
+            context={
+                "source": SOURCE_REAUTH,
+                "entry_id": entry.entry_id,
+                "title_placeholders": {"name": entry.title},
+                "unique_id": entry.unique_id,
+            },
+            data=dict(entry.data),
+        )
+        if result["type"] in (FlowResultType.ABORT, FlowResultType.CREATE_ENTRY):
+            return None
+        return result["flow_id"]
 
 
 class SiteUnavailableRepairFlow(_EntryRepairFlow):

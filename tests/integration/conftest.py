@@ -38,6 +38,20 @@ def config_dir(hass: HomeAssistant, tmp_path: Path) -> Path:
 
 
 @pytest.fixture(autouse=True)
+def home_currency(request: pytest.FixtureRequest, config_dir: Path) -> None:
+    """Home Assistant counts in dollars, like the simulator's US account's tariffs.
+
+    A tariff in another currency raises a repair (issues.py); tests of that,
+    and of price entities in other currencies, set their own. After
+    ``config_dir``: modules with a recorder set it up before Home Assistant;
+    tests that start their own Home Assistant are left alone.
+    """
+    if "hass" in request.fixturenames:
+        hass: HomeAssistant = request.getfixturevalue("hass")
+        hass.config.currency = "USD"
+
+
+@pytest.fixture(autouse=True)
 def developer_mode(monkeypatch: pytest.MonkeyPatch) -> None:
     """Offer the custom server step (the simulator); tests of Tesla's path unset it."""
     monkeypatch.setenv("POWERWALL_FLEET_DEVELOPER", "1")

@@ -298,7 +298,7 @@ async def test_command_failure_changes_nothing(
     if error_key == "command_rate_limited":
         assert placeholders["seconds"] == "42"
     if error_key == "command_missing_scope":
-        assert placeholders["scope"] == "energy_cmds"
+        assert placeholders["scope"] == "Energy Product Commands"
     assert state_of(hass, entity_id) == control.state(control.before)
     assert seen == []
     assert getattr(simulator.site(SITE_FULL), control.attr) == control.before

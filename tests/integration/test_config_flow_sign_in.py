@@ -154,7 +154,7 @@ SIGN_IN_FAILURES = {
     "scope_unticked": SignInFailure(
         _nothing,
         "missing_scopes",
-        {"scopes": "energy_cmds"},
+        {"scopes": "Energy Product Commands"},
         {"users_region": 0},
         grants=[scope for scope in OAUTH_SCOPES if scope != "energy_cmds"],
     ),
@@ -204,7 +204,7 @@ SIGN_IN_FAILURES = {
         r"/products$",
         {"status": 403, "json": SCOPES_ERROR},
         "missing_scopes",
-        {"scopes": "energy_device_data"},
+        {"scopes": "Energy Product Information"},
     ),
     "sites_login_required": _sites_fail(
         r"/products$",
@@ -243,7 +243,7 @@ SIGN_IN_FAILURES = {
     "only_site_scopes": _site_check_fails(
         {"status": 403, "json": SCOPES_ERROR},
         "missing_scopes",
-        {"detail": EU_SITE, "scopes": "energy_device_data"},
+        {"detail": EU_SITE, "scopes": "Energy Product Information"},
     ),
     "only_site_network": _site_check_fails(
         {"drop": True, "times": None},

@@ -172,10 +172,11 @@ async def test_missing_scope_raises_repair_issue(
     assert issue.severity is ir.IssueSeverity.ERROR
     assert issue.translation_key == "missing_scopes"
     assert issue.translation_placeholders == {
-        "scopes": "energy_device_data",
+        "scopes": "Energy Product Information",  # as the developer portal says
         "title": config_entry.title,
     }
-    assert issue.data == {"entry_id": config_entry.entry_id}
+    assert issue.data is not None
+    assert issue.data["entry_id"] == config_entry.entry_id
     assert not reauth_flows(hass)
 
     # Once reads work again (the owner signed in again) the issue goes.
@@ -194,7 +195,7 @@ async def test_missing_scope_without_names_falls_back(
     issue = _issue(hass, f"missing_scopes_{config_entry.entry_id}")
     assert issue is not None
     assert issue.translation_placeholders == {
-        "scopes": "energy_device_data",
+        "scopes": "Energy Product Information",
         "title": config_entry.title,
     }
 

@@ -91,7 +91,8 @@ class Run:
         freezer: FrozenDateTimeFactory,
         site_ids: list[int],
     ) -> None:
-        """Put Home Assistant's clock on the simulator's."""
+        """Put Home Assistant's clock on the simulator's, its currency on the tariff's."""
+        hass.config.currency = simulator.site(site_ids[0]).tariff_content_v2["currency"]
         self.hass = hass
         self.simulator = simulator
         self.freezer = freezer

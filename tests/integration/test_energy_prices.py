@@ -182,5 +182,7 @@ async def test_price_entity_changing_currency_leaves_buckets_unpriced(
     )
     assert history.ledger.money[COST] - cost_before <= late_usd + 1e-9
     assert history.ledger.unpriced["import"] > unpriced_before
-    warnings = [r for r in caplog.records if "statistic counts in USD" in r.message]
+    warnings = [
+        r for r in caplog.records if "Home Assistant's currency is USD" in r.message
+    ]
     assert len(warnings) == 1, warnings

@@ -257,6 +257,7 @@ async def test_price_entity_refused(
     placeholders: dict[str, str],
 ) -> None:
     """A missing entity or one without a price unit is refused; nothing is saved."""
+    hass.config.currency = "EUR"
     result = await hass.config_entries.options.async_init(loaded_entry.entry_id)
     result = await hass.config_entries.options.async_configure(
         result["flow_id"],
@@ -311,10 +312,82 @@ async def test_both_price_entities_refused(
     assert _placeholders(result)["export_unit"] == "$/kWh"
 
 
+@pytest.mark.parametrize(
+    ("import_unit", "export_unit", "errors", "shown"),
+    [
+        (
+            "USD/kWh",
+            "c/kWh",  # cents of Home Assistant's currency
+            {CONF_IMPORT_PRICE_ENTITY: "import_price_currency"},
+            {"import_currency": "USD", "home_currency": "EUR"},
+        ),
+        (
+            "€/kWh",
+            "£/MWh",
+            {CONF_EXPORT_PRICE_ENTITY: "export_price_currency"},
+            {"export_currency": "GBP", "home_currency": "EUR"},
+        ),
+        (
+            "SEK/kWh",
+            "öre/kWh",
+            {
+                CONF_IMPORT_PRICE_ENTITY: "import_price_currency",
+                CONF_EXPORT_PRICE_ENTITY: "export_price_currency",
+            },
+            {
+                "import_currency": "SEK",
+                "export_currency": "SEK",
+                "home_currency": "EUR",
+            },
+        ),
+    ],
+)
+async def test_price_entity_in_another_currency_refused(
+    hass: HomeAssistant,
+    loaded_entry: MockConfigEntry,
+    import_unit: str,
+    export_unit: str,
+    errors: dict[str, str],
+    shown: dict[str, str],
+) -> None:
+    """Prices in another currency than Home Assistant's are refused with both named.
+
+    The Energy dashboard shows every cost in Home Assistant's currency: a USD
+    amount would read as euros. Nothing is saved.
+    """
+    hass.config.currency = "EUR"
+    hass.states.async_set("sensor.import", "0.1", {"unit_of_measurement": import_unit})
+    hass.states.async_set("sensor.export", "5", {"unit_of_measurement": export_unit})
+    result = await hass.config_entries.options.async_init(loaded_entry.entry_id)
+    chosen = {
+        **INTERVALS,
+        CONF_IMPORT_PRICE_ENTITY: "sensor.import",
+        CONF_EXPORT_PRICE_ENTITY: "sensor.export",
+    }
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], chosen
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "init"
+    assert result["errors"] == errors
+    for key, value in shown.items():
+        assert _placeholders(result)[key] == value
+    assert loaded_entry.options == {}
+
+    # In Home Assistant's currency (or its cents) they are taken.
+    hass.states.async_set("sensor.import", "0.1", {"unit_of_measurement": "EUR/kWh"})
+    hass.states.async_set("sensor.export", "5", {"unit_of_measurement": "c/kWh"})
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], chosen
+    )
+    assert result["step_id"] == "confirm"
+
+
 async def test_price_entity_without_state_yet(
     hass: HomeAssistant, loaded_entry: MockConfigEntry
 ) -> None:
     """An entity whose integration has not started is checked by its registered unit."""
+    hass.config.currency = "NOK"
     registry = er.async_get(hass)
     spot = registry.async_get_or_create(
         "sensor", "nordpool", "spot", unit_of_measurement="NOK/MWh"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from http import HTTPStatus
 from typing import Any
+from unittest.mock import patch
 
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
@@ -24,7 +25,7 @@ from custom_components.powerwall_fleet.issues import (
     async_clear_issue,
     async_raise_issue,
 )
-from custom_components.powerwall_fleet.repairs import async_create_fix_flow
+from custom_components.powerwall_fleet.repairs import HAND_OVER, async_create_fix_flow
 from tests.integration.entity_helpers import device_sites, reauth_flows, setup_sites
 from tests.simulator import Simulator
 from tests.simulator.scenario import SITE_DEAD, SITE_FULL
@@ -35,7 +36,6 @@ SCOPES_REFUSED = {
 }
 
 
-# No entity platforms: devices and issues are what matter here.
 pytestmark = [pytest.mark.platforms(), pytest.mark.usefixtures("repairs")]
 
 
@@ -57,29 +57,70 @@ async def _confirm(client: Any, flow_id: str) -> dict[str, Any]:
     return result
 
 
-async def test_missing_scopes_fix_starts_reauth(
+@pytest.mark.skipif(
+    not HAND_OVER, reason="this Home Assistant's fix flows cannot hand over"
+)
+async def test_missing_scopes_fix_hands_over_to_sign_in(
     hass: HomeAssistant,
     hass_client: ClientSessionGenerator,
     simulator: Simulator,
     config_entry: MockConfigEntry,
 ) -> None:
-    """Confirming asks the owner to sign in again and closes the issue."""
+    """The fix flow starts signing in and hands the dialog over; the issue stays.
+
+    The issue names the permission as the developer portal does. No
+    "Authentication expired" issue of Home Assistant's joins it.
+    """
     await setup_sites(hass, config_entry)
     simulator.add_fault(r"/live_status$", status=403, json=SCOPES_REFUSED)
     await config_entry.runtime_data.sites[SITE_FULL].live.async_refresh()
     issue_id = f"missing_scopes_{config_entry.entry_id}"
-    assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is not None
+    issue = ir.async_get(hass).async_get_issue(DOMAIN, issue_id)
+    assert issue is not None
+    assert issue.translation_placeholders == {
+        "scopes": "Energy Product Information",
+        "title": config_entry.title,
+    }
     assert not reauth_flows(hass, config_entry.entry_id)
 
-    client, result = await _start_fix(hass_client, issue_id)
-    assert result["type"] == "form"
-    assert result["step_id"] == "confirm"
-    assert result["description_placeholders"]["title"] == config_entry.title
-
-    result = await _confirm(client, result["flow_id"])
+    _, result = await _start_fix(hass_client, issue_id)
     await hass.async_block_till_done()
-    assert result["type"] == "create_entry"
-    assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is None
+    assert result["type"] == "abort"
+    assert result["reason"] == "sign_in_started"
+    (flow,) = reauth_flows(hass, config_entry.entry_id)
+    assert result["next_flow"] == ["config_flow", flow["flow_id"]]
+    assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is not None
+    assert [key for key in ir.async_get(hass).issues if key[0] != DOMAIN] == []
+
+
+async def test_missing_scopes_fix_without_hand_over(
+    hass: HomeAssistant,
+    hass_client: ClientSessionGenerator,
+    simulator: Simulator,
+    config_entry: MockConfigEntry,
+) -> None:
+    """A Home Assistant whose fix flows cannot hand over: confirm, then sign-in starts.
+
+    The dialog says signing in has started and where; the issue stays.
+    """
+    await setup_sites(hass, config_entry)
+    simulator.add_fault(r"/live_status$", status=403, json=SCOPES_REFUSED)
+    await config_entry.runtime_data.sites[SITE_FULL].live.async_refresh()
+    issue_id = f"missing_scopes_{config_entry.entry_id}"
+
+    with patch("custom_components.powerwall_fleet.repairs.HAND_OVER", False):
+        client, result = await _start_fix(hass_client, issue_id)
+        assert result["type"] == "form"
+        assert result["step_id"] == "confirm"
+        assert result["description_placeholders"]["title"] == config_entry.title
+        assert (
+            result["description_placeholders"]["scopes"] == "Energy Product Information"
+        )
+        result = await _confirm(client, result["flow_id"])
+    await hass.async_block_till_done()
+    assert result["type"] == "abort"
+    assert result["reason"] == "sign_in_started"
+    assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is not None
     assert len(reauth_flows(hass, config_entry.entry_id)) == 1
 
 
@@ -297,7 +338,9 @@ async def test_removing_an_entry_closes_every_issue_it_can_have(
             _raise(hass, issue, config_entry, site_id)
     _raise(hass, RATE_LIMITED, other, SITE_FULL)
     registry = ir.async_get(hass)
-    assert len([key for key in registry.issues if key[0] == DOMAIN]) == 8
+    entry_rows = [issue for issue in ISSUES if issue.owner == "entry"]
+    expected = len(entry_rows) + 2 * (len(ISSUES) - len(entry_rows)) + 1
+    assert len([key for key in registry.issues if key[0] == DOMAIN]) == expected
 
     await hass.config_entries.async_remove(config_entry.entry_id)
     await hass.async_block_till_done()

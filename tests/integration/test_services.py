@@ -579,7 +579,9 @@ async def test_no_command_scope_every_control_refuses(
         with pytest.raises(ServiceValidationError) as err:
             await hass.services.async_call(domain, service, data, blocking=True)
         assert _key(err) == "missing_command_scope"
-        assert err.value.translation_placeholders == {"scope": "energy_cmds"}
+        assert err.value.translation_placeholders == {
+            "scope": "Energy Product Commands"
+        }
     assert simulator.count() == before
     assert entry.runtime_data.sites[SITE_FULL].usage.counts["commands"] == 0
 

@@ -22,7 +22,8 @@ from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any
 
-from homeassistant.core import callback
+from homeassistant.const import EVENT_CORE_CONFIG_UPDATE
+from homeassistant.core import Event, callback
 from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
 
@@ -49,7 +50,10 @@ from custom_components.powerwall_fleet.energy.ledger import (
     buckets,
     summarise_outages,
 )
-from custom_components.powerwall_fleet.energy.money import BucketPricer
+from custom_components.powerwall_fleet.energy.money import (
+    BucketPricer,
+    foreign_tariff_currency,
+)
 from custom_components.powerwall_fleet.energy.statistics import (
     async_import_hours,
     site_statistics,
@@ -62,6 +66,7 @@ from custom_components.powerwall_fleet.fleet import (
     SiteInfo,
 )
 from custom_components.powerwall_fleet.fleet.values import parse_timestamp
+from custom_components.powerwall_fleet.issues import async_tariff_currency
 from custom_components.powerwall_fleet.site import site_name, site_zone, site_zone_name
 
 from .base import FleetCoordinator
@@ -139,6 +144,9 @@ class HistoryCoordinator(FleetCoordinator[EnergyLedger]):
         self.config_entry.async_on_unload(
             self.info.async_add_listener(self._info_updated)
         )
+        self.config_entry.async_on_unload(
+            self.hass.bus.async_listen(EVENT_CORE_CONFIG_UPDATE, self._check_currency)
+        )
         self._info_updated()
 
     @callback
@@ -147,6 +155,20 @@ class HistoryCoordinator(FleetCoordinator[EnergyLedger]):
         info = self.info.latest
         if info is not None:
             self.ledger.tariffs.seen(info.tariff_content_v2, dt_util.utcnow())
+        self._check_currency()
+
+    @callback
+    def _check_currency(self, _event: Event[Any] | None = None) -> None:
+        """The repair while the tariff prices money in another currency than Home Assistant's."""
+        async_tariff_currency(
+            self.hass,
+            self.config_entry,
+            self.site_id,
+            site_name(self.product, self.info.latest),
+            foreign_tariff_currency(
+                self.ledger, self.config_entry.options, self.hass.config.currency
+            ),
+        )
 
     @callback
     def _live_updated(self) -> None:

@@ -4,7 +4,8 @@ Owns reading a price entity's recorded history (Nord Pool, Octopus Energy,
 Amber, Tibber, a template, an ``input_number``...) and turning its units into
 a currency and a price per kWh. The ledger and the statistics ask
 :func:`async_entity_prices` for the price in force at each bucket's start; the
-options form checks an entity with :func:`parse_price_unit`. Reads the
+options form checks an entity with :func:`parse_price_unit` and
+:func:`foreign_currency`. Reads the
 recorder through its public history API only (no database tables, no SQL):
 may not send Fleet requests, keep state or know how buckets are counted.
 
@@ -183,6 +184,16 @@ def parse_price_unit(hass: HomeAssistant, unit: object) -> PriceUnit | None:
         return None
     multiplier, energy_divisor = energy
     return PriceUnit(currency, multiplier, divisor * energy_divisor)
+
+
+def foreign_currency(hass: HomeAssistant, unit: PriceUnit) -> str | None:
+    """The unit's currency when it is not Home Assistant's, else None.
+
+    The Energy dashboard shows every cost in Home Assistant's currency
+    (Settings → System → General), so the options form refuses a price entity
+    in another one.
+    """
+    return unit.currency if unit.currency != hass.config.currency else None
 
 
 def state_price(hass: HomeAssistant, state: State) -> tuple[str, float] | None:

@@ -6,11 +6,16 @@ by the price entity the options name, else by the tariff site_info reports
 
 The currency rule: an entity's prices are in the currency its unit says
 (when it priced nothing, the statistic's currency, else Home Assistant's); a
-tariff's in the tariff's currency (else Home Assistant's). A money statistic
-is one running total: once it has counted something, buckets priced in
-another currency are left unpriced (and counted as such) until the source is
-back in the statistic's currency, with one warning per change. While its
-total is still 0, the statistic takes the new currency.
+tariff's in the tariff's currency (else Home Assistant's). Money is counted
+only in Home Assistant's currency, the one the Energy dashboard shows every
+cost in: buckets a source prices in another currency are left unpriced (and
+counted as such), with one warning per change for an entity; for the tariff
+the history coordinator raises a repair naming both currencies
+(:func:`foreign_tariff_currency`). A money statistic is one running total:
+once it has counted something, buckets priced in another currency are left
+unpriced until the source is back in the statistic's currency, with one
+warning per change. While its total is still 0, the statistic takes the new
+currency.
 
 Pure Python: the coordinator reads the entities (``dynamic_prices.py``) and
 hands what they said over; no request, no Home Assistant import.
@@ -20,9 +25,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime, tzinfo
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from ..const import LOGGER
+from ..const import CONF_EXPORT_PRICE_ENTITY, CONF_IMPORT_PRICE_ENTITY, LOGGER
 from .energy_flows import COMPENSATION, COST
 from .ledger import BucketPrices, EnergyLedger
 
@@ -31,6 +36,28 @@ if TYPE_CHECKING:
 
 # Which side of the tariff's (buy, sell) prices each money statistic takes.
 TARIFF_SIDE: Mapping[str, int] = {COST: 0, COMPENSATION: 1}
+# The option naming each money statistic's price entity.
+PRICE_ENTITY_OPTION: Mapping[str, str] = {
+    COST: CONF_IMPORT_PRICE_ENTITY,
+    COMPENSATION: CONF_EXPORT_PRICE_ENTITY,
+}
+
+
+def foreign_tariff_currency(
+    ledger: EnergyLedger, options: Mapping[str, Any], home_currency: str
+) -> str | None:
+    """The tariff's currency when it prices a money statistic and is not ``home_currency``.
+
+    The tariff prices the directions without a price entity in ``options``;
+    None without a tariff, with an entity for both, or in the same currency.
+    """
+    tariffs = ledger.tariffs
+    if tariffs.current is None or all(
+        options.get(option) for option in PRICE_ENTITY_OPTION.values()
+    ):
+        return None
+    currency = tariffs.currency or home_currency
+    return currency if currency != home_currency else None
 
 
 class BucketPricer:
@@ -41,6 +68,8 @@ class BucketPricer:
         self.site_id = site_id
         # Money statistics whose price source is in another currency now.
         self._other_currency: set[str] = set()
+        # Money statistics whose price entity is not in Home Assistant's currency.
+        self._foreign: set[str] = set()
 
     def prices(
         self,
@@ -63,11 +92,19 @@ class BucketPricer:
             if found is not None:
                 sources[key] = dict(found.prices)
                 currency = found.currency or ledger.currencies.get(key) or home_currency
+                if found.currency not in (None, home_currency):
+                    self._warn_foreign(key, found.currency, home_currency)
+                    sources[key] = dict.fromkeys(starts)
+                    continue
+                self._foreign.discard(key)
             elif tariffs.current is not None:
+                currency = tariffs.currency or home_currency
+                if currency != home_currency:  # a repair says so
+                    sources[key] = dict.fromkeys(starts)
+                    continue
                 sources[key] = {
                     start: tariffs.prices(start, zone)[side] for start in starts
                 }
-                currency = tariffs.currency or home_currency
             else:
                 sources[key] = None
                 continue
@@ -76,6 +113,21 @@ class BucketPricer:
         if all(prices is None for prices in sources.values()):
             return None
         return BucketPrices(buy=sources[COST], sell=sources[COMPENSATION])
+
+    def _warn_foreign(self, key: str, currency: str | None, home_currency: str) -> None:
+        """Warn once per change that ``key``'s price entity is not in Home Assistant's currency."""
+        if key in self._foreign:
+            return
+        self._foreign.add(key)
+        LOGGER.warning(
+            "Energy site %s: the %s price entity is in %s, but Home Assistant's"
+            " currency is %s; buckets priced in %s are left unpriced",
+            self.site_id,
+            "import" if key == COST else "export",
+            currency,
+            home_currency,
+            currency,
+        )
 
     def _counts_in(self, ledger: EnergyLedger, key: str, currency: str) -> bool:
         """Whether ``key``'s statistic may count prices in ``currency`` (it then counts in it)."""

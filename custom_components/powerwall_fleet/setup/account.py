@@ -24,6 +24,7 @@ from ..fleet import (
     WrongRegion,
     site_is_unavailable,
 )
+from ..issues import permission_names
 from ..site import site_label
 from .partner import error_detail
 
@@ -67,7 +68,7 @@ async def async_check_sites(client: FleetClient, sites: dict[int, Product]) -> N
                 raise SiteCheckFailed("site_unavailable", name) from err
             if isinstance(err, MissingScopes):
                 raise SiteCheckFailed(
-                    "missing_scopes", name, ", ".join(err.scopes) or "?"
+                    "missing_scopes", name, permission_names(err.scopes) or "?"
                 ) from err
             raise SiteCheckFailed("cannot_connect", name) from err
 
@@ -79,7 +80,7 @@ def sign_in_failure(err: FleetError) -> SignInFailure:
     if isinstance(err, MissingScopes):
         return SignInFailure(
             reason="missing_scopes",
-            placeholders={"scopes": ", ".join(err.scopes) or "?"},
+            placeholders={"scopes": permission_names(err.scopes) or "?"},
         )
     if isinstance(err, LoginRequired):
         return SignInFailure(reason="oauth_unauthorized")

@@ -41,7 +41,7 @@ from ..const import (
     MIN_LIVE_INTERVAL,
     requests_per_day,
 )
-from ..energy.dynamic_prices import parse_price_unit
+from ..energy.dynamic_prices import PriceUnit, foreign_currency, parse_price_unit
 
 if TYPE_CHECKING:
     # Home Assistant 2026.10 validates with probatio and aliases voluptuous to
@@ -105,9 +105,19 @@ class PowerwallFleetOptionsFlow(OptionsFlowWithReload):
                 if registered := er.async_get(self.hass).async_get(entity_id):
                     values[key] = entity_id = registered.entity_id
                 found = self._price_entity_check(entity_id)
-                if found is None:
-                    continue
-                if found is _Problem.MISSING:
+                if isinstance(found, PriceUnit):
+                    # The Energy dashboard shows every cost in Home
+                    # Assistant's currency: a price in another is refused.
+                    if (currency := foreign_currency(self.hass, found)) is None:
+                        continue
+                    placeholders["home_currency"] = self.hass.config.currency
+                    if key == CONF_IMPORT_PRICE_ENTITY:
+                        errors[key] = "import_price_currency"
+                        placeholders["import_currency"] = currency
+                    else:
+                        errors[key] = "export_price_currency"
+                        placeholders["export_currency"] = currency
+                elif found is _Problem.MISSING:
                     errors[key] = "price_entity_missing"
                 elif found is _Problem.NO_UNIT:
                     errors[key] = "price_entity_no_unit"
@@ -166,8 +176,8 @@ class PowerwallFleetOptionsFlow(OptionsFlowWithReload):
             errors=errors,
         )
 
-    def _price_entity_check(self, entity_id: str) -> _Problem | str | None:
-        """None for a usable price entity, else its problem or the unit it has.
+    def _price_entity_check(self, entity_id: str) -> PriceUnit | _Problem | str:
+        """What a price entity's unit means, else its problem or the unit it has.
 
         The unit comes from the entity's state, or from the entity registry
         while the entity has no state (its integration still starting).
@@ -181,8 +191,8 @@ class PowerwallFleetOptionsFlow(OptionsFlowWithReload):
             unit = state.attributes.get(ATTR_UNIT_OF_MEASUREMENT)
         if unit is None and registered is not None:
             unit = registered.unit_of_measurement
-        if parse_price_unit(self.hass, unit) is not None:
-            return None
+        if (price_unit := parse_price_unit(self.hass, unit)) is not None:
+            return price_unit
         if not isinstance(unit, str) or not unit:
             return _Problem.NO_UNIT
         return unit
