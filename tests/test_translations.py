@@ -22,6 +22,7 @@ import pytest
 import voluptuous as vol
 
 from custom_components.powerwall_fleet.const import DOMAIN
+from custom_components.powerwall_fleet.repairs import FIX_FLOWS
 
 from .source_index import Placeholders, placeholders_in
 from .source_resolve import Scanner
@@ -367,16 +368,28 @@ def test_issues_have_description_or_fix_flow(
 # ------------------------------------------------------------ keys used by the code
 
 
+def _fix_flow_issues(use: Use) -> list[str]:
+    """The issues whose fix flow (repairs.FIX_FLOWS) shows a step or abort of the code.
+
+    A step written in a base class is shown by every flow that inherits the
+    method it is in.
+    """
+    found = [
+        issue.translation_key
+        for issue, flow in FIX_FLOWS.items()
+        if (method := getattr(flow, use.function, None)) is not None
+        and method.__qualname__.split(".")[0] == use.cls
+    ]
+    assert found, f"{use.where}: no fix flow of repairs.FIX_FLOWS shows this"
+    return found
+
+
 def _expected_paths(uses: list[Use]) -> dict[tuple[str, ...], Use]:
     """en.json paths the code needs, with one use that needs it."""
     needed: dict[tuple[str, ...], Use] = {}
-    fixable = sorted(
-        {use.path[1] for use in uses if use.path[0] == "issues" and use.fixable}
-    )
     for use in uses:
         if use.path[0] == "repairs":
-            # Every fix flow step is shown for each fixable issue.
-            for issue in fixable:
+            for issue in _fix_flow_issues(use):
                 needed.setdefault(("issues", issue, "fix_flow", *use.path[1:]), use)
         elif not (use.framework and use.path[1] == "step"):
             needed.setdefault(use.path, use)

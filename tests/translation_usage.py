@@ -73,6 +73,8 @@ class Use:
     framework: bool = False
     function: str = ""
     fixable: bool = False
+    # The class the use is written in (a flow's steps and aborts).
+    cls: str = ""
 
 
 def _snake(name: str) -> str:
@@ -155,6 +157,7 @@ def scan(scanner: Scanner, *, framework: bool = False) -> list[Use]:
     def add(
         path: tuple[str, ...], ph: Placeholders | None, ctx: Ctx, node: ast.AST
     ) -> None:
+        cls = scanner.enclosing_class(node)
         uses.append(
             Use(
                 path,
@@ -162,6 +165,7 @@ def scan(scanner: Scanner, *, framework: bool = False) -> list[Use]:
                 scanner.where(ctx, node),
                 framework,
                 ctx.function.name if ctx.function else "",
+                cls=cls.name if cls else "",
             )
         )
 
