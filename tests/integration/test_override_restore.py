@@ -332,7 +332,7 @@ async def test_fix_flow_keep_trying_changes_nothing(
     freezer: FrozenDateTimeFactory,
     hass_client: ClientSessionGenerator,
 ) -> None:
-    """ "Keep trying" closes the dialog; the repair and the retries stay."""
+    """Choosing to keep trying closes the dialog; the repair and the retries stay."""
     await setup_sites(hass, config_entry)
     failing = await _failing_restore(hass, simulator, freezer)
     with pytest.raises(HomeAssistantError):
