@@ -52,6 +52,7 @@ LAYER_OF: dict[str, str] = {
     "diagnostics": "platforms",
     # Actions: schemas, one target resolver, responses.
     "actions/__init__": "actions",
+    "actions/end": "actions",
     "actions/override": "actions",
     "actions/settings": "actions",
     "actions/target": "actions",

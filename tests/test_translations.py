@@ -368,31 +368,27 @@ def test_issues_have_description_or_fix_flow(
 # ------------------------------------------------------------ keys used by the code
 
 
-def _flow_issues(use: Use, issues: list[str]) -> list[str]:
-    """Which of the fixable ``issues`` show a fix-flow text ``use`` is in.
+def _fix_flow_issues(use: Use) -> list[str]:
+    """The issues whose fix flow (repairs.FIX_FLOWS) can show a step or abort of the code.
 
-    Those whose fix flow (repairs.FIX_FLOWS) is the use's class or a subclass
-    of it; every one for a use outside a known fix-flow class.
+    A step written in a class is shown by every flow that derives from it (an
+    override may still call it through ``super()``).
     """
-    classes = {
-        issue.translation_key: {cls.__name__ for cls in flow.__mro__}
+    found = [
+        issue.translation_key
         for issue, flow in FIX_FLOWS.items()
-    }
-    if not any(use.flow_class in names for names in classes.values()):
-        return issues
-    return [issue for issue in issues if use.flow_class in classes.get(issue, ())]
+        if use.cls in {cls.__name__ for cls in flow.__mro__}
+    ]
+    assert found, f"{use.where}: no fix flow of repairs.FIX_FLOWS shows this"
+    return found
 
 
 def _expected_paths(uses: list[Use]) -> dict[tuple[str, ...], Use]:
     """en.json paths the code needs, with one use that needs it."""
     needed: dict[tuple[str, ...], Use] = {}
-    fixable = sorted(
-        {use.path[1] for use in uses if use.path[0] == "issues" and use.fixable}
-    )
     for use in uses:
         if use.path[0] == "repairs":
-            # A fix flow's steps are shown for each issue it fixes.
-            for issue in _flow_issues(use, fixable):
+            for issue in _fix_flow_issues(use):
                 needed.setdefault(("issues", issue, "fix_flow", *use.path[1:]), use)
         elif not (use.framework and use.path[1] == "step"):
             needed.setdefault(use.path, use)
@@ -521,7 +517,7 @@ def test_placeholders_match(strings: dict[str, Any], uses: list[Use]) -> None:
     for use in uses:
         exact = use.path[0] in {"exceptions", "issues"}
         if use.path[0] == "repairs":
-            for issue in _flow_issues(use, sorted(issue_placeholders)):
+            for issue in _fix_flow_issues(use):
                 names = issue_placeholders[issue]
                 path = ("issues", issue, "fix_flow", *use.path[1:])
                 passed = use.placeholders

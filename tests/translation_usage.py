@@ -73,8 +73,8 @@ class Use:
     framework: bool = False
     function: str = ""
     fixable: bool = False
-    # The class the use is in (a fix flow's steps belong to its issues).
-    flow_class: str = ""
+    # The class the use is written in (a flow's steps and aborts).
+    cls: str = ""
 
 
 def _snake(name: str) -> str:
@@ -165,7 +165,7 @@ def scan(scanner: Scanner, *, framework: bool = False) -> list[Use]:
                 scanner.where(ctx, node),
                 framework,
                 ctx.function.name if ctx.function else "",
-                flow_class=cls.name if cls is not None else "",
+                cls=cls.name if cls else "",
             )
         )
 

@@ -24,6 +24,7 @@ from .coordinator import LiveCoordinator, SiteCoordinators
 from .entity import PowerwallFleetEntity, async_add_site_entities
 from .fleet import LiveStatus, SiteInfo
 from .overrides.entities import OverrideActiveSensor
+from .overrides.model import has_override_settings
 from .runtime import PowerwallFleetConfigEntry
 from .site import has_battery, has_grid
 
@@ -94,7 +95,8 @@ async def async_setup_entry(
             for description in BINARY_SENSORS
             if description.exists_fn(info)
         ]
-        entities.append(OverrideActiveSensor(entry, site))
+        if has_override_settings(info):
+            entities.append(OverrideActiveSensor(entry, site))
         return entities
 
     async_add_site_entities(entry, async_add_entities, build)

@@ -93,12 +93,14 @@ SITE_UNAVAILABLE = RepairIssue(
     is_fixable=True,
     placeholders=("site_id", "title"),
 )
-# An override's values could not be put back for over an hour (overrides/engine.py).
+# An override's values could not be put back for over an hour, or when the
+# owner cancelled (overrides/engine.py); the fix flow offers to keep what the
+# site holds instead.
 OVERRIDE_RESTORE = RepairIssue(
     translation_key="override_restore",
     owner="site",
     severity=ir.IssueSeverity.ERROR,
-    is_fixable=False,
+    is_fixable=True,
     placeholders=("site", "values", "title"),
 )
 

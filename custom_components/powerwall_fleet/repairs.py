@@ -7,6 +7,8 @@
   permissions arrives (``issues.py``).
 - ``site_unavailable``: remove the site from the entry; the reload that
   follows removes its device.
+- ``override_restore``: a choice between keeping on restoring (the issue
+  stays) and keeping what the site holds now (the restore obligation ends).
 
 Which issues exist, when they are raised and closed: ``issues.py``.
 """
@@ -16,13 +18,19 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from homeassistant.components.repairs import RepairsFlow
-from homeassistant.config_entries import SOURCE_REAUTH
+from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers import issue_registry as ir
 
 from .const import CONF_SITE_IDS, DOMAIN, LOGGER
-from .issues import MISSING_SCOPES, SITE_UNAVAILABLE, RepairIssue, issue_of
+from .issues import (
+    MISSING_SCOPES,
+    OVERRIDE_RESTORE,
+    SITE_UNAVAILABLE,
+    RepairIssue,
+    issue_of,
+)
 
 if TYPE_CHECKING:
     # Home Assistant 2026.10 validates with probatio and aliases voluptuous to
@@ -44,8 +52,8 @@ else:
 type IssueData = dict[str, str | int | float | None] | None
 
 
-class _EntryRepairFlow(RepairsFlow):
-    """A single confirm step for an issue about one config entry."""
+class _IssueRepairFlow(RepairsFlow):
+    """A fix flow for an issue of one config entry or of one of its sites."""
 
     def __init__(self, data: IssueData) -> None:
         """Remember the issue's data (entry id, site id)."""
@@ -73,6 +81,10 @@ class _EntryRepairFlow(RepairsFlow):
         if (entry := self._entry()) is not None:
             placeholders["title"] = entry.title
         return placeholders
+
+
+class _EntryRepairFlow(_IssueRepairFlow):
+    """A single confirm step for an issue about one config entry."""
 
     async def async_step_init(
         self, user_input: dict[str, str] | None = None
@@ -174,10 +186,48 @@ class SiteUnavailableRepairFlow(_EntryRepairFlow):
         self.hass.config_entries.async_schedule_reload(entry.entry_id)
 
 
+class OverrideRestoreRepairFlow(_IssueRepairFlow):
+    """Keep trying to restore, or keep what the site holds now."""
+
+    async def async_step_init(
+        self, user_input: dict[str, str] | None = None
+    ) -> RepairsFlowResult:
+        """The choice; nothing changes until the owner makes it."""
+        return self.async_show_menu(
+            step_id="init",
+            menu_options=["keep_trying", "keep_site_values"],
+            description_placeholders=self._placeholders(),
+        )
+
+    async def async_step_keep_trying(
+        self, user_input: dict[str, str] | None = None
+    ) -> RepairsFlowResult:
+        """Nothing changes: the retries go on and the issue stays."""
+        return self.async_abort(
+            reason="keep_trying", description_placeholders=self._placeholders()
+        )
+
+    async def async_step_keep_site_values(
+        self, user_input: dict[str, str] | None = None
+    ) -> RepairsFlowResult:
+        """End the restore obligation; closing the flow closes the issue."""
+        entry = self._entry()
+        if entry is not None:
+            if entry.state is not ConfigEntryState.LOADED:
+                # The override lives in the loaded entry: nothing to end now.
+                return self.async_abort(
+                    reason="not_loaded", description_placeholders=self._placeholders()
+                )
+            site_id = int(str(self._issue_data.get("site_id", 0)))
+            await entry.runtime_data.overrides.async_keep_site_values(site_id)
+        return self.async_create_entry(data={})
+
+
 # The fix flow of each fixable issue of the table.
-FIX_FLOWS: dict[RepairIssue, type[_EntryRepairFlow]] = {
+FIX_FLOWS: dict[RepairIssue, type[_IssueRepairFlow]] = {
     MISSING_SCOPES: MissingScopesRepairFlow,
     SITE_UNAVAILABLE: SiteUnavailableRepairFlow,
+    OVERRIDE_RESTORE: OverrideRestoreRepairFlow,
 }
 
 

@@ -35,6 +35,7 @@ from .energy.ledger import FLOWS, EnergyFlow, OutageSummary
 from .entity import PowerwallFleetEntity, async_add_site_entities
 from .fleet import LiveStatus, SiteInfo
 from .overrides.entities import OverrideEndsSensor
+from .overrides.model import has_override_settings
 from .runtime import PowerwallFleetConfigEntry
 from .site import has_battery, has_component, has_grid, has_solar
 from .tou import async_add_tou_entities, tou_sensors
@@ -213,7 +214,8 @@ async def async_setup_entry(
             if description.exists_fn(info, site.live.latest)
         ]
         entities.append(RequestCounterSensor(site))
-        entities.append(OverrideEndsSensor(entry, site))
+        if has_override_settings(info):
+            entities.append(OverrideEndsSensor(entry, site))
         entities.extend(energy_entities(site, info))
         return entities
 

@@ -20,7 +20,7 @@ from homeassistant.components.automation.config import AUTOMATION_BLUEPRINT_SCHE
 from homeassistant.components.blueprint import models
 from homeassistant.const import STATE_ON
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import device_registry as dr, entity_registry as er
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util, yaml as yaml_util
 import pytest
@@ -97,9 +97,13 @@ def test_blueprint_passes_home_assistants_validation(name: str) -> None:
     assert meta["source_url"] == (
         f"{REPOSITORY}/blob/main/blueprints/automation/{DOMAIN}/{name}.yaml"
     )
-    devices = blueprint.inputs["powerwall"]["selector"]["device"]
-    assert devices["integration"] == DOMAIN
-    assert devices["multiple"] is True
+    # The sites are picked by one of their entities: unlike the device
+    # picker, the entity picker marks a required input as required.
+    sites = blueprint.inputs["powerwall"]
+    assert "default" not in sites
+    entities = sites["selector"]["entity"]
+    assert entities["multiple"] is True
+    assert [rule["integration"] for rule in entities["filter"]] == [DOMAIN]
     for key, spec in blueprint.inputs.items():
         assert spec.get("name"), key
         assert spec.get("description"), key
@@ -214,15 +218,46 @@ def _device(hass: HomeAssistant, site_id: int) -> str:
     raise AssertionError(f"no device for {site_id}")
 
 
+# The entity that stands for a site in each blueprint's site input.
+SITE_ENTITY = {
+    "storm_prep": ("number", "backup_reserve"),
+    "cheap_rate_charging": ("number", "backup_reserve"),
+    "negative_price_export_stop": ("select", "export_rule"),
+}
+
+
+def _site_entity(hass: HomeAssistant, name: str, site_id: int) -> str:
+    platform, key = SITE_ENTITY[name]
+    entity_id = er.async_get(hass).async_get_entity_id(
+        platform, DOMAIN, f"{site_id}_{key}"
+    )
+    assert entity_id is not None
+    return entity_id
+
+
 async def _run_blueprint(
-    hass: HomeAssistant, config_entry: MockConfigEntry, name: str, **inputs: Any
+    hass: HomeAssistant,
+    config_entry: MockConfigEntry,
+    name: str,
+    *,
+    saved_with_devices: bool = False,
+    **inputs: Any,
 ) -> None:
-    """The integration on the simulator, and one automation from blueprint ``name``."""
+    """The integration on the simulator, and one automation from blueprint ``name``.
+
+    The sites are given by an entity each, as the site input picks them, or
+    by their devices, as an automation saved from an earlier version holds them.
+    """
     _copy_blueprints(hass)
     await setup_sites(hass, config_entry, SITE_FULL, SITE_PW3)
     for key, value in list(inputs.items()):
         if key == "powerwall":
-            inputs[key] = [_device(hass, site_id) for site_id in value]
+            inputs[key] = [
+                _device(hass, site_id)
+                if saved_with_devices
+                else _site_entity(hass, name, site_id)
+                for site_id in value
+            ]
     assert await async_setup_component(
         hass, "automation", {"automation": [_automation(name, **inputs)]}
     )
@@ -252,11 +287,15 @@ def _settings(simulator: Simulator, site_id: int) -> tuple[Any, ...]:
     return (site.mode, site.reserve, site.export_rule, site.grid_charging)
 
 
+@pytest.mark.parametrize(
+    "saved_with_devices", [False, True], ids=["sites-by-entity", "saved-with-devices"]
+)
 async def test_storm_prep_holds_the_reserve_until_it_clears_plus_hours(
     hass: HomeAssistant,
     simulator: Simulator,
     config_entry: MockConfigEntry,
     freezer: FrozenDateTimeFactory,
+    saved_with_devices: bool,
 ) -> None:
     """An alert raises both sites' reserve to 100 %; N hours after it clears it comes back."""
     freezer.move_to(dt_util.utcnow().replace(microsecond=0))
@@ -266,6 +305,7 @@ async def test_storm_prep_holds_the_reserve_until_it_clears_plus_hours(
         hass,
         config_entry,
         "storm_prep",
+        saved_with_devices=saved_with_devices,
         powerwall=[SITE_FULL, SITE_PW3],
         alert_entities=["binary_sensor.storm", "sensor.weather_alerts"],
         hours_after=2,

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 import json
 from pathlib import Path
+import re
 from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
@@ -252,12 +253,17 @@ async def test_action_descriptions(
         assert "MERGES" not in strings["services"][name]["description"]
         for field_name, field in descriptions[name]["fields"].items():
             validate_selector(field["selector"])
-            assert strings["services"][name]["fields"][field_name]["description"]
+            text = strings["services"][name]["fields"][field_name]["description"]
+            assert text
+            # The form shows the options' labels: no raw keys beside them.
+            assert not re.search(r"\b[a-z]+_[a-z_]+\b", text), (field_name, text)
             options = field["selector"].get("select", {})
             if "translation_key" in options:
                 translated = strings["selector"][options["translation_key"]]["options"]
                 assert set(translated) == set(options["options"])
     assert "merges into it" in strings["services"]["override"]["description"]
+    # A time of day or a date and time: a text box takes both.
+    assert set(descriptions["override"]["fields"]["until"]["selector"]) == {"text"}
 
 
 async def test_no_command_scope_refused(
@@ -299,22 +305,30 @@ async def test_refused_change_while_starting(
     assert active(hass, SITE_FULL)[0] == "off"
 
 
-async def test_entities_for_every_site(
+async def test_entities_where_a_setting_can_be_overridden(
     hass: HomeAssistant, simulator: Simulator, config_entry: MockConfigEntry
 ) -> None:
-    """Every site gets the override entities; a setting is overridden where the site has it.
+    """The override entities exist where the control table offers a setting to override.
 
-    The export rule needs solar and a battery, as its select and its command
-    do: a solar-only site's is refused before any request (it used to be
-    sent), a Powerwall site's is overridden.
+    A solar-only site has none (its export rule needs a battery too, as its
+    select and its command do): no override entities, and an override of it
+    is refused before any request. A Powerwall site gets them and is
+    overridden.
     """
     await setup_sites(hass, config_entry, SITE_SOLAR_ONLY, SITE_PW3)
-    for site_id in (SITE_SOLAR_ONLY, SITE_PW3):
-        state, attributes = active(hass, site_id)
-        assert state == "off"
-        assert (attributes["overridden"], attributes["restore"]) == ({}, {})
-        assert ends(hass, site_id) == "unknown"
-        entity(hass, "button", site_id, "cancel_override")
+    registry = er.async_get(hass)
+    for platform, key in (
+        ("binary_sensor", "override_active"),
+        ("sensor", "override_ends"),
+        ("button", "cancel_override"),
+    ):
+        unique_id = f"{SITE_SOLAR_ONLY}_{key}"
+        assert registry.async_get_entity_id(platform, DOMAIN, unique_id) is None
+        entity(hass, platform, SITE_PW3, key)
+    state, attributes = active(hass, SITE_PW3)
+    assert state == "off"
+    assert (attributes["overridden"], attributes["restore"]) == ({}, {})
+    assert ends(hass, SITE_PW3) == "unknown"
     before = simulator.count()
     with pytest.raises(ServiceValidationError) as err:
         await override(hass, SITE_SOLAR_ONLY, export_rule="never", duration=HOUR)
@@ -324,3 +338,25 @@ async def test_entities_for_every_site(
     result = await override(hass, SITE_PW3, export_rule="never", duration=HOUR)
     assert result["previous"] == {"export_rule": "battery_ok"}
     assert simulator.site(SITE_PW3).export_rule == "never"
+
+
+async def test_cancel_button_only_pressable_with_an_override(
+    hass: HomeAssistant, simulator: Simulator, config_entry: MockConfigEntry
+) -> None:
+    """Without an override the button is unavailable; with one (or its restore), it is not."""
+    await setup_sites(hass, config_entry)
+    button = entity(hass, "button", SITE_FULL, "cancel_override")
+
+    def button_state() -> str:
+        state = hass.states.get(button)
+        assert state is not None
+        return state.state
+
+    assert button_state() == "unavailable"
+    await override(hass, SITE_FULL, backup_reserve=100, duration=HOUR)
+    assert button_state() == "unknown"  # a button that was never pressed
+    await hass.services.async_call(
+        "button", "press", {ATTR_ENTITY_ID: button}, blocking=True
+    )
+    assert simulator.site(SITE_FULL).reserve == 20
+    assert button_state() == "unavailable"

@@ -6,17 +6,22 @@ Each test runs against the simulator over HTTP; time is Home Assistant's
 
 from __future__ import annotations
 
+from http import HTTPStatus
+from typing import Any
+
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import issue_registry as ir
+from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.powerwall_fleet.const import DOMAIN
 from tests.integration.entity_helpers import request_bodies, setup_sites, tick
 from tests.integration.test_override import active, cancel, ends, override
-from tests.simulator import Simulator
+from tests.simulator import Fault, Simulator
 from tests.simulator.scenario import SITE_FULL, SITE_PW3
 
 pytestmark = pytest.mark.usefixtures("no_retry_delay")
@@ -179,36 +184,231 @@ async def test_restore_retried_then_repair_issue(
     assert active(hass, SITE_FULL)[0] == "off"
 
 
-async def test_failing_restore_survives_restart_and_cancel_stops_it(
+async def _failing_restore(
+    hass: HomeAssistant,
+    simulator: Simulator,
+    freezer: FrozenDateTimeFactory,
+) -> Fault:
+    """An override of the reserve whose end came 10 minutes later; Tesla refuses the restore."""
+    await override(hass, SITE_FULL, backup_reserve=100, duration={"minutes": 10})
+    failing = simulator.add_fault(r"/backup$", method="POST", status=503, times=None)
+    await tick(hass, freezer, 601)
+    assert failing.hits == 1
+    return failing
+
+
+async def test_retry_schedule_kept_across_restart(
     hass: HomeAssistant,
     simulator: Simulator,
     config_entry: MockConfigEntry,
     freezer: FrozenDateTimeFactory,
 ) -> None:
-    """The retries go on after a restart; cancelling tries once more, then gives up."""
+    """A restart moves no retry: 1, 3, 8, 18, 30 and 60 minutes after the end, repair at 60.
+
+    Issue 23 (2): with a restart 5 minutes after the end, the retries came at
+    +5, +15, +27 and +57 minutes and the repair at +87.
+    """
+    await setup_sites(hass, config_entry)
+    issues = ir.async_get(hass)
+    failing = await _failing_restore(hass, simulator, freezer)
+    await tick(hass, freezer, 60)  # +1
+    await tick(hass, freezer, 120)  # +3
+    assert failing.hits == 3
+    await tick(hass, freezer, 120)  # +5
+
+    await restart(hass, config_entry)
+
+    assert failing.hits == 3  # the next attempt is due at +8, not now
+    assert active(hass, SITE_FULL)[1]["restoring"] is True
+    at = 5 * 60  # seconds after the end
+    for minutes, hits in ((8, 4), (18, 5), (30, 6), (60, 7)):
+        await tick(hass, freezer, minutes * 60 - 1 - at)
+        assert failing.hits == hits - 1, minutes
+        assert issues.async_get_issue(DOMAIN, ISSUE) is None
+        await tick(hass, freezer, 1)
+        assert failing.hits == hits, minutes
+        at = minutes * 60
+        if minutes < 60:
+            # A restart right after an attempt moves the next one neither.
+            await restart(hass, config_entry)
+            assert failing.hits == hits, minutes
+    # The repair an hour after the end.
+    assert issues.async_get_issue(DOMAIN, ISSUE) is not None
+
+
+async def test_retry_due_while_down_is_made_at_start(
+    hass: HomeAssistant,
+    simulator: Simulator,
+    config_entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """A retry that fell due while Home Assistant was down is made at start-up; the schedule goes on."""
+    await setup_sites(hass, config_entry)
+    issues = ir.async_get(hass)
+    failing = await _failing_restore(hass, simulator, freezer)
+    assert await hass.config_entries.async_unload(config_entry.entry_id)
+    await hass.async_block_till_done()
+    await tick(hass, freezer, 50 * 60)  # down until 50 minutes after the end
+    assert await hass.config_entries.async_setup(config_entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert failing.hits == 2
+    assert issues.async_get_issue(DOMAIN, ISSUE) is None
+    await tick(hass, freezer, 10 * 60)  # the hour after the end
+    assert failing.hits == 3
+    assert issues.async_get_issue(DOMAIN, ISSUE) is not None
+
+
+async def test_cancel_keeps_restoring_until_it_works(
+    hass: HomeAssistant,
+    simulator: Simulator,
+    config_entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """Cancelling a failing restore, twice, ends nothing: the retries, the repair and the override stay.
+
+    Issue 23 (1): the second cancel used to stop the retries, turn "Override
+    active" off and close the repair, leaving the Powerwall at 100 %.
+    """
     await setup_sites(hass, config_entry)
     sim = simulator.site(SITE_FULL)
     issues = ir.async_get(hass)
-    await override(hass, SITE_FULL, backup_reserve=100, duration={"minutes": 10})
-    failing = simulator.add_fault(r"/backup$", method="POST", status=503, times=None)
-    await tick(hass, freezer, 601)
-    assert failing.hits == 1
+    failing = await _failing_restore(hass, simulator, freezer)
 
-    await restart(hass, config_entry)  # tries again at start-up
-    assert failing.hits == 2
-    await tick(hass, freezer, 3600)
+    for press in (1, 2):
+        with pytest.raises(HomeAssistantError) as err:
+            await cancel(hass, SITE_FULL)
+        assert err.value.translation_key == "override_not_restored"
+        assert "Home: backup reserve 20 %" in str(err.value.translation_placeholders)
+        assert failing.hits == 1 + press
+        # The owner asked: the repair (and its choice) is there at once.
+        assert issues.async_get_issue(DOMAIN, ISSUE) is not None
+        state, attributes = active(hass, SITE_FULL)
+        assert (state, attributes["restoring"]) == ("on", True)
+        assert attributes["restore"] == {"backup_reserve": 20}
+
+    await tick(hass, freezer, 3 * 60)  # the schedule from the end goes on
+    assert failing.hits == 4
+    await restart(hass, config_entry)  # e.g. signing in again reloads the entry
+    assert active(hass, SITE_FULL)[0] == "on"
     assert issues.async_get_issue(DOMAIN, ISSUE) is not None
 
-    with pytest.raises(HomeAssistantError) as err:
-        await cancel(hass, SITE_FULL)
-    assert err.value.translation_key == "override_not_restored"
-    assert "Home: backup reserve 20 %" in str(err.value.translation_placeholders)
-    assert issues.async_get_issue(DOMAIN, ISSUE) is None
+    failing.times = 0  # Tesla takes it again
+    await tick(hass, freezer, 5 * 60)  # 8 minutes after the end
+    assert sim.reserve == 20
     assert active(hass, SITE_FULL)[0] == "off"
+    assert issues.async_get_issue(DOMAIN, ISSUE) is None
+    posted = len(posts(simulator))
+    await tick(hass, freezer, 3 * 3600)
+    assert len(posts(simulator)) == posted
+
+
+async def _fix_flow(
+    hass: HomeAssistant, hass_client: ClientSessionGenerator, choice: str
+) -> dict[str, Any]:
+    """Open the repair's fix flow on the Repairs dashboard and choose ``choice``."""
+    assert await async_setup_component(hass, "repairs", {})
+    client = await hass_client()
+    resp = await client.post(
+        "/api/repairs/issues/fix", json={"handler": DOMAIN, "issue_id": ISSUE}
+    )
+    assert resp.status == HTTPStatus.OK, await resp.text()
+    shown: dict[str, Any] = await resp.json()
+    assert shown["type"] == "menu"
+    assert shown["menu_options"] == ["keep_trying", "keep_site_values"]
+    assert shown["description_placeholders"]["values"] == "backup reserve 20 %"
+    resp = await client.post(
+        f"/api/repairs/issues/fix/{shown['flow_id']}", json={"next_step_id": choice}
+    )
+    assert resp.status == HTTPStatus.OK, await resp.text()
+    result: dict[str, Any] = await resp.json()
+    await hass.async_block_till_done()
+    return result
+
+
+async def test_fix_flow_keep_trying_changes_nothing(
+    hass: HomeAssistant,
+    simulator: Simulator,
+    config_entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+    hass_client: ClientSessionGenerator,
+) -> None:
+    """Choosing to keep trying closes the dialog; the repair and the retries stay."""
+    await setup_sites(hass, config_entry)
+    failing = await _failing_restore(hass, simulator, freezer)
+    with pytest.raises(HomeAssistantError):
+        await cancel(hass, SITE_FULL)
+
+    result = await _fix_flow(hass, hass_client, "keep_trying")
+
+    assert (result["type"], result["reason"]) == ("abort", "keep_trying")
+    assert ir.async_get(hass).async_get_issue(DOMAIN, ISSUE) is not None
+    assert active(hass, SITE_FULL)[0] == "on"
+    await tick(hass, freezer, 3 * 60)
+    assert failing.hits == 3
+
+
+async def test_fix_flow_keep_site_values_ends_the_obligation(
+    hass: HomeAssistant,
+    simulator: Simulator,
+    config_entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+    hass_client: ClientSessionGenerator,
+    hass_storage: dict[str, Any],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The owner's explicit choice, and only that, ends a restore obligation."""
+    await setup_sites(hass, config_entry)
+    sim = simulator.site(SITE_FULL)
+    failing = await _failing_restore(hass, simulator, freezer)
+    with pytest.raises(HomeAssistantError):
+        await cancel(hass, SITE_FULL)
+
+    result = await _fix_flow(hass, hass_client, "keep_site_values")
+
+    assert result["type"] == "create_entry"
+    assert ir.async_get(hass).async_get_issue(DOMAIN, ISSUE) is None
+    assert active(hass, SITE_FULL)[0] == "off"
+    assert (
+        "Keeping the settings Home holds, as its owner chose; no longer restoring:"
+        " backup reserve 20 %"
+    ) in caplog.text
     hits = failing.hits
     await tick(hass, freezer, 3 * 3600)
-    assert failing.hits == hits  # no more retries
+    assert failing.hits == hits
     assert sim.reserve == 100
+    await restart(hass, config_entry)
+    assert active(hass, SITE_FULL)[0] == "off"
+    saved = hass_storage[f"{DOMAIN}.override.{config_entry.entry_id}"]
+    assert saved["data"]["overrides"] == {}
+
+
+async def test_fix_flow_while_the_entry_is_not_loaded(
+    hass: HomeAssistant,
+    simulator: Simulator,
+    config_entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+    hass_client: ClientSessionGenerator,
+) -> None:
+    """With the entry not running, keeping the site's values changes nothing yet."""
+    await setup_sites(hass, config_entry)
+    await _failing_restore(hass, simulator, freezer)
+    with pytest.raises(HomeAssistantError):
+        await cancel(hass, SITE_FULL)
+    assert await hass.config_entries.async_unload(config_entry.entry_id)
+    await hass.async_block_till_done()
+
+    result = await _fix_flow(hass, hass_client, "keep_site_values")
+
+    assert (result["type"], result["reason"]) == ("abort", "not_loaded")
+    assert ir.async_get(hass).async_get_issue(DOMAIN, ISSUE) is not None
+    await restart_after_unload(hass, config_entry)
+    assert active(hass, SITE_FULL)[1]["restoring"] is True
+
+
+async def restart_after_unload(hass: HomeAssistant, entry: MockConfigEntry) -> None:
+    """Set an unloaded entry up again."""
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
 
 
 async def test_two_sites_two_overrides(

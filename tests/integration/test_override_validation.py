@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from freezegun.api import FrozenDateTimeFactory
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.util import dt as dt_util
@@ -149,6 +150,13 @@ REFUSALS = [
         "override_until_past",
         None,
         id="until-past",
+    ),
+    pytest.param(
+        {},
+        {"backup_reserve": 100, "until": "half past six"},
+        "until_invalid",
+        {"value": "half past six"},
+        id="until-not-a-time",
     ),
     pytest.param(
         {},
@@ -347,3 +355,60 @@ async def test_until_and_naive_times(
         until=when.replace(tzinfo=None).isoformat(),
     )
     assert result["ends_at"] == dt_util.as_utc(when).isoformat()
+
+
+# Home Assistant's zone in these tests; daylight saving starts on 2027-03-14.
+ZONE = "America/Los_Angeles"
+
+
+@pytest.mark.parametrize(
+    ("now", "until", "ends_at"),
+    [
+        pytest.param(
+            "2027-03-10 05:00", "06:30:00", "2027-03-10T14:30:00+00:00", id="today"
+        ),
+        pytest.param(
+            "2027-03-10 07:00", "06:30", "2027-03-11T14:30:00+00:00", id="tomorrow"
+        ),
+        pytest.param(
+            "2027-03-10 06:30",
+            "06:30",
+            "2027-03-11T14:30:00+00:00",
+            id="now-is-not-next",
+        ),
+        pytest.param(
+            "2027-03-13 23:00",
+            "04:00",
+            "2027-03-14T11:00:00+00:00",
+            id="across-daylight-saving",
+        ),
+        pytest.param(
+            "2027-03-10 05:00",
+            "2027-03-12 06:30",
+            "2027-03-12T14:30:00+00:00",
+            id="date-and-time",
+        ),
+    ],
+)
+async def test_until_time_of_day(
+    hass: HomeAssistant,
+    simulator: Simulator,
+    config_entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+    now: str,
+    until: str,
+    ends_at: str,
+) -> None:
+    """A time of day is the next such time on Home Assistant's clock (README's example).
+
+    Issue 23 (3): ``until: "06:30:00"`` was refused as an invalid datetime.
+    """
+    await hass.config.async_set_time_zone(ZONE)
+    local = dt_util.parse_datetime(now)
+    assert local is not None
+    freezer.move_to(local.replace(tzinfo=dt_util.get_time_zone(ZONE)))
+    await setup_sites(hass, config_entry, SITE_PW3)
+
+    result = await override(hass, SITE_PW3, backup_reserve=50, until=until)
+
+    assert result["ends_at"] == ends_at

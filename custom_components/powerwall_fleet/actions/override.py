@@ -3,15 +3,17 @@
 Targets (``device_id`` / ``config_entry_id``) come from target.py. A call is
 checked for every targeted site before any request: the settings each site
 has (the rules of the control table, commands.py; a battery for a target
-charge level), the reserve Tesla accepts for the resulting mode (81-99 % only in backup-only
-mode), that the call has an end (``duration`` or ``until``, and/or
-``target_percent``) not in the past, and the login's command scope. Then
-override.py sets the values and remembers what to restore. Presets give
-values that explicit fields override:
+charge level), the reserve Tesla accepts for the resulting mode (81-99 % only
+in backup-only mode), that the call has an end (``duration`` or ``until``,
+read by end.py, and/or ``target_percent``) not in the past, and the login's
+command scope. Then the override engine (overrides/engine.py) sets the values
+and remembers what to restore. Presets give values that explicit fields
+override:
 
 - ``charge_from_grid``: time-based control (``autonomous``), reserve 100 % and,
-  on sites that have the setting, grid charging allowed (what owners do to force a grid
-  charge under Tesla's current rules; FLEET_API.md, README "Overrides");
+  on sites that have the setting, grid charging allowed (what owners do to
+  force a grid charge under Tesla's current rules; FLEET_API.md, README
+  "Overrides");
 - ``preserve_battery``: the reserve at the battery's present charge (rounded;
   81-99 % becomes 80 % unless the resulting mode is backup-only, so the
   battery is never charged from the grid to reach it);
@@ -21,7 +23,7 @@ values that explicit fields override:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, cast
 
 from homeassistant.core import HomeAssistant, ServiceCall, ServiceResponse
@@ -49,6 +51,7 @@ from ..fleet.rules import (
 from ..overrides.engine import OverrideManager
 from ..overrides.model import FIELDS, SETTINGS, Value, not_restored_error, read_setting
 from ..site import has_battery
+from .end import END_FIELDS, end_time
 from .target import (
     TARGET_FIELDS,
     Target,
@@ -104,8 +107,7 @@ def override_schema(target_fields: dict[vol.Marker, Any]) -> vol.Schema:
                 vol.Optional(name): setting_validator(control)
                 for name, control in SETTINGS.items()
             },
-            vol.Optional("duration"): cv.time_period,
-            vol.Optional("until"): cv.datetime,
+            **END_FIELDS,
             vol.Optional("target_percent"): vol.Coerce(float),
             vol.Optional("preset"): vol.In(PRESETS),
             **target_fields,
@@ -176,32 +178,6 @@ def _check_components(site: SiteCoordinators, values: dict[str, Any]) -> None:
         require(site, SETTINGS[name], unknown_refused=True)
 
 
-def _whole_second(when: datetime) -> datetime:
-    """``when`` rounded up to a whole second (what the timestamp sensor shows)."""
-    if when.microsecond:
-        when = when.replace(microsecond=0) + timedelta(seconds=1)
-    return when
-
-
-def _end(data: dict[str, Any], now: datetime) -> datetime | None:
-    duration: timedelta | None = data.get("duration")
-    until: datetime | None = data.get("until")
-    if duration is not None and until is not None:
-        raise validation_error("override_one_end")
-    if duration is not None:
-        if duration <= timedelta(0):
-            raise validation_error("override_until_past")
-        return _whole_second(now + duration)
-    if until is not None:
-        if until.tzinfo is None:
-            until = until.replace(tzinfo=dt_util.get_default_time_zone())
-        until = dt_util.as_utc(until)
-        if until <= now:
-            raise validation_error("override_until_past")
-        return _whole_second(until)
-    return None
-
-
 def plan_override(
     site: SiteCoordinators, manager: OverrideManager, data: dict[str, Any]
 ) -> Plan:
@@ -237,7 +213,7 @@ def plan_override(
             site=site.name,
             settings=", ".join(SETTINGS[name].words for name in unknown),
         )
-    ends_at = _end(data, dt_util.utcnow())
+    ends_at = end_time(data, dt_util.utcnow())
     target: float | None = data.get("target_percent")
     rising = True
     if target is not None:

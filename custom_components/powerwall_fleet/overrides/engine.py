@@ -7,8 +7,9 @@ it started), its end (a time and/or a battery level), its file
 retries when Tesla refuses or cannot be reached at the end. Every change,
 made or restored, goes through commands.py (validate, send, show, read back);
 this module holds no control's rule. The action schemas, presets and the
-checks of a call are override_actions.py's; the entities only read the state
-here and call :meth:`OverrideManager.async_cancel`.
+checks of a call are actions/override.py's; the entities only read the state
+here and call :meth:`OverrideManager.async_cancel`; the repair's fix flow
+(repairs.py) calls :meth:`OverrideManager.async_keep_site_values`.
 
 Rules:
 
@@ -19,15 +20,18 @@ Rules:
 - At the end each field is put back to the value it replaced, unless the
   owner changed it meanwhile (the site no longer holds what the override
   set): that field is left as the owner set it, with an info log line.
-- A restore that fails is retried after 1, 3, 8, 18, 30 and 60 minutes, then
-  every 30 minutes; when the retry an hour after the end still fails, a
-  repair issue (repairs.py) names the values not restored. It goes when the
-  restore succeeds or the owner cancels.
+- A restore obligation never ends silently. A restore that fails is retried
+  1, 3, 8, 18, 30 and 60 minutes after the end, then every 30 minutes; the
+  schedule counts from the end and is saved, so a restart moves no attempt.
+  When the attempt an hour after the end still fails (at once when the owner
+  cancelled), a repair issue names the values not restored. Cancelling tries
+  once more and keeps the schedule. The obligation ends only when the values
+  are back, or when the owner chooses in the repair's fix flow to keep what
+  the site holds.
 - An override whose end passed while Home Assistant was down is restored at
-  start-up.
+  start-up; a retry that fell due while it was down is made at start-up.
 
-The record and the settings are override_model.py's. Below the platforms and
-the actions, above commands and the coordinators.
+The record and the settings are model.py's.
 """
 
 from __future__ import annotations
@@ -39,7 +43,7 @@ from typing import TYPE_CHECKING, Any
 
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
-from homeassistant.helpers.event import async_call_later, async_track_point_in_utc_time
+from homeassistant.helpers.event import async_track_point_in_utc_time
 from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
 
@@ -62,10 +66,26 @@ if TYPE_CHECKING:
 
 STORAGE_VERSION = 1
 
-# Minutes between restore attempts; the last one repeats.
-RETRY_MINUTES = (1, 2, 5, 10, 12, 30)
+# A failed restore is tried again these many minutes after the end, then
+# every RETRY_EVERY.
+RETRY_AFTER_END = (1, 3, 8, 18, 30, 60)
+RETRY_EVERY = timedelta(minutes=30)
 # The repair issue is raised when a restore still fails this long after the end.
 REPAIR_AFTER = timedelta(hours=1)
+
+
+def next_retry(ended_at: datetime, now: datetime) -> datetime:
+    """The first restore attempt of the schedule that is after ``now``.
+
+    The schedule counts from the end, not from the last attempt, so neither a
+    restart nor a slow attempt moves it.
+    """
+    for minutes in RETRY_AFTER_END:
+        due = ended_at + timedelta(minutes=minutes)
+        if due > now:
+            return due
+    last = ended_at + timedelta(minutes=RETRY_AFTER_END[-1])
+    return last + ((now - last) // RETRY_EVERY + 1) * RETRY_EVERY
 
 
 async def async_remove_store(hass: HomeAssistant, entry_id: str) -> None:
@@ -112,16 +132,16 @@ class OverrideManager:
             self.overrides[site_id] = Override.from_dict(raw)
         now = dt_util.utcnow()
         for site_id, override in self.overrides.items():
-            if override.restoring or (
+            due = override.next_attempt
+            if override.restoring and due is not None and due > now:
+                # A restore still failing: its next attempt as scheduled.
+                self._arm_retry(site_id, due)
+            elif override.restoring or (
                 override.ends_at is not None and override.ends_at <= now
             ):
-                # The end passed while Home Assistant was down (or a restore
-                # was still failing): restore now, without holding up setup.
-                self.entry.async_create_background_task(
-                    self.hass,
-                    self._async_end(site_id),
-                    f"{DOMAIN} override restore {site_id}",
-                )
+                # The end, or a retry, passed while Home Assistant was down:
+                # restore now, without holding up setup.
+                self._end_soon(site_id)
             else:
                 self._arm(site_id, override)
         if len(self.overrides) != len(saved):
@@ -188,6 +208,7 @@ class OverrideManager:
                 # replaces its end; its values to restore are kept.
                 running.ended_at = None
                 running.attempts = 0
+                running.next_attempt = None
                 async_clear_issue(self.hass, OVERRIDE_RESTORE, site.site_id)
             override = running or Override(values={}, restore={})
             override.ends_at = ends_at
@@ -270,27 +291,50 @@ class OverrideManager:
                 return
             if override.ended_at is None:
                 override.ended_at = dt_util.utcnow()
-            await self._async_restore(site_id, override, give_up=False)
+            await self._async_restore(site_id, override, cancelled=False)
 
     async def async_cancel(self, site: SiteCoordinators) -> RestoreResult:
         """End the site's override now and restore (the cancel action and button).
 
-        Cancelling an override whose restore keeps failing tries once more and
-        then stops trying: the repair issue goes and the values not restored
-        are named in the error raised.
+        What fails is retried as scheduled from the end (a restore already
+        failing keeps its schedule), and the repair issue is raised at once:
+        the owner asked for the values back now, and the issue's fix flow is
+        where they can choose to keep what the site holds instead.
         """
         async with self._lock(site.site_id):
             override = self.overrides.get(site.site_id)
             if override is None:
                 return RestoreResult()
-            give_up = override.restoring
             if override.ended_at is None:
                 override.ended_at = dt_util.utcnow()
             self._disarm(site.site_id)
-            return await self._async_restore(site.site_id, override, give_up=give_up)
+            return await self._async_restore(site.site_id, override, cancelled=True)
+
+    async def async_keep_site_values(self, site_id: int) -> dict[str, Value]:
+        """The owner keeps what the site holds: the restore obligation ends.
+
+        Only the repair's fix flow calls this (the owner's explicit choice).
+        Returns the values that are no longer restored.
+        """
+        async with self._lock(site_id):
+            override = self.overrides.pop(site_id, None)
+            if override is None:
+                return {}
+            self._disarm(site_id)
+            site = self.sites[site_id]
+            LOGGER.info(
+                "Keeping the settings %s holds, as its owner chose; no longer"
+                " restoring: %s",
+                site.name,
+                await async_describe(site, override.restore),
+            )
+            async_clear_issue(self.hass, OVERRIDE_RESTORE, site_id)
+            await self._async_save()
+            self._notify()
+            return dict(override.restore)
 
     async def _async_restore(
-        self, site_id: int, override: Override, *, give_up: bool
+        self, site_id: int, override: Override, *, cancelled: bool
     ) -> RestoreResult:
         """One restore attempt (the site's lock is held)."""
         site = self.sites[site_id]
@@ -323,13 +367,7 @@ class OverrideManager:
                 result.error = result.error or err
             else:
                 result.restored[name] = before
-        if not result.failed or give_up:
-            if result.failed:
-                LOGGER.warning(
-                    "Stopped restoring the override of %s; values not restored: %s",
-                    site.name,
-                    await async_describe(site, result.failed),
-                )
+        if not result.failed:
             self.overrides.pop(site_id, None)
             async_clear_issue(self.hass, OVERRIDE_RESTORE, site_id)
         else:
@@ -337,7 +375,11 @@ class OverrideManager:
                 override.restore.pop(name, None)
                 override.values.pop(name, None)
             self._retry_later(
-                site, override, result, await async_describe(site, result.failed)
+                site,
+                override,
+                result,
+                await async_describe(site, result.failed),
+                repair_now=cancelled,
             )
         await self._async_save()
         self._notify()
@@ -349,19 +391,22 @@ class OverrideManager:
         override: Override,
         result: RestoreResult,
         not_restored: str,
+        *,
+        repair_now: bool,
     ) -> None:
-        delay = RETRY_MINUTES[min(override.attempts, len(RETRY_MINUTES) - 1)]
+        """Schedule the next attempt; raise the repair issue when it is time."""
+        now = dt_util.utcnow()
+        ended = override.ended_at or now
         override.attempts += 1
-        override.next_attempt = dt_util.utcnow() + timedelta(minutes=delay)
+        override.next_attempt = next_retry(ended, now)
         LOGGER.warning(
             "Could not restore %s of %s after the override (%s); retrying in %s min",
             not_restored,
             site.name,
             result.error,
-            delay,
+            round((override.next_attempt - now) / timedelta(minutes=1)),
         )
-        ended = override.ended_at or override.started_at
-        if dt_util.utcnow() - ended >= REPAIR_AFTER:
+        if repair_now or now - ended >= REPAIR_AFTER:
             async_raise_issue(
                 self.hass,
                 OVERRIDE_RESTORE,
@@ -370,9 +415,13 @@ class OverrideManager:
                 site=site.name,
                 values=not_restored,
             )
+        self._arm_retry(site.site_id, override.next_attempt)
+
+    def _arm_retry(self, site_id: int, when: datetime) -> None:
+        """Try the restore again at ``when``."""
+        self._disarm(site_id)
         if self._unloaded:
             return
-        site_id = site.site_id
 
         @callback
         def _again(_now: datetime) -> None:
@@ -381,5 +430,4 @@ class OverrideManager:
                 self.hass, self._async_end(site_id), f"{DOMAIN} override retry"
             )
 
-        self._disarm(site_id)
-        self._timers[site_id] = [async_call_later(self.hass, delay * 60, _again)]
+        self._timers[site_id] = [async_track_point_in_utc_time(self.hass, _again, when)]

@@ -1,11 +1,12 @@
 """The override entities of a site: "Override active", "Override ends", "Cancel override".
 
-Each reads the entry's :class:`~.override.OverrideManager` (no request) and
+Each reads the entry's :class:`~.engine.OverrideManager` (no request) and
 updates when an override starts, changes or ends; the button cancels through
-the manager. binary_sensor.py, sensor.py and button.py add them for every
-site (any site can have an override: a battery's settings or the export
-rule of solar). Available while Home Assistant runs, whether Tesla answers or
-not: the override is local state.
+the manager. binary_sensor.py, sensor.py and button.py add them to the sites
+that have a setting an override can change (:func:`~.model.has_override_settings`:
+a solar-only site has none). The sensors are available while Home Assistant
+runs, whether Tesla answers or not (the override is local state); the button
+only while the site has an override to cancel.
 """
 
 from __future__ import annotations
@@ -137,8 +138,13 @@ class CancelOverrideButton(_OverrideEntity, ButtonEntity):
             ),
         )
 
+    @property
+    def available(self) -> bool:
+        """Pressable only while there is an override (or its restore) to cancel."""
+        return self.override is not None
+
     async def async_press(self) -> None:
-        """Cancel (nothing happens without an override)."""
+        """Cancel; a restore that fails is retried, and the error names what failed."""
         result = await self.manager.async_cancel(self.site)
         if (failure := await result.async_failure(self.site)) is not None:
             raise not_restored_error([failure])

@@ -5,8 +5,9 @@ commands.py, with a ``restore_order``), how each is read for the record
 (:func:`read_setting`), sent (:func:`async_send_setting`, through the table)
 and ordered so that Tesla accepts each step (:func:`send_order`), one site's
 :class:`Override` as the store keeps it, and what a restore attempt did
-(:class:`RestoreResult`). engine.py runs the overrides; actions/override.py
-and the entities read these.
+(:class:`RestoreResult`), and which sites can have an override at all
+(:func:`has_override_settings`). engine.py runs the overrides;
+actions/override.py and the entities read these.
 """
 
 from __future__ import annotations
@@ -31,6 +32,11 @@ SETTINGS: dict[str, Control[Any]] = {
     control.key: control for control in CONTROLS if control.restore_order is not None
 }
 FIELDS = tuple(SETTINGS)
+
+
+def has_override_settings(info: SiteInfo) -> bool:
+    """Whether the site has a setting an override can change (its entities exist)."""
+    return any(control.exists(info) for control in SETTINGS.values())
 
 
 type Value = str | int | bool
@@ -81,6 +87,7 @@ class Override:
     target_rising: bool = True
     started_at: datetime = field(default_factory=dt_util.utcnow)
     ended_at: datetime | None = None
+    # Failed restore attempts so far, and when the next one is due.
     attempts: int = 0
     next_attempt: datetime | None = None
 
@@ -100,6 +107,7 @@ class Override:
             "started_at": _iso(self.started_at),
             "ended_at": _iso(self.ended_at),
             "attempts": self.attempts,
+            "next_attempt": _iso(self.next_attempt),
         }
 
     @classmethod
@@ -114,6 +122,7 @@ class Override:
             started_at=_parse(data.get("started_at")) or dt_util.utcnow(),
             ended_at=_parse(data.get("ended_at")),
             attempts=int(data.get("attempts", 0)),
+            next_attempt=_parse(data.get("next_attempt")),
         )
 
 
