@@ -1,9 +1,10 @@
 """Deprecated uses fail the tests: Home Assistant's reports and Python's warnings.
 
 The guard (``deprecation_reports`` in tests/conftest.py) fails a test when
-Home Assistant logged that the integration uses something deprecated;
-setup.cfg turns a DeprecationWarning attributed to the integration's code into
-an error. Code "in the integration" here is compiled with a file name inside
+Home Assistant logged that the integration uses something deprecated, and the
+browser tests fail when Home Assistant's log has such a report
+(tests/e2e/stack.py ``check_log``); setup.cfg turns a DeprecationWarning
+attributed to the integration's code into an error. Code "in the integration" here is compiled with a file name inside
 custom_components/powerwall_fleet/, which is how Home Assistant tells whose
 code called it.
 """
@@ -19,6 +20,7 @@ from homeassistant.helpers import frame
 import pytest
 
 from tests.deprecation_reports import deprecation_reports, is_deprecation_report
+from tests.e2e import stack
 
 REPO = Path(__file__).parents[1]
 CALLER = """
@@ -117,6 +119,33 @@ def test_which_log_lines_are_reports(line: str, ours: bool) -> None:
     """Home Assistant's two report formats, naming this integration, and nothing else."""
     assert is_deprecation_report(line) is ours
     assert deprecation_reports(["first line", line]) == ([line] if ours else [])
+
+
+def test_browser_tests_fail_on_a_report_in_home_assistants_log(tmp_path: Path) -> None:
+    """The browser tests' stack check fails on a report and passes a clean log."""
+    log = tmp_path / "develop.log"
+    clean = [
+        "scripts/develop: Fleet API simulator on http://127.0.0.1:1",
+        (
+            "2026-11-07 10:00:00.000 WARNING (SyncWorker_1) [homeassistant.loader]"
+            " We found a custom integration powerwall_fleet which has not been"
+            " tested by Home Assistant."
+        ),
+    ]
+    log.write_text("\n".join(clean))
+    stack.check_log(log)
+
+    report = (
+        "2026-11-07 10:00:01.000 WARNING (MainThread) [homeassistant.helpers.frame]"
+        " Detected that custom integration 'powerwall_fleet' calls"
+        " `device_registry.async_update_device` with one of `remove_config_entry_id`"
+        " at custom_components/powerwall_fleet/__init__.py, line 238:"
+        " registry.async_update_device(. This will stop working in Home Assistant"
+        " 2027.8.0, please report it to the author"
+    )
+    log.write_text("\n".join([*clean, report]))
+    with pytest.raises(pytest.fail.Exception, match="line 238"):
+        stack.check_log(log)
 
 
 def test_deprecation_warning_from_the_integration_is_an_error() -> None:
