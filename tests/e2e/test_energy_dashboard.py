@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+import importlib
 import importlib.util
 import json
 import os
@@ -252,7 +253,11 @@ def test_energy_dashboard_with_the_site_statistics(
 
 
 def _frontend_texts() -> set[str]:
-    """Every English text of the release frontend's configuration panels."""
+    """Every English text of the release frontend's configuration panels.
+
+    Home Assistant installs its frontend into the venv when it first starts.
+    """
+    importlib.invalidate_caches()
     spec = importlib.util.find_spec("hass_frontend")
     assert spec is not None, "the release venv has Home Assistant's frontend"
     assert spec.submodule_search_locations
@@ -272,6 +277,7 @@ def _frontend_texts() -> set[str]:
     return set(strings(json.loads(files[0].read_text(encoding="utf-8"))))
 
 
+@pytest.mark.usefixtures("configured")  # Home Assistant has started once
 def test_readme_steps_follow_the_dialogs() -> None:
     """The README's steps name the release's dialogs and fields, in their order.
 
@@ -282,7 +288,8 @@ def test_readme_steps_follow_the_dialogs() -> None:
     texts = _frontend_texts()
     readme = (stack.REPO / "README.md").read_text(encoding="utf-8")
     start = readme.index("### Set up the Energy dashboard, step by step")
-    steps = readme[start : readme.index("Two ways to feed the Energy dashboard", start)]
+    end = readme.index("Two ways to feed the Energy dashboard", start)
+    steps = " ".join(readme[start:end].split())  # lines wrapped anywhere
     position = 0
     for source, (button, title) in DIALOGS.items():
         labels = [button, title]
