@@ -1,6 +1,6 @@
 """Fixtures shared by all Powerwall Fleet tests."""
 
-from collections.abc import Generator
+from collections.abc import Generator, Iterator
 import logging
 from pathlib import Path
 from unittest.mock import patch
@@ -12,6 +12,7 @@ import pytest
 # sys.path; importing ours first makes `custom_components` resolve to this
 # repository, otherwise Home Assistant reports "Integration not found".
 import custom_components.powerwall_fleet  # noqa: F401
+from tests.deprecation_reports import is_deprecation_report
 
 # The Fleet API simulator's fixtures (`simulator`), once tests/simulator has them.
 if (Path(__file__).parent / "simulator" / "pytest_plugin.py").is_file():
@@ -63,3 +64,39 @@ def marked_platforms(request: pytest.FixtureRequest) -> Generator[None]:
         return
     with patch("custom_components.powerwall_fleet.PLATFORMS", list(mark.args)):
         yield
+
+
+class _ReportCollector(logging.Handler):
+    """Keeps the log messages that report a deprecated use by the integration."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.found: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        if is_deprecation_report(message):
+            self.found.append(message)
+
+
+@pytest.fixture(autouse=True)
+def deprecation_reports() -> Iterator[list[str]]:
+    """Fail the test when Home Assistant reported a deprecated use by the integration.
+
+    Home Assistant only logs such a use (tests/deprecation_reports.py says
+    which messages). The reports a test caused are in the list this fixture
+    gives; a test that causes one on purpose empties it.
+    """
+    collector = _ReportCollector()
+    root = logging.getLogger()
+    root.addHandler(collector)
+    try:
+        yield collector.found
+    finally:
+        root.removeHandler(collector)
+    if collector.found:
+        pytest.fail(
+            "Home Assistant reported a deprecated use by the integration:\n"
+            + "\n".join(collector.found),
+            pytrace=False,
+        )

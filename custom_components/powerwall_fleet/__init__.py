@@ -38,7 +38,7 @@ from .const import (
     SITES_CHECK_INTERVAL,
 )
 from .coordinator import SiteCoordinators, build_site_coordinators
-from .entity import site_device_info
+from .entity import remove_device, site_device_info
 from .fleet import (
     FleetClient,
     FleetError,
@@ -235,6 +235,4 @@ def _sync_devices(
         keep.add(device.id)
     for device in dr.async_entries_for_config_entry(registry, entry.entry_id):
         if device.id not in keep and device.via_device_id not in keep:
-            registry.async_update_device(
-                device.id, remove_config_entry_id=entry.entry_id
-            )
+            remove_device(registry, device.id, entry.entry_id)

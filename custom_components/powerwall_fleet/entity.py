@@ -1,7 +1,8 @@
 """Base entity and device info: one device per energy site, unique ids ``<site_id>_<key>``.
 
-Owns the site device's identity (name, model, firmware, serial from site.py)
-and adding a site's entities once its components are known.
+Owns the site device's identity (name, model, firmware, serial from site.py),
+taking a device of the integration's off an entry, and adding a site's
+entities once its components are known.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from homeassistant.core import callback
+from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.entity import Entity, EntityDescription
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
@@ -24,6 +26,12 @@ if TYPE_CHECKING:
     from .runtime import PowerwallFleetConfigEntry
 
 MANUFACTURER = "Tesla"
+
+# Home Assistant 2026.10 gives a device a single config entry
+# (``DeviceEntry.config_entry_id``): another entry's device with the same
+# identifiers is a device of its own. Before, a device listed every entry that
+# had it (``config_entries``).
+_ONE_ENTRY_PER_DEVICE = hasattr(dr.DeviceEntry, "config_entry_id")
 
 
 def site_device_info(site: Product, info: SiteInfo | None) -> DeviceInfo:
@@ -47,6 +55,21 @@ def site_device_info(site: Product, info: SiteInfo | None) -> DeviceInfo:
     elif site.gateway_id or site.id:
         device["serial_number"] = site.gateway_id or site.id
     return device
+
+
+@callback
+def remove_device(registry: dr.DeviceRegistry, device_id: str, entry_id: str) -> None:
+    """Take the entry's device away; another entry's device stays.
+
+    Since Home Assistant 2026.10 the device is the entry's own: it is removed
+    (taking the entry off a device is reported as deprecated there). Before,
+    the entry is taken off the device, which goes when no entry is left, so a
+    device another entry shares stays with that entry.
+    """
+    if _ONE_ENTRY_PER_DEVICE:
+        registry.async_remove_device(device_id)
+    else:
+        registry.async_update_device(device_id, remove_config_entry_id=entry_id)
 
 
 def _gateway_din(info: SiteInfo) -> str | None:

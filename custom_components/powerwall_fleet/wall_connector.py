@@ -26,7 +26,7 @@ from homeassistant.helpers.typing import StateType
 
 from .const import DOMAIN
 from .coordinator import LiveCoordinator, SiteCoordinators
-from .entity import MANUFACTURER, PowerwallFleetEntity
+from .entity import MANUFACTURER, PowerwallFleetEntity, remove_device
 from .fleet import LiveStatus, WallConnector
 
 if TYPE_CHECKING:
@@ -272,7 +272,5 @@ class _ConnectorFollower:
             dins = {value for domain, value in device.identifiers if domain == DOMAIN}
             if dins & listed:
                 continue
-            registry.async_update_device(
-                device.id, remove_config_entry_id=self.entry.entry_id
-            )
+            remove_device(registry, device.id, self.entry.entry_id)
             self.known -= dins

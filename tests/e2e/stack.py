@@ -6,7 +6,9 @@ free ports; ``Browser`` wraps a Playwright page with numbered screenshots;
 the ``log_in``/``add_integration``/``config_flow`` steps are what the banner
 of scripts/develop tells a developer to do. ``ha_ws``/``ha_service`` talk to
 Home Assistant through the logged-in frontend's own connection;
-``poll_history_now`` starts a site's energy history at once.
+``poll_history_now`` starts a site's energy history at once. Stopping a stack
+(``interrupt``) fails the test when Home Assistant's log reports a deprecated
+use by the integration.
 
 Test modules call ``skip_unless_asked()`` first: they run only when asked
 for (scripts/e2e sets POWERWALL_FLEET_E2E=1), with Playwright installed and a
@@ -32,6 +34,7 @@ import urllib.request
 
 import pytest
 
+from tests.deprecation_reports import deprecation_reports
 from tests.simulator.scenario import CLIENT_ID, CLIENT_SECRET, PARTNER_DOMAIN
 
 # Imported by name: Playwright is only in .venv-ha-release, and the linters
@@ -170,15 +173,35 @@ def start_develop(config_dir: Path, log: Path, *args: str) -> Stack:
 
 
 def interrupt(stack: Stack) -> int:
-    """Ctrl-C, as in a terminal: SIGINT to the whole process group."""
+    """Ctrl-C, as in a terminal: SIGINT to the whole process group.
+
+    Then fails when Home Assistant's log (the stack's output) reports a
+    deprecated use by the integration: ``check_log``.
+    """
     if stack.process.poll() is None:
         os.killpg(stack.process.pid, signal.SIGINT)
     try:
-        return stack.process.wait(timeout=60)
+        code = stack.process.wait(timeout=60)
     except subprocess.TimeoutExpired:
         os.killpg(stack.process.pid, signal.SIGKILL)
         stack.process.wait()
         raise
+    check_log(stack.log)
+    return code
+
+
+def check_log(log: Path) -> None:
+    """Fail when ``log`` has Home Assistant reporting a deprecated use by the integration.
+
+    Home Assistant only logs those (tests/deprecation_reports.py), and keeps
+    working until the version the report names.
+    """
+    if reports := deprecation_reports(log.read_text(errors="replace").splitlines()):
+        pytest.fail(
+            f"Home Assistant reported a deprecated use by the integration ({log}):\n"
+            + "\n".join(reports),
+            pytrace=False,
+        )
 
 
 def tail(log: Path, lines: int = 40) -> str:

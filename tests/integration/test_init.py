@@ -73,6 +73,37 @@ async def test_stale_devices_removed(
     assert set(config_entry.runtime_data.sites) == {SITE_FULL}
 
 
+async def test_stale_device_of_another_entry_stays(
+    hass: HomeAssistant, simulator: Simulator, config_entry: MockConfigEntry
+) -> None:
+    """A site no longer set up: only this entry's device of it goes.
+
+    Another entry with a device of the same identifiers keeps it (up to Home
+    Assistant 2026.9 it is the same device, listing both entries).
+    """
+    config_entry.add_to_hass(hass)
+    other = MockConfigEntry(domain="test")
+    other.add_to_hass(hass)
+    registry = dr.async_get(hass)
+    for entry in (other, config_entry):
+        registry.async_get_or_create(
+            config_entry_id=entry.entry_id, identifiers={(DOMAIN, str(SITE_PW3))}
+        )
+    await setup_sites(hass, config_entry)
+    assert config_entry.state is ConfigEntryState.LOADED
+
+    def identifiers(entry: MockConfigEntry) -> set[tuple[str, str]]:
+        return {
+            identifier
+            for device in dr.async_entries_for_config_entry(registry, entry.entry_id)
+            for identifier in device.identifiers
+        }
+
+    assert (DOMAIN, str(SITE_PW3)) not in identifiers(config_entry)
+    assert (DOMAIN, str(SITE_FULL)) in identifiers(config_entry)
+    assert identifiers(other) == {(DOMAIN, str(SITE_PW3))}
+
+
 @pytest.mark.parametrize(
     ("fault", "state", "reauth"),
     [
