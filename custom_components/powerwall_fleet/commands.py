@@ -391,13 +391,18 @@ def checked_percent(value: float) -> int:
     return whole_percent(value)
 
 
-def current_charge_level(site: SiteCoordinators) -> int:
-    """The battery's present charge level, rounded half up; refused when unknown."""
+def charge_level(site: SiteCoordinators, refusal: str = "no_battery_level") -> float:
+    """The battery's present charge level; refused (``refusal``) when unknown."""
     live = site.live.latest
     level = live.percentage_charged if live is not None else None
     if level is None or not site.live.last_update_success:
-        raise validation_error("no_battery_level", site=site.name)
-    return whole_percent(level)
+        raise validation_error(refusal, site=site.name)
+    return float(level)
+
+
+def current_charge_level(site: SiteCoordinators) -> int:
+    """The battery's present charge level, rounded half up; refused when unknown."""
+    return whole_percent(charge_level(site))
 
 
 async def async_option_label(site: SiteCoordinators, select: str, option: str) -> str:

@@ -39,6 +39,7 @@ from ..commands import (
     Control,
     PercentControl,
     SwitchControl,
+    charge_level,
     checked_percent,
     require,
     validation_error,
@@ -134,11 +135,7 @@ class Plan:
 
 
 def _battery_level(site: SiteCoordinators) -> float:
-    live = site.live.latest
-    level = live.percentage_charged if live is not None else None
-    if level is None or not site.live.last_update_success:
-        raise validation_error("override_no_battery_level", site=site.name)
-    return float(level)
+    return charge_level(site, "override_no_battery_level")
 
 
 def preset_values(site: SiteCoordinators, preset: str | None) -> dict[str, Any]:

@@ -13,7 +13,7 @@ What the fetched data means is the energy folder's: the bookkeeping (which
 buckets count, totals, days done, outage summary) is ``ledger.py``'s, the
 price of a bucket and the currency rule ``money.py``'s, which statistics a
 site gets, their names and the hourly import ``statistics.py``'s. Failure
-handling is ``base.py``'s. May not import entities, commands or actions.
+handling is ``base.py``'s.
 """
 
 from __future__ import annotations

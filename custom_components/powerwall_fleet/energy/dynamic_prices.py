@@ -5,9 +5,8 @@ Amber, Tibber, a template, an ``input_number``...) and turning its units into
 a currency and a price per kWh. The ledger and the statistics ask
 :func:`async_entity_prices` for the price in force at each bucket's start; the
 options form checks an entity with :func:`parse_price_unit` and
-:func:`foreign_currency`. Reads the
-recorder through its public history API only (no database tables, no SQL):
-may not send Fleet requests, keep state or know how buckets are counted.
+:func:`foreign_currency`. Reads the recorder through its public history API
+only (no database tables, no SQL).
 
 The price in force at an instant is the entity's last state recorded at or
 before it (a change exactly at a bucket's start prices that bucket), in the

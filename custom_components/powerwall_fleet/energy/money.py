@@ -17,8 +17,8 @@ unpriced until the source is back in the statistic's currency, with one
 warning per change. While its total is still 0, the statistic takes the new
 currency.
 
-Pure Python: the coordinator reads the entities (``dynamic_prices.py``) and
-hands what they said over; no request, no Home Assistant import.
+The coordinator reads the price entities (``dynamic_prices.py``) and hands
+what they said over.
 """
 
 from __future__ import annotations

@@ -20,9 +20,8 @@ with the site's name (a site called "Home": "Home consumed", not "Home Home
 consumed"); two sites of an entry with the same name each get the end of
 their id after it.
 
-Owns the statistic ids, names and units and the recorder import. Writes the
-hours it is given: may not send requests, keep state or know how the ledger
-counts buckets.
+Owns the statistic ids, names and units and the recorder import of the
+hours it is given.
 """
 
 from __future__ import annotations
