@@ -124,6 +124,21 @@ async def test_set_time_of_use(client: FleetClient, simulator: Simulator) -> Non
     assert read_back["name"] == "Pushed from Home Assistant"
 
 
+async def test_set_time_of_use_with_strategy(
+    client: FleetClient, simulator: Simulator
+) -> None:
+    """A strategy goes beside the tariff and becomes the site's strategy."""
+    simulator.site(SITE_FULL).optimization_strategy = "balanced"
+    info = await client.site_info(SITE_FULL)
+    assert info.tariff_content_v2 is not None
+    tariff = dict(info.tariff_content_v2)
+    await client.set_time_of_use(SITE_FULL, tariff, strategy="economics")
+    assert _last_write(simulator) == {
+        "tou_settings": {"tariff_content_v2": tariff, "optimization_strategy": "economics"}
+    }
+    assert simulator.site(SITE_FULL).optimization_strategy == "economics"
+
+
 @pytest.mark.parametrize(
     ("method", "args", "kwargs"),
     [
@@ -139,6 +154,7 @@ async def test_set_time_of_use(client: FleetClient, simulator: Simulator) -> Non
         ("set_grid_import_export", (), {"allow_grid_charging": "no"}),
         ("set_off_grid_vehicle_charging_reserve", (150,), {}),
         ("set_time_of_use", ("not a tariff",), {}),
+        ("set_time_of_use", ({},), {"strategy": "cheapest"}),
     ],
 )
 async def test_bad_arguments_send_nothing(

@@ -284,22 +284,33 @@ class FleetClient:
         )
 
     async def set_time_of_use(
-        self, site_id: SiteId, tariff: Mapping[str, Any]
+        self,
+        site_id: SiteId,
+        tariff: Mapping[str, Any],
+        *,
+        strategy: str | None = None,
     ) -> CommandResult:
         """Send a ``tariff_content_v2`` tariff.
 
-        Mode and tariff changes can take minutes to act; read
-        ``site_info().tariff_content_v2`` back to confirm.
+        ``strategy`` is time-based control's optimisation strategy sent with it
+        (``"economics"`` = the app's Cost Saving, or ``"balanced"``); ``None`` sends
+        none, and owners report that such a push can leave the site in "balanced",
+        which never exports (FLEET_API.md, Quirks; Predbat #4600). Mode and tariff
+        changes can take minutes to act; read ``site_info().tariff_content_v2`` back
+        to confirm.
         """
         to_dict = getattr(tariff, "to_dict", None)
         payload = to_dict() if callable(to_dict) else tariff
         if not isinstance(payload, Mapping):
             raise InvalidArgument("tariff must be a mapping", error="invalid_tariff")
-        return await self._write(
-            "time_of_use_settings",
-            site_id,
-            {"tou_settings": {"tariff_content_v2": dict(payload)}},
-        )
+        if strategy not in (None, "economics", "balanced"):
+            raise InvalidArgument(
+                "strategy must be 'economics' or 'balanced'", error="invalid_strategy"
+            )
+        settings: dict[str, Any] = {"tariff_content_v2": dict(payload)}
+        if strategy is not None:
+            settings["optimization_strategy"] = strategy
+        return await self._write("time_of_use_settings", site_id, {"tou_settings": settings})
 
     # ------------------------------------------------------------ plumbing
 
