@@ -67,10 +67,6 @@ def _set_currency(page: Any, currency: str) -> None:
     stack.ha_ws(page, {"type": "config/core/update", "currency": currency})
 
 
-@pytest.mark.skip(
-    reason="fails on the shared browser stack after the other browser tests"
-    " (passes alone); open in issue 23"
-)
 def test_money_in_another_currency(
     logged_in: Browser, configured: tuple[Stack, Any]
 ) -> None:
@@ -144,10 +140,6 @@ def test_money_in_another_currency(
     logged_in.shot("currency-repairs-gone", full_page=True)
 
 
-@pytest.mark.skip(
-    reason="fails on the shared browser stack after the other browser tests"
-    " (passes alone); open in issue 23"
-)
 def test_missing_permission_goes_straight_to_sign_in(
     logged_in: Browser, configured: tuple[Stack, Any]
 ) -> None:
