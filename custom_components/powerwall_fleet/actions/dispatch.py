@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+import math
 from typing import TYPE_CHECKING, Any, cast
 
 from homeassistant.core import HomeAssistant, ServiceCall, ServiceResponse
@@ -23,7 +24,6 @@ from homeassistant.helpers import config_validation as cv
 from homeassistant.util import dt as dt_util
 
 from ..commands import BACKUP_RESERVE, charge_level, require, validation_error
-from ..fleet.rules import whole_percent
 from ..overrides.dispatch import (
     DEFAULT_CONFIRM_WITHIN,
     DEFAULT_MIN_POWER,
@@ -111,7 +111,8 @@ def plan_dispatch(
     min_power, confirm = _options(data)
     require(site, BACKUP_RESERVE, unknown_refused=True)
     ends_at, target, rising = plan_end(site, data)
-    level = whole_percent(charge_level(site, "override_no_battery_level"))
+    # Whole percent, rounded up: a hold's reserve never lets the charge fall.
+    level = math.ceil(charge_level(site, "override_no_battery_level"))
     if target is not None and mode == "hold":
         raise validation_error("dispatch_hold_target")
     if target is not None and rising != (mode == "charge"):
