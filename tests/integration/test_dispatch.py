@@ -440,3 +440,29 @@ async def test_bad_input_sends_nothing(
         await dispatch(hass, **data)
     assert err.value.translation_key == key
     assert len(simulator.requests) == before
+
+
+async def test_grid_outage_pauses_verification(
+    hass: HomeAssistant,
+    simulator: Simulator,
+    peak_entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """Off-grid the state says grid_down and the ladder waits; back on-grid it goes on."""
+    simulator.set_quirks(site_id=SITE_FULL, reserve_ignored_in_peak=True)
+    await setup_sites(hass, peak_entry, SITE_FULL)
+    sim = simulator.site(SITE_FULL)
+    sim.grid_outage = True
+    await dispatch(hass, mode="charge", duration="02:00:00")
+    for _ in range(40):  # 20 minutes: longer than confirm_within
+        await tick(hass, simulator, freezer, POLL)
+    state, attributes = sensor(hass)
+    assert state == "grid_down"
+    assert attributes["strategy"] == "reserve_full"
+    assert sim.default_real_mode == "autonomous"
+    sim.grid_outage = False
+    seconds = await until_state(hass, simulator, freezer, ("acting",), limit=20 * 60)
+    assert seconds is not None
+    # The clock started again with the grid: a full confirm_within first.
+    assert seconds >= 15 * 60
+    assert sensor(hass)[1]["strategy"] == "backup_only"
