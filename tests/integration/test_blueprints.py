@@ -611,4 +611,3 @@ async def test_export_when_the_sell_price_is_high(
     state = hass.states.get(dispatch)
     assert state is not None
     assert state.state == "idle"
-
