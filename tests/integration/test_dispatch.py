@@ -33,7 +33,7 @@ from custom_components.powerwall_fleet.fleet.tariff import differences, parse_ta
 from tests.integration.entity_helpers import new_entry, setup_sites
 from tests.integration.test_override import device_id
 from tests.simulator import Simulator
-from tests.simulator.scenario import SITE_FULL
+from tests.simulator.scenario import SITE_FULL, SITE_SOLAR_ONLY
 
 pytestmark = pytest.mark.usefixtures("no_retry_delay")
 
@@ -466,3 +466,33 @@ async def test_grid_outage_pauses_verification(
     # The clock started again with the grid: a full confirm_within first.
     assert seconds >= 15 * 60
     assert sensor(hass)[1]["strategy"] == "backup_only"
+
+
+async def test_an_entry_target_leaves_out_the_sites_without_a_battery(
+    hass: HomeAssistant,
+    simulator: Simulator,
+    config_entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """Through the account, the solar-only site is skipped; named, it is refused."""
+    await at(hass, simulator, freezer, simulator.clock.now().replace(microsecond=0))
+    await setup_sites(hass, config_entry, SITE_FULL, SITE_SOLAR_ONLY)
+    response = await hass.services.async_call(
+        DOMAIN,
+        "dispatch",
+        {
+            "config_entry_id": config_entry.entry_id,
+            "mode": "hold",
+            "duration": "01:00:00",
+        },
+        blocking=True,
+        return_response=True,
+    )
+    assert response is not None
+    sites: list[dict[str, Any]] = response["sites"]  # type: ignore[assignment]
+    assert [site["site_id"] for site in sites] == [SITE_FULL]
+    before = len(simulator.requests)
+    with pytest.raises(ServiceValidationError) as err:
+        await dispatch(hass, SITE_SOLAR_ONLY, mode="charge", duration="01:00:00")
+    assert err.value.translation_key == "no_battery"
+    assert len(simulator.requests) == before

@@ -20,6 +20,7 @@ import math
 from typing import TYPE_CHECKING, Any, cast
 
 from homeassistant.core import HomeAssistant, ServiceCall, ServiceResponse
+from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import config_validation as cv
 from homeassistant.util import dt as dt_util
 
@@ -163,12 +164,24 @@ def plan_dispatch(
     return DispatchPlan(site, manager, dispatch, ends_at, target, rising)
 
 
+# Refusals that mean "this site cannot": a site reached through its entry (not
+# named as a device) is then left out instead of failing the call.
+_CANNOT = ("no_battery", "dispatch_cannot_export")
+
+
 def _plans(targets: list[Target], data: dict[str, Any]) -> list[DispatchPlan]:
-    plans = [
-        plan_dispatch(site, entry.runtime_data.overrides, data)
-        for entry, site, _ in targets
-    ]
-    check_command_scopes([site for _, site, _ in targets])
+    plans: list[DispatchPlan] = []
+    first: ServiceValidationError | None = None
+    for entry, site, explicit in targets:
+        try:
+            plans.append(plan_dispatch(site, entry.runtime_data.overrides, data))
+        except ServiceValidationError as err:
+            if explicit or err.translation_key not in _CANNOT:
+                raise
+            first = first or err
+    if not plans and first is not None:
+        raise first
+    check_command_scopes([plan.site for plan in plans])
     return plans
 
 
