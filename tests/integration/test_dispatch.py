@@ -38,8 +38,9 @@ from tests.simulator.scenario import SITE_FULL, SITE_SOLAR_ONLY
 pytestmark = pytest.mark.usefixtures("no_retry_delay")
 
 POLL = 30  # seconds between live polls (the default)
-# 17:30 in Los Angeles (the Home site) in December: the default tariff's peak, after dark.
-PEAK = datetime(2026, 12, 22, 1, 30, tzinfo=dt_util.UTC)
+# 20:15 in Los Angeles (the Home site), the simulator's first evening: the default
+# tariff's peak (16-21), after sunset (no solar charging the battery).
+PEAK = datetime(2026, 6, 22, 3, 15, tzinfo=dt_util.UTC)
 
 
 @dataclass
@@ -153,7 +154,7 @@ async def peak_entry(
     credentials: None,
     freezer: FrozenDateTimeFactory,
 ) -> MockConfigEntry:
-    """The Home site at 17:30 on a December evening (peak, dark), battery at 40 %.
+    """The Home site at 20:15 (peak, dark), battery at 40 %.
 
     The login is made then, so that its tokens are fresh.
     """
@@ -366,6 +367,15 @@ async def test_export_never_allowed_gives_up_and_restores_everything(
     assert "kW" in placeholders["powers"]
     assert events[-1]["state"] == "not_acting"
     assert config_entry.runtime_data.overrides.overrides == {}
+    # Once the utility allows it, the next dispatch acts and the repair goes.
+    simulator.set_quirks(site_id=SITE_FULL, battery_export_forbidden=False)
+    _, figures = await run(hass, simulator, freezer, mode="export", duration="01:00:00")
+    assert figures.minutes is not None
+    assert sensor(hass)[0] == "acting"
+    assert (
+        ir.async_get(hass).async_get_issue(DOMAIN, f"dispatch_not_acting_{SITE_FULL}")
+        is None
+    )
 
 
 # ------------------------------------------------------------------------ restart
