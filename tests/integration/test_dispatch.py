@@ -506,3 +506,28 @@ async def test_an_entry_target_leaves_out_the_sites_without_a_battery(
         await dispatch(hass, SITE_SOLAR_ONLY, mode="charge", duration="01:00:00")
     assert err.value.translation_key == "no_battery"
     assert len(simulator.requests) == before
+
+
+async def test_a_refused_tariff_restore_is_retried(
+    hass: HomeAssistant,
+    simulator: Simulator,
+    config_entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """Tesla unreachable for the tariff at the end: restoring, retried a minute later."""
+    await at(hass, simulator, freezer, simulator.clock.now().replace(microsecond=0))
+    await setup_sites(hass, config_entry, SITE_FULL)
+    sim = simulator.site(SITE_FULL)
+    original = sim.tariff_content_v2
+    await run(hass, simulator, freezer, mode="export", duration="00:30:00")
+    simulator.add_fault("time_of_use_settings", status=503)
+    await tick(hass, simulator, freezer, 30 * 60)
+    manager = config_entry.runtime_data.overrides
+    assert sensor(hass)[0] == "restoring"
+    assert "time_of_use" in manager.overrides[SITE_FULL].restore
+    assert sim.customer_preferred_export_rule == "pv_only"  # the rest is back
+    assert differences(parse_tariff(original), parse_tariff(sim.tariff_content_v2))
+    await tick(hass, simulator, freezer, 60)
+    assert sensor(hass)[0] == "idle"
+    assert not differences(parse_tariff(original), parse_tariff(sim.tariff_content_v2))
+    assert manager.overrides == {}
