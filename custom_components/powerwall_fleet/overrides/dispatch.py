@@ -32,7 +32,8 @@ from ..fleet.tariff.window import windows_of, with_window
 from ..site import site_zone
 
 MODES = ("charge", "export", "hold")
-TIME_OF_USE = "time_of_use"  # the key of a temporary tariff in an override's values
+# The key of a temporary tariff in an override's values (the control's key).
+TIME_OF_USE = TARIFF_CONTROL.key
 
 # The sensor's states (translation key ``dispatch``).
 IDLE = "idle"
