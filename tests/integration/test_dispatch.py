@@ -531,3 +531,37 @@ async def test_a_refused_tariff_restore_is_retried(
     assert sensor(hass)[0] == "idle"
     assert not differences(parse_tariff(original), parse_tariff(sim.tariff_content_v2))
     assert manager.overrides == {}
+
+
+async def test_the_strategy_held_before_comes_back_with_the_tariff(
+    hass: HomeAssistant,
+    simulator: Simulator,
+    config_entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """A site in "balanced": exports pushed with "economics"; a second dispatch changes nothing of that."""
+    await at(hass, simulator, freezer, simulator.clock.now().replace(microsecond=0))
+    sim = simulator.site(SITE_FULL)
+    sim.optimization_strategy = "balanced"
+    await setup_sites(hass, config_entry, SITE_FULL)
+    original = sim.tariff_content_v2
+    await dispatch(hass, mode="export", duration="01:00:00")
+    assert sim.optimization_strategy == "economics"
+    await dispatch(hass, mode="export", duration="00:30:00")
+    bodies = [
+        r.json_body
+        for r in simulator.requests
+        if r.endpoint == "time_of_use_settings" and r.site_id == SITE_FULL
+    ]
+    assert [b["tou_settings"]["optimization_strategy"] for b in bodies] == [
+        "economics",
+        "economics",
+    ]
+    await hass.services.async_call(
+        DOMAIN,
+        "cancel_override",
+        {"device_id": device_id(hass, SITE_FULL)},
+        blocking=True,
+    )
+    assert sim.optimization_strategy == "balanced"
+    assert not differences(parse_tariff(original), parse_tariff(sim.tariff_content_v2))

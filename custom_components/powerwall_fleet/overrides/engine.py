@@ -272,8 +272,14 @@ class OverrideManager:
             override.target_percent = target_percent
             override.target_rising = target_rising
             if dispatch is not None:
-                strategy = info.tou_settings if info is not None else None
-                dispatch.strategy = strategy.optimization_strategy if strategy else None
+                # The strategy to restore with the tariff: the one the site held
+                # before the first dispatch (a second one finds its own).
+                held = info.tou_settings if info is not None else None
+                dispatch.strategy = (
+                    override.dispatch.strategy
+                    if override.dispatch is not None
+                    else (held.optimization_strategy if held else None)
+                )
                 override.dispatch = dispatch
                 self.outcomes.pop(site.site_id, None)
             self.overrides[site.site_id] = override
