@@ -33,7 +33,7 @@ from custom_components.powerwall_fleet.fleet.tariff import differences, parse_ta
 from tests.integration.entity_helpers import new_entry, setup_sites
 from tests.integration.test_override import device_id
 from tests.simulator import Simulator
-from tests.simulator.scenario import SITE_FULL, SITE_SOLAR_ONLY
+from tests.simulator.scenario import SITE_FULL, SITE_PW3, SITE_SOLAR_ONLY
 
 pytestmark = pytest.mark.usefixtures("no_retry_delay")
 
@@ -110,11 +110,12 @@ async def until_state(
     states: tuple[str, ...],
     *,
     limit: float,
+    site_id: int = SITE_FULL,
 ) -> float | None:
     """Poll after poll until the sensor shows one of ``states``; seconds taken."""
     waited = 0.0
     while waited <= limit:
-        if sensor(hass)[0] in states:
+        if sensor(hass, site_id)[0] in states:
             return waited
         await tick(hass, simulator, freezer, POLL)
         waited += POLL
@@ -564,4 +565,34 @@ async def test_the_strategy_held_before_comes_back_with_the_tariff(
         blocking=True,
     )
     assert sim.optimization_strategy == "balanced"
+    assert not differences(parse_tariff(original), parse_tariff(sim.tariff_content_v2))
+
+
+@pytest.mark.parametrize("mode", ["charge", "export", "hold"])
+async def test_every_mode_acts_on_a_powerwall_3_with_a_night_tariff(
+    hass: HomeAssistant,
+    simulator: Simulator,
+    config_entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+    mode: str,
+) -> None:
+    """The Cabin (Powerwall 3, a three-period tariff): each mode acts on its first step."""
+    await at(hass, simulator, freezer, simulator.clock.now().replace(microsecond=0))
+    simulator.site(SITE_PW3).percentage_charged = 50
+    await setup_sites(hass, config_entry, SITE_PW3)
+    sim = simulator.site(SITE_PW3)
+    original = sim.tariff_content_v2
+    result = await dispatch(hass, SITE_PW3, mode=mode, duration="01:00:00")
+    seconds = await until_state(
+        hass, simulator, freezer, ("acting", "not_acting"), limit=3600, site_id=SITE_PW3
+    )
+    assert seconds is not None
+    assert sensor(hass, SITE_PW3)[0] == "acting"
+    assert sensor(hass, SITE_PW3)[1]["strategy"] == result["strategy"]
+    await hass.services.async_call(
+        DOMAIN,
+        "cancel_override",
+        {"device_id": device_id(hass, SITE_PW3)},
+        blocking=True,
+    )
     assert not differences(parse_tariff(original), parse_tariff(sim.tariff_content_v2))
