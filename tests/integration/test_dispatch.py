@@ -287,6 +287,10 @@ async def test_hold_keeps_the_charge(
 @pytest.mark.parametrize(
     ("mode", "quirks", "data", "first"),
     [
+        # Without a quirk, at the same hour, the first step acts.
+        ("charge", {}, {}, "reserve_full"),
+        ("hold", {}, {}, "reserve_at_charge"),
+        ("export", {}, {"duration": "02:00:00"}, "tariff_window"),
         # Reserve changes wait out the peak: backup-only charges.
         ("charge", {"reserve_ignored_in_peak": True}, {}, "backup_only"),
         # Reserve-driven charging capped at 1.7 kW per Powerwall: backup-only is full rate.
