@@ -54,6 +54,7 @@ LAYER_OF: dict[str, str] = {
     "actions/__init__": "actions",
     "actions/end": "actions",
     "actions/override": "actions",
+    "actions/dispatch": "actions",
     "actions/settings": "actions",
     "actions/target": "actions",
     # What the owner sees while adding or reconfiguring an entry.
@@ -63,6 +64,7 @@ LAYER_OF: dict[str, str] = {
     "overrides/__init__": "overrides",
     "overrides/engine": "overrides",
     "overrides/model": "overrides",
+    "overrides/dispatch": "overrides",
     # The control table.
     "commands": "controls",
     "controls": "controls",
@@ -120,6 +122,7 @@ LAYER_OF: dict[str, str] = {
     "fleet/tariff/parse": "client",
     "fleet/tariff/resolve": "client",
     "fleet/tariff/validate": "client",
+    "fleet/tariff/window": "client",
 }
 # Placed ahead of the branches that add them; an entry for any other module
 # that does not exist is stale.

@@ -472,10 +472,24 @@ async def async_set_backup_reserve(
 
 
 async def async_set_time_of_use(
-    site: SiteCoordinators, tariff: Tariff
+    site: SiteCoordinators, tariff: Tariff, *, strategy: str | None = None
 ) -> TariffConfirmation:
-    """Send a validated tariff; tell whether the site holds what was sent."""
-    await _async_command(site, TIME_OF_USE, validate(site, TIME_OF_USE, tariff))
+    """Send a validated tariff; tell whether the site holds what was sent.
+
+    ``strategy``: time-based control's optimisation strategy sent with it
+    (fleet/client.py ``set_time_of_use``); a dispatch sends ``economics``.
+    """
+    control = TIME_OF_USE
+    if strategy is not None:
+
+        def _send(
+            client: FleetClient, site_id: int, sent: Tariff
+        ) -> Awaitable[CommandResult]:
+            return client.set_time_of_use(site_id, sent.to_dict(), strategy=strategy)
+
+        # (replace() of a generic row loses its value type for mypy)
+        control = replace(TIME_OF_USE, send=cast("Any", _send))
+    await _async_command(site, control, validate(site, control, tariff))
     info = site.info.latest
     found = held_differences(tariff, info.tariff_content_v2 if info else None)
     return TariffConfirmation(

@@ -114,6 +114,17 @@ TARIFF_CURRENCY_MISMATCH = RepairIssue(
     placeholders=("site", "tariff_currency", "home_currency", "title"),
 )
 
+# A dispatch's battery did not act after every strategy of its ladder; the
+# dispatch ended and restored (overrides/engine.py). Closes when a later
+# dispatch of the site acts.
+DISPATCH_NOT_ACTING = RepairIssue(
+    translation_key="dispatch_not_acting",
+    owner="site",
+    severity=ir.IssueSeverity.WARNING,
+    is_fixable=False,
+    placeholders=("site", "mode", "strategies", "powers", "title"),
+)
+
 ISSUES: tuple[RepairIssue, ...] = (
     RATE_LIMITED,
     MISSING_SCOPES,
@@ -121,6 +132,7 @@ ISSUES: tuple[RepairIssue, ...] = (
     SITE_UNAVAILABLE,
     OVERRIDE_RESTORE,
     TARIFF_CURRENCY_MISMATCH,
+    DISPATCH_NOT_ACTING,
 )
 
 

@@ -34,7 +34,7 @@ from .coordinator import FleetCoordinator, HistoryCoordinator, SiteCoordinators
 from .energy.ledger import FLOWS, EnergyFlow, OutageSummary
 from .entity import PowerwallFleetEntity, async_add_site_entities
 from .fleet import LiveStatus, SiteInfo
-from .overrides.entities import OverrideEndsSensor
+from .overrides.entities import DispatchSensor, OverrideEndsSensor
 from .overrides.model import has_override_settings
 from .runtime import PowerwallFleetConfigEntry
 from .site import has_battery, has_component, has_grid, has_solar
@@ -216,6 +216,8 @@ async def async_setup_entry(
         entities.append(RequestCounterSensor(site))
         if has_override_settings(info):
             entities.append(OverrideEndsSensor(entry, site))
+        if has_battery(info):
+            entities.append(DispatchSensor(entry, site))
         entities.extend(energy_entities(site, info))
         return entities
 

@@ -35,7 +35,12 @@ ROOT = Path(__file__).parents[2]
 BLUEPRINT_DIR = ROOT / "blueprints" / "automation" / DOMAIN
 REPOSITORY = "https://github.com/powerwall-fleet/powerwall-fleet"
 RAW = "https://raw.githubusercontent.com/powerwall-fleet/powerwall-fleet/main"
-BLUEPRINTS = ("storm_prep", "cheap_rate_charging", "negative_price_export_stop")
+BLUEPRINTS = (
+    "storm_prep",
+    "cheap_rate_charging",
+    "negative_price_export_stop",
+    "export_when_price_high",
+)
 
 pytestmark = pytest.mark.usefixtures("no_retry_delay")
 
@@ -115,8 +120,19 @@ def test_blueprint_passes_home_assistants_validation(name: str) -> None:
         for node in _walk(config["actions"])
         if isinstance(node, dict) and "action" in node
     ]
-    assert set(actions) <= {f"{DOMAIN}.override", f"{DOMAIN}.cancel_override"}
-    assert f"{DOMAIN}.override" in actions
+    assert set(actions) <= {
+        f"{DOMAIN}.override",
+        f"{DOMAIN}.dispatch",
+        f"{DOMAIN}.cancel_override",
+    }
+    # Charging and exporting go through dispatch (its verification), the rest
+    # through override.
+    starts = {f"{DOMAIN}.override", f"{DOMAIN}.dispatch"} & set(actions)
+    assert starts == {
+        f"{DOMAIN}.dispatch"
+        if name in ("cheap_rate_charging", "export_when_price_high")
+        else f"{DOMAIN}.override"
+    }
     # the override's persisted end does the waiting: nothing a restart would lose
     for node in _walk(config):
         if isinstance(node, dict):
@@ -148,6 +164,10 @@ VALIDATION_INPUTS: dict[str, dict[str, Any]] = {
         "price_entity": "sensor.price",
     },
     "negative_price_export_stop": {
+        "powerwall": ["abc123"],
+        "sell_price_entity": "sensor.sell_price",
+    },
+    "export_when_price_high": {
         "powerwall": ["abc123"],
         "sell_price_entity": "sensor.sell_price",
     },
@@ -223,6 +243,7 @@ SITE_ENTITY = {
     "storm_prep": ("number", "backup_reserve"),
     "cheap_rate_charging": ("number", "backup_reserve"),
     "negative_price_export_stop": ("select", "export_rule"),
+    "export_when_price_high": ("number", "backup_reserve"),
 }
 
 
@@ -542,3 +563,51 @@ async def test_negative_price_export_stop(
     await _override(hass, SITE_FULL, preset="storm_prep", duration={"hours": 1})
     await _set(hass, "sensor.sell_price", "0.02")
     assert simulator.site(SITE_FULL).reserve == 100
+
+
+async def test_export_when_the_sell_price_is_high(
+    hass: HomeAssistant,
+    simulator: Simulator,
+    config_entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """Above the threshold the battery exports down to the floor (seen acting); below, all back."""
+    # Home Assistant's clock on the simulator's: the export window is theirs both.
+    freezer.move_to(simulator.clock.now())
+    hass.states.async_set("sensor.sell_price", "0.12")
+    await _run_blueprint(
+        hass,
+        config_entry,
+        "export_when_price_high",
+        powerwall=[SITE_FULL],
+        sell_price_entity="sensor.sell_price",
+        price_threshold=0.3,
+        floor_percent=30,
+        max_hours=2,
+    )
+    site = simulator.site(SITE_FULL)
+    before = _settings(simulator, SITE_FULL)
+    tariff = site.tariff_content_v2
+    await _set(hass, "sensor.sell_price", "0.45")
+    assert _settings(simulator, SITE_FULL)[:3] == ("autonomous", 30, "battery_ok")
+    assert site.tariff_content_v2 != tariff
+    dispatch = er.async_get(hass).async_get_entity_id(
+        "sensor", DOMAIN, f"{SITE_FULL}_dispatch"
+    )
+    assert dispatch is not None
+    for _ in range(3):
+        simulator.clock.advance(31)
+        await tick(hass, freezer, 31)
+    state = hass.states.get(dispatch)
+    assert state is not None
+    assert state.state == "acting"
+    assert state.attributes["mode"] == "export"
+    assert site.live_powers()["battery_power"] > 1000
+    await _set(hass, "sensor.sell_price", "0.31")  # still high: nothing changes
+    assert site.reserve == 30
+    await _set(hass, "sensor.sell_price", "0.2")  # at or below: restored, tariff too
+    assert _settings(simulator, SITE_FULL) == before
+    assert site.tariff_content_v2 == tariff
+    state = hass.states.get(dispatch)
+    assert state is not None
+    assert state.state == "idle"

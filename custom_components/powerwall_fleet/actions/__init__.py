@@ -1,7 +1,7 @@
 """Every action of the integration, registered once from ``async_setup``.
 
 settings.py holds the settings actions (backup reserve, refresh, time of
-use), override.py the override actions; target.py is the one target resolver
+use), override.py the override actions, dispatch.py the dispatch action; target.py is the one target resolver
 they all use.
 """
 
@@ -16,6 +16,7 @@ from homeassistant.core import (
 )
 
 from ..const import DOMAIN
+from .dispatch import DISPATCH_SCHEMA, SERVICE_DISPATCH, async_handle_dispatch
 from .override import (
     CANCEL_OVERRIDE_SCHEMA,
     SERVICE_CANCEL_OVERRIDE,
@@ -63,6 +64,9 @@ def async_setup_actions(hass: HomeAssistant) -> None:
     async def _cancel_override(call: ServiceCall) -> ServiceResponse:
         return await async_handle_cancel_override(hass, call)
 
+    async def _dispatch(call: ServiceCall) -> ServiceResponse:
+        return await async_handle_dispatch(hass, call)
+
     hass.services.async_register(
         DOMAIN,
         SERVICE_SET_BACKUP_RESERVE,
@@ -98,5 +102,12 @@ def async_setup_actions(hass: HomeAssistant) -> None:
         SERVICE_CANCEL_OVERRIDE,
         _cancel_override,
         schema=CANCEL_OVERRIDE_SCHEMA,
+        supports_response=SupportsResponse.OPTIONAL,
+    )
+    hass.services.async_register(
+        DOMAIN,
+        SERVICE_DISPATCH,
+        _dispatch,
+        schema=DISPATCH_SCHEMA,
         supports_response=SupportsResponse.OPTIONAL,
     )

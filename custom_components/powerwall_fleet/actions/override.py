@@ -210,6 +210,19 @@ def plan_override(
             site=site.name,
             settings=", ".join(SETTINGS[name].words for name in unknown),
         )
+    ends_at, target, rising = plan_end(site, data)
+    return Plan(site, manager, values, ends_at, target, rising)
+
+
+def plan_end(
+    site: SiteCoordinators, data: dict[str, Any]
+) -> tuple[datetime | None, float | None, bool]:
+    """A call's end: the time, the charge level, whether the level is rising to it.
+
+    Refused (no request): no end, an end in the past, a level outside 0-100,
+    a level on a site without a battery or the level the battery is at.
+    """
+    info = site.info.latest
     ends_at = end_time(data, dt_util.utcnow())
     target: float | None = data.get("target_percent")
     rising = True
@@ -226,7 +239,7 @@ def plan_override(
         rising = target > level
     elif ends_at is None:
         raise validation_error("override_needs_end")
-    return Plan(site, manager, values, ends_at, target, rising)
+    return ends_at, target, rising
 
 
 def _plans(targets: list[Target], data: dict[str, Any]) -> list[Plan]:

@@ -31,6 +31,14 @@ Rules:
 - An override whose end passed while Home Assistant was down is restored at
   start-up; a retry that fell due while it was down is made at start-up.
 
+A dispatch (dispatch.py: an override with an expected behaviour) is run
+here too: each live poll of its site is judged; a strategy that does not act
+within ``confirm_within`` gives way to the next; after the last the dispatch
+ends, everything is restored (its temporary tariff included, sent with the
+strategy the site held) and the ``dispatch_not_acting`` repair issue is
+raised. Every change of a site's dispatch state fires the
+``powerwall_fleet_dispatch`` event.
+
 The record and the settings are model.py's.
 """
 
@@ -48,15 +56,22 @@ from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
 
 from ..const import DOMAIN, LOGGER
-from ..issues import OVERRIDE_RESTORE, async_clear_issue, async_raise_issue
+from ..issues import (
+    DISPATCH_NOT_ACTING,
+    OVERRIDE_RESTORE,
+    async_clear_issue,
+    async_raise_issue,
+)
+from .dispatch import ACTING, IDLE, NOT_ACTING, RESTORING, Dispatch, Observation
 from .model import (
-    SETTINGS,
+    RESTORABLE,
     Override,
     RestoreResult,
     Value,
     async_describe,
     async_send_setting,
     read_setting,
+    same_value,
     send_order,
 )
 
@@ -72,6 +87,11 @@ RETRY_AFTER_END = (1, 3, 8, 18, 30, 60)
 RETRY_EVERY = timedelta(minutes=30)
 # The repair issue is raised when a restore still fails this long after the end.
 REPAIR_AFTER = timedelta(hours=1)
+# Fired on every change of a site's dispatch state.
+EVENT_DISPATCH = f"{DOMAIN}_dispatch"
+# A dispatch's tariff is pushed with this strategy (Cost Saving): a push
+# without one can leave "balanced", which never exports (Predbat #4600).
+DISPATCH_STRATEGY = "economics"
 
 
 def next_retry(ended_at: datetime, now: datetime) -> datetime:
@@ -111,6 +131,9 @@ class OverrideManager:
         self._listeners: list[Callable[[], None]] = []
         self._locks: dict[int, asyncio.Lock] = {}
         self._unloaded = False
+        # The last dispatch of a site that gave up (shown until the next one).
+        self.outcomes: dict[int, Dispatch] = {}
+        self._shown: dict[int, str] = {}
 
     # ------------------------------------------------------------ lifecycle
 
@@ -168,6 +191,39 @@ class OverrideManager:
     def _notify(self) -> None:
         for update in list(self._listeners):
             update()
+        for site_id in self.sites:
+            state = self.dispatch_state(site_id)
+            previous = self._shown.get(site_id, IDLE)
+            if state == previous:
+                continue
+            self._shown[site_id] = state
+            dispatch = self.dispatch_of(site_id)
+            self.hass.bus.async_fire(
+                EVENT_DISPATCH,
+                {
+                    "site_id": site_id,
+                    "state": state,
+                    "previous": previous,
+                    "mode": dispatch.mode if dispatch else None,
+                    "strategy": dispatch.current.name if dispatch else None,
+                },
+            )
+
+    # ------------------------------------------------------------ dispatch state
+
+    def dispatch_of(self, site_id: int) -> Dispatch | None:
+        """The site's running dispatch, else the last one that gave up."""
+        override = self.overrides.get(site_id)
+        if override is not None and override.dispatch is not None:
+            return override.dispatch
+        return self.outcomes.get(site_id)
+
+    def dispatch_state(self, site_id: int) -> str:
+        """The state the ``dispatch`` sensor shows."""
+        override = self.overrides.get(site_id)
+        if override is not None and override.dispatch is not None:
+            return RESTORING if override.restoring else override.dispatch.state
+        return NOT_ACTING if site_id in self.outcomes else IDLE
 
     async def _async_save(self) -> None:
         await self._store.async_save(
@@ -192,6 +248,7 @@ class OverrideManager:
         ends_at: datetime | None,
         target_percent: float | None,
         target_rising: bool,
+        dispatch: Dispatch | None = None,
     ) -> tuple[dict[str, Value], Override]:
         """Set ``values`` on ``site`` (already validated) and remember the override.
 
@@ -214,16 +271,20 @@ class OverrideManager:
             override.ends_at = ends_at
             override.target_percent = target_percent
             override.target_rising = target_rising
+            if dispatch is not None:
+                # The strategy to restore with the tariff: the one the site held
+                # before the first dispatch (a second one finds its own).
+                held = info.tou_settings if info is not None else None
+                dispatch.strategy = (
+                    override.dispatch.strategy
+                    if override.dispatch is not None
+                    else (held.optimization_strategy if held else None)
+                )
+                override.dispatch = dispatch
+                self.outcomes.pop(site.site_id, None)
             self.overrides[site.site_id] = override
             try:
-                for name in send_order(values):
-                    before = previous[name]
-                    if before is None:  # pragma: no cover - refused by the checks
-                        continue
-                    if before != values[name]:
-                        await async_send_setting(site, name, values[name])
-                    override.restore.setdefault(name, before)
-                    override.values[name] = values[name]
+                await self._async_send(site, override, values, previous)
             finally:
                 if not override.values:
                     del self.overrides[site.site_id]
@@ -233,6 +294,25 @@ class OverrideManager:
                 await self._async_save()
                 self._notify()
             return {k: v for k, v in previous.items() if v is not None}, override
+
+    async def _async_send(
+        self,
+        site: SiteCoordinators,
+        override: Override,
+        values: dict[str, Value],
+        previous: dict[str, Value | None],
+    ) -> None:
+        """Send what differs from the site's values; remember what to restore."""
+        for name in send_order(values):
+            before = previous[name]
+            if before is None:  # pragma: no cover - refused by the checks
+                continue
+            if not same_value(name, before, values[name]):
+                await async_send_setting(
+                    site, name, values[name], strategy=DISPATCH_STRATEGY
+                )
+            override.restore.setdefault(name, before)
+            override.values[name] = values[name]
 
     # ------------------------------------------------------------ end
 
@@ -260,7 +340,108 @@ class OverrideManager:
                     self._end_soon(site_id)
 
             timers.append(site.live.async_add_listener(_level))
+        if override.dispatch is not None and site is not None:
+
+            @callback
+            def _poll() -> None:
+                self._observe(site, override)
+
+            timers.append(site.live.async_add_listener(_poll))
         self._timers[site_id] = timers
+
+    @callback
+    def _observe(self, site: SiteCoordinators, override: Override) -> None:
+        """Judge the poll that just arrived against the running dispatch."""
+        dispatch = override.dispatch
+        live = site.live.latest
+        if dispatch is None or override.restoring or live is None:
+            return
+        if not site.live.last_update_success:
+            return
+        before = (dispatch.state, dispatch.step)
+        verdict = dispatch.observe(
+            Observation(
+                battery_power=live.battery_power,
+                grid_power=live.grid_power,
+                level=live.percentage_charged,
+                grid_up=live.grid_status != "Inactive",
+            ),
+            dt_util.utcnow(),
+        )
+        if dispatch.state == ACTING and before[0] != ACTING:
+            async_clear_issue(self.hass, DISPATCH_NOT_ACTING, site.site_id)
+        if verdict != "none":
+            self._disarm(site.site_id)
+            job = self._async_escalate if verdict == "escalate" else self._async_give_up
+            self.entry.async_create_background_task(
+                self.hass, job(site.site_id), f"{DOMAIN} dispatch {site.site_id}"
+            )
+        elif before != (dispatch.state, dispatch.step):
+            self.entry.async_create_background_task(
+                self.hass, self._async_save(), f"{DOMAIN} dispatch save"
+            )
+        self._notify()
+
+    async def _async_escalate(self, site_id: int) -> None:
+        """The strategy did not act in time: send the next one."""
+        async with self._lock(site_id):
+            override = self.overrides.get(site_id)
+            if override is None or override.dispatch is None or self._unloaded:
+                return
+            site = self.sites[site_id]
+            step = override.dispatch.next_step(dt_util.utcnow())
+            LOGGER.info(
+                "The battery of %s did not %s; trying the next strategy (%s)",
+                site.name,
+                override.dispatch.mode,
+                step.name,
+            )
+            await site.info.async_refresh()
+            info = site.info.latest
+            previous = {name: read_setting(info, name) for name in step.values}
+            try:
+                await self._async_send(site, override, step.values, previous)
+            except HomeAssistantError as err:
+                LOGGER.warning(
+                    "Could not send the next strategy to %s: %s", site.name, err
+                )
+            finally:
+                self._arm(site_id, override)
+                await self._async_save()
+                self._notify()
+
+    async def _async_give_up(self, site_id: int) -> None:
+        """The last strategy did not act: end, restore, raise the repair issue."""
+        async with self._lock(site_id):
+            override = self.overrides.get(site_id)
+            dispatch = override.dispatch if override else None
+            if override is None or dispatch is None or self._unloaded:
+                return
+            site = self.sites[site_id]
+            dispatch.state = NOT_ACTING
+            dispatch.since = dt_util.utcnow()
+            self.outcomes[site_id] = dispatch
+            async_raise_issue(
+                self.hass,
+                DISPATCH_NOT_ACTING,
+                self.entry,
+                site_id,
+                site=site.name,
+                mode=dispatch.mode,
+                strategies=", ".join(dispatch.tried),
+                powers=", ".join(f"{power / 1000:.2f} kW" for power in dispatch.powers)
+                or "-",
+            )
+            LOGGER.warning(
+                "The battery of %s did not %s after every strategy (%s); ending the"
+                " dispatch and restoring",
+                site.name,
+                dispatch.mode,
+                ", ".join(dispatch.tried),
+            )
+            if override.ended_at is None:
+                override.ended_at = dt_util.utcnow()
+            await self._async_restore(site_id, override, cancelled=False)
 
     def _disarm(self, site_id: int) -> None:
         for cancel in self._timers.pop(site_id, []):
@@ -342,15 +523,16 @@ class OverrideManager:
         # What the site holds now decides what was changed by the owner.
         await site.info.async_refresh()
         info = site.info.latest
+        strategy = override.dispatch.strategy if override.dispatch else None
         for name in send_order(override.restore):
             before = override.restore[name]
             now = read_setting(info, name)
-            if now is not None and now != override.values.get(name):
-                if now != before:
+            if now is not None and not same_value(name, now, override.values.get(name)):
+                if not same_value(name, now, before):
                     LOGGER.info(
                         "The %s of %s was changed during the override (now: %s);"
                         " leaving it as set instead of restoring %s",
-                        SETTINGS[name].words,
+                        RESTORABLE[name].words,
                         site.name,
                         await async_describe(site, {name: now}),
                         await async_describe(site, {name: before}),
@@ -360,8 +542,8 @@ class OverrideManager:
                     result.restored[name] = before
                 continue
             try:
-                if now != before:
-                    await async_send_setting(site, name, before)
+                if not same_value(name, now, before):
+                    await async_send_setting(site, name, before, strategy=strategy)
             except HomeAssistantError as err:
                 result.failed[name] = before
                 result.error = result.error or err

@@ -1,4 +1,4 @@
-"""The override entities of a site: "Override active", "Override ends", "Cancel override".
+"""The override entities of a site: "Override active", "Override ends", "Cancel override", "Dispatch".
 
 Each reads the entry's :class:`~.engine.OverrideManager` (no request) and
 updates when an override starts, changes or ends; the button cancels through
@@ -6,7 +6,8 @@ the manager. binary_sensor.py, sensor.py and button.py add them to the sites
 that have a setting an override can change (:func:`~.model.has_override_settings`:
 a solar-only site has none). The sensors are available while Home Assistant
 runs, whether Tesla answers or not (the override is local state); the button
-only while the site has an override to cancel.
+only while the site has an override to cancel. "Dispatch" shows what the
+battery does about the site's dispatch (dispatch.py's states).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from homeassistant.helpers.entity import EntityDescription
 
 from ..coordinator import InfoCoordinator, SiteCoordinators
 from ..entity import PowerwallFleetEntity
+from .dispatch import STATES
 from .engine import OverrideManager
 from .model import FIELDS, Override, not_restored_error
 
@@ -121,6 +123,47 @@ class OverrideEndsSensor(_OverrideEntity, SensorEntity):
         """The end time."""
         override = self.override
         return None if override is None else override.ends_at
+
+
+class DispatchSensor(_OverrideEntity, SensorEntity):
+    """What the site's dispatch achieves: idle, waiting, acting, not acting, ..."""
+
+    def __init__(
+        self, entry: PowerwallFleetConfigEntry, site: SiteCoordinators
+    ) -> None:
+        """The "Dispatch" sensor."""
+        super().__init__(
+            entry,
+            site,
+            SensorEntityDescription(
+                key="dispatch",
+                translation_key="dispatch",
+                device_class=SensorDeviceClass.ENUM,
+                options=list(STATES),
+            ),
+        )
+
+    @property
+    def native_value(self) -> str:
+        """The dispatch's state."""
+        return self.manager.dispatch_state(self.site.site_id)
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any]:
+        """Mode, strategy, since, observed power (kW) and end."""
+        dispatch = self.manager.dispatch_of(self.site.site_id)
+        if dispatch is None:
+            return {}
+        override = self.override
+        power = dispatch.observed_power
+        ends_at = override.ends_at if override is not None else None
+        return {
+            "mode": dispatch.mode,
+            "strategy": dispatch.current.name,
+            "since": dispatch.since.isoformat(),
+            "observed_power": None if power is None else round(power / 1000, 3),
+            "ends_at": ends_at.isoformat() if ends_at else None,
+        }
 
 
 class CancelOverrideButton(_OverrideEntity, ButtonEntity):

@@ -6,7 +6,9 @@ commands.py, with a ``restore_order``), how each is read for the record
 and ordered so that Tesla accepts each step (:func:`send_order`), one site's
 :class:`Override` as the store keeps it, and what a restore attempt did
 (:class:`RestoreResult`), and which sites can have an override at all
-(:func:`has_override_settings`). engine.py runs the overrides;
+(:func:`has_override_settings`). A dispatch (dispatch.py) also sets a
+temporary tariff: its key ``time_of_use`` holds Tesla's JSON, compared field
+by field (:func:`same_value`). engine.py runs the overrides;
 actions/override.py and the entities read these.
 """
 
@@ -19,10 +21,21 @@ from typing import TYPE_CHECKING, Any
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.util import dt as dt_util
 
-from ..commands import BACKUP_RESERVE, CONTROLS, OPERATION_MODE, Control, async_set
+from ..commands import (
+    BACKUP_RESERVE,
+    CONTROLS,
+    OPERATION_MODE,
+    TIME_OF_USE,
+    Control,
+    async_set,
+    async_set_time_of_use,
+    held_differences,
+)
 from ..const import DOMAIN
 from ..fleet import SiteInfo
 from ..fleet.rules import reserve_only_in_backup, whole_percent
+from ..fleet.tariff import TariffError, parse_tariff
+from .dispatch import Dispatch
 
 if TYPE_CHECKING:
     from ..coordinator import SiteCoordinators
@@ -39,13 +52,19 @@ def has_override_settings(info: SiteInfo) -> bool:
     return any(control.exists(info) for control in SETTINGS.values())
 
 
-type Value = str | int | bool
+type Value = str | int | bool | dict[str, Any]  # a dict: a tariff (dispatch)
+
+# What a restore may put back: the overridable settings and a dispatch's tariff.
+RESTORABLE: dict[str, Control[Any]] = {**SETTINGS, TIME_OF_USE.key: TIME_OF_USE}
 
 
 def read_setting(info: SiteInfo | None, name: str) -> Value | None:
     """The value ``info`` reports for one overridable setting; None when unknown."""
     if info is None:
         return None
+    if name == TIME_OF_USE.key:
+        held = info.tariff_content_v2
+        return dict(held) if held is not None else None
     value: Value | float | None = SETTINGS[name].read(info)
     # A percentage is whole (half up), as it is sent and stored.
     return whole_percent(value) if isinstance(value, float) else value
@@ -57,7 +76,10 @@ def send_order(values: dict[str, Value]) -> list[str]:
     The table's restore order, except that a reserve only backup-only mode
     accepts (81-99 %) goes after the mode that allows it.
     """
-    order = sorted(values, key=lambda name: SETTINGS[name].restore_order or 0)
+    # A dispatch's tariff goes last, once time-based control is set.
+    order = sorted(
+        values, key=lambda name: RESTORABLE[name].restore_order or len(RESTORABLE)
+    )
     reserve = values.get(BACKUP_RESERVE.key)
     if (
         isinstance(reserve, int)
@@ -70,9 +92,37 @@ def send_order(values: dict[str, Value]) -> list[str]:
     return order
 
 
-async def async_send_setting(site: SiteCoordinators, name: str, value: Value) -> None:
-    """Change one setting through the control table (commands.py)."""
-    await async_set(site, SETTINGS[name], value)
+def same_value(name: str, held: Value | None, value: Value | None) -> bool:
+    """Whether the site holds ``value``; a tariff is compared field by field."""
+    if name != TIME_OF_USE.key or not isinstance(value, dict):
+        return held == value
+    try:
+        return not held_differences(parse_tariff(value), held)
+    except TariffError:
+        return held == value
+
+
+async def async_send_setting(
+    site: SiteCoordinators, name: str, value: Value, *, strategy: str | None = None
+) -> None:
+    """Change one setting through the control table (commands.py).
+
+    A tariff is sent with ``strategy``, read back and compared field by
+    field: a site holding something else raises (a restore tries again).
+    """
+    if name != TIME_OF_USE.key:
+        await async_set(site, SETTINGS[name], value)
+        return
+    held = await async_set_time_of_use(site, parse_tariff(value), strategy=strategy)
+    if not held.confirmed:
+        raise HomeAssistantError(
+            translation_domain=DOMAIN,
+            translation_key="tariff_not_held",
+            translation_placeholders={
+                "site": site.name,
+                "differences": ", ".join(held.differences) or "-",
+            },
+        )
 
 
 @dataclass
@@ -90,6 +140,8 @@ class Override:
     # Failed restore attempts so far, and when the next one is due.
     attempts: int = 0
     next_attempt: datetime | None = None
+    # A dispatch: the behaviour expected and its ladder (dispatch.py).
+    dispatch: Dispatch | None = None
 
     @property
     def restoring(self) -> bool:
@@ -108,6 +160,7 @@ class Override:
             "ended_at": _iso(self.ended_at),
             "attempts": self.attempts,
             "next_attempt": _iso(self.next_attempt),
+            "dispatch": self.dispatch.as_dict() if self.dispatch else None,
         }
 
     @classmethod
@@ -123,6 +176,9 @@ class Override:
             ended_at=_parse(data.get("ended_at")),
             attempts=int(data.get("attempts", 0)),
             next_attempt=_parse(data.get("next_attempt")),
+            dispatch=(
+                Dispatch.from_dict(data["dispatch"]) if data.get("dispatch") else None
+            ),
         )
 
 
@@ -158,11 +214,19 @@ async def async_describe(site: SiteCoordinators, values: dict[str, Value]) -> st
     under the names their select shows (translated), switches on or off.
     """
     parts = []
-    for name in (name for name in FIELDS if name in values):
-        control = SETTINGS[name]
+    for name in (name for name in RESTORABLE if name in values):
+        control = RESTORABLE[name]
+        if name == TIME_OF_USE.key:
+            parts.append(f"{control.words} {_tariff_words(values[name])}")
+            continue
         shown = await control.async_words(site, values[name])
         parts.append(f"{control.words} {shown}")
     return ", ".join(parts)
+
+
+def _tariff_words(value: Value) -> str:
+    name = value.get("name") if isinstance(value, dict) else None
+    return f'"{name}"' if isinstance(name, str) and name else "(unnamed)"
 
 
 def not_restored_error(failures: list[str]) -> HomeAssistantError:
