@@ -50,6 +50,7 @@ from .fleet import (
 )
 from .issues import async_clear_entry_issues
 from .overrides.engine import OverrideManager, async_remove_store
+from .prices.sync import PriceSync
 from .runtime import PowerwallFleetConfigEntry, PowerwallFleetData
 from .setup.oauth import EntryTokens, implementation_for_entry
 from .setup.partner import async_register_public_key_view
@@ -143,9 +144,17 @@ async def async_setup_entry(
     overrides = OverrideManager(hass, entry)
     await overrides.async_load(coordinators)
     entry.async_on_unload(overrides.async_unload)
+    prices = PriceSync(hass, entry)
     entry.runtime_data = PowerwallFleetData(
-        client=client, tokens=tokens, overrides=overrides, sites=coordinators
+        client=client,
+        tokens=tokens,
+        overrides=overrides,
+        sites=coordinators,
+        prices=prices,
     )
+    # Price sync: starts, or puts back what it replaced when switched off.
+    await prices.async_load(coordinators, overrides)
+    entry.async_on_unload(prices.async_unload)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
 
     async def _check_sites(_now: datetime) -> None:

@@ -472,10 +472,25 @@ async def async_set_backup_reserve(
 
 
 async def async_set_time_of_use(
-    site: SiteCoordinators, tariff: Tariff
+    site: SiteCoordinators, tariff: Tariff, *, strategy: str | None = None
 ) -> TariffConfirmation:
-    """Send a validated tariff; tell whether the site holds what was sent."""
-    await _async_command(site, TIME_OF_USE, validate(site, TIME_OF_USE, tariff))
+    """Send a validated tariff; tell whether the site holds what was sent.
+
+    ``strategy``: time-based control's optimisation strategy sent with it
+    (price sync sends ``"economics"``: fleet/client.py ``set_time_of_use``).
+    """
+    control = TIME_OF_USE
+    if strategy is not None:
+
+        async def _send(
+            client: FleetClient, site_id: int, value: Tariff
+        ) -> CommandResult:
+            return await client.set_time_of_use(
+                site_id, value.to_dict(), strategy=strategy
+            )
+
+        control = replace(TIME_OF_USE, send=_send)
+    await _async_command(site, control, validate(site, control, tariff))
     info = site.info.latest
     found = held_differences(tariff, info.tariff_content_v2 if info else None)
     return TariffConfirmation(

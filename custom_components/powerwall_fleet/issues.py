@@ -114,6 +114,16 @@ TARIFF_CURRENCY_MISMATCH = RepairIssue(
     placeholders=("site", "tariff_currency", "home_currency", "title"),
 )
 
+# Price sync's forecast has been unusable for over an hour (prices/sync.py):
+# the site holds its own tariff until the forecast is back.
+PRICE_SYNC_STALE = RepairIssue(
+    translation_key="price_sync_stale",
+    owner="site",
+    severity=ir.IssueSeverity.WARNING,
+    is_fixable=False,
+    placeholders=("site", "entity", "title"),
+)
+
 ISSUES: tuple[RepairIssue, ...] = (
     RATE_LIMITED,
     MISSING_SCOPES,
@@ -121,6 +131,7 @@ ISSUES: tuple[RepairIssue, ...] = (
     SITE_UNAVAILABLE,
     OVERRIDE_RESTORE,
     TARIFF_CURRENCY_MISMATCH,
+    PRICE_SYNC_STALE,
 )
 
 

@@ -124,9 +124,7 @@ def _side(
             else:  # skipped by a clock change: like the quarter before
                 name = previous or levels.names[-1][0]
             names[key] = previous = name
-    error = max(
-        (abs(max(p, 0.0) - levels.of[p]) for p in priced.values()), default=0.0
-    )
+    error = max((abs(max(p, 0.0) - levels.of[p]) for p in priced.values()), default=0.0)
     return levels, names, len(priced), error
 
 

@@ -284,12 +284,10 @@ def _intervals(
     ordered = sorted(raw, key=lambda item: item[0])
     result: list[Interval] = []
     step = timedelta(hours=1)
-    for index, (start, end, price) in enumerate(ordered):
+    for index, (start, given, price) in enumerate(ordered):
+        end = given
         if end is None:
-            if index + 1 < len(ordered):
-                end = ordered[index + 1][0]
-            else:
-                end = start + step
+            end = ordered[index + 1][0] if index + 1 < len(ordered) else start + step
         if end <= start:
             continue
         if result and start < result[-1].end:
