@@ -489,7 +489,7 @@ async def async_set_time_of_use(
                 site_id, value.to_dict(), strategy=strategy
             )
 
-        control = replace(TIME_OF_USE, send=_send)
+        control = replace(TIME_OF_USE, send=cast("Any", _send))
     await _async_command(site, control, validate(site, control, tariff))
     info = site.info.latest
     found = held_differences(tariff, info.tariff_content_v2 if info else None)
