@@ -153,7 +153,9 @@ async def async_setup_entry(
         prices=prices,
     )
     # Price sync: starts, or puts back what it replaced when switched off.
-    await prices.async_load(coordinators, overrides)
+    await prices.async_load(
+        coordinators, overrides.holds_tariff, overrides.async_add_listener
+    )
     entry.async_on_unload(prices.async_unload)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
 

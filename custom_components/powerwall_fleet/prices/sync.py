@@ -69,7 +69,6 @@ from .forecast import Forecast, ForecastError, read_forecast
 
 if TYPE_CHECKING:
     from ..coordinator import SiteCoordinators
-    from ..overrides.engine import OverrideManager
     from ..runtime import PowerwallFleetConfigEntry
 
 STATES = ("off", "synced", "pending", "fallback", "error")
@@ -146,7 +145,9 @@ class PriceSync:
         )
         self.sites: dict[int, SiteCoordinators] = {}
         self.status: dict[int, SiteSync] = {}
-        self._overrides: OverrideManager | None = None
+        # Whether an override holds a site's tariff (the entry's override
+        # manager's, which sits beside this layer: passed in, not imported).
+        self._holds_tariff: Callable[[int], bool] = lambda _site_id: False
         # Per site (str id): "own" (the tariff held when sync was switched on),
         # "strategy", "stale_since", "fallback" (done), "last_push", "pushed",
         # "reach" (the forecast's end at the last push).
@@ -162,15 +163,22 @@ class PriceSync:
     # ------------------------------------------------------------ lifecycle
 
     async def async_load(
-        self, sites: dict[int, SiteCoordinators], overrides: OverrideManager
+        self,
+        sites: dict[int, SiteCoordinators],
+        holds_tariff: Callable[[int], bool],
+        follow_overrides: Callable[[Callable[[], None]], CALLBACK_TYPE],
     ) -> None:
-        """Read the file; start syncing, or put back what sync replaced."""
+        """Read the file; start syncing, or put back what sync replaced.
+
+        ``holds_tariff`` tells whether an override holds a site's tariff;
+        ``follow_overrides`` calls back when overrides start or end.
+        """
         self.sites = {
             site_id: site
             for site_id, site in sites.items()
             if site.info.latest is None or TIME_OF_USE.exists(site.info.latest)
         }
-        self._overrides = overrides
+        self._holds_tariff = holds_tariff
         data = await self._store.async_load()
         saved = data.get("sites") if isinstance(data, dict) else None
         self.saved = dict(saved) if isinstance(saved, dict) else {}
@@ -201,7 +209,7 @@ class PriceSync:
             self._unsubs.append(
                 async_track_time_interval(self.hass, self._tick, CHECK_EVERY)
             )
-            self._unsubs.append(overrides.async_add_listener(self.async_check))
+            self._unsubs.append(follow_overrides(self.async_check))
         self.async_check()
 
     @callback
@@ -276,7 +284,7 @@ class PriceSync:
         if record is None or info is None:
             status.state = "pending"
             return
-        if self._overrides is not None and self._overrides.holds_tariff(site_id):
+        if self._holds_tariff(site_id):
             status.state = "pending"
             status.problem = "an override holds the tariff"
             return
