@@ -10,7 +10,11 @@ midnight today, on it in quarter hours:
 - a quarter hour outside the forecast falls back to the site's own tariff
   (the one held when sync was switched on): the level nearest the site's
   own price then;
-- without a sell entity the site's own sell tariff is kept as it is.
+- without a sell entity the site's own sell prices are kept as they are,
+  laid on the same grid (a few distinct prices group exactly);
+- the sell levels are named so that Tesla's rule "a buy price below the sell
+  price is raised" (by period name) does not change a buy price where it can
+  be avoided.
 
 The result has the four period names, one season ``Summer`` covering the
 whole year, ``demand_charges`` and every day covered exactly once (periods
@@ -22,11 +26,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 
 from ..fleet.tariff import (
     ALL,
     MINUTES_PER_DAY,
+    PERIOD_NAMES,
     DailyCharge,
     PriceSchedule,
     Season,
@@ -70,24 +75,35 @@ def build_tariff(
     # Instants of each quarter hour of the coming week, by (weekday, slot);
     # the first instant wins where a clock change repeats a local time.
     instants: dict[tuple[int, int], datetime] = {}
-    when = midnight.astimezone(zone)
-    end = (midnight + timedelta(days=7)).astimezone(zone)
-    utc = when.astimezone(now.tzinfo)
+    utc = midnight.astimezone(UTC)
+    end = (midnight + timedelta(days=7)).astimezone(UTC)
     while utc < end:
         wall = utc.astimezone(zone)
         key = (wall.weekday(), (wall.hour * 60 + wall.minute) // 15)
         instants.setdefault(key, utc)
         utc += SLOT
     buy_levels, buy_names, covered, buy_error = _side(
-        buy, instants, lambda at: resolve(own, at, zone).buy
+        buy.mean, instants, lambda at: resolve(own, at, zone).buy
     )
-    sell_schedule = own.sell
+    sell_schedule: PriceSchedule | None = None
     sell_levels: Levels | None = None
-    if sell is not None:
+    if sell is not None or own.sell is not None:
+        # The sell side on the same grid: the forecast's, else the site's own
+        # sell prices (kept as they are: a few distinct prices group exactly).
+        def own_sell(at: datetime, _end: datetime | None = None) -> float | None:
+            return resolve(own, at, zone).sell
+
         sell_levels, sell_names, _, _ = _side(
-            sell, instants, lambda at: resolve(own, at, zone).sell
+            sell.mean if sell is not None else own_sell, instants, own_sell
         )
-        sell_schedule = _schedule(sell_names, sell_levels)
+        rename = _sell_names(sell_levels, buy_levels)
+        sell_levels = Levels(
+            of=sell_levels.of,
+            names=tuple((rename[name], price) for name, price in sell_levels.names),
+        )
+        sell_schedule = _schedule(
+            {key: rename[name] for key, name in sell_names.items()}, sell_levels
+        )
     tariff = Tariff(
         buy=_schedule(buy_names, buy_levels, name=NAME, utility=own.utility or ""),
         sell=sell_schedule,
@@ -98,15 +114,38 @@ def build_tariff(
     return Built(checked, buy_levels, sell_levels, covered, buy_error)
 
 
+def _sell_names(sell: Levels, buy: Levels) -> dict[str, str]:
+    """Period names for the sell levels that keep Tesla from raising a buy price.
+
+    Tesla raises a period's buy price below its sell price to the sell price
+    (FLEET_API.md), by period name. Each sell level, highest first, takes a
+    name the buy side does not use, else the buy name of the lowest buy price
+    at or above it, else the highest buy name left.
+    """
+    buy_price = dict(buy.names)
+    free = [name for name in PERIOD_NAMES if name not in buy_price]
+    shared = sorted(buy_price, key=lambda name: buy_price[name])
+    rename: dict[str, str] = {}
+    for name, price in sell.names:
+        if free:
+            rename[name] = free.pop(0)
+            continue
+        above = [other for other in shared if buy_price[other] >= price]
+        chosen = above[0] if above else shared[-1]
+        shared.remove(chosen)
+        rename[name] = chosen
+    return rename
+
+
 def _side(
-    forecast: Forecast,
+    price_over: Callable[[datetime, datetime], float | None],
     instants: dict[tuple[int, int], datetime],
     own_price: Callable[[datetime], float | None],
 ) -> tuple[Levels, dict[tuple[int, int], str], int, float]:
     """Levels and each quarter hour's period name for one side (buy or sell)."""
     priced: dict[tuple[int, int], float] = {}
     for key, at in instants.items():
-        price = forecast.mean(at, at + SLOT)
+        price = price_over(at, at + SLOT)
         if price is not None:
             priced[key] = price
     levels = group(priced.values())
