@@ -27,6 +27,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
+import functools
 
 from ..fleet.tariff import (
     ALL,
@@ -41,7 +42,7 @@ from ..fleet.tariff import (
     resolve,
 )
 from .forecast import Forecast
-from .levels import Levels, group
+from .levels import MAX_LEVELS, Levels, group
 
 SLOT = timedelta(minutes=15)
 SLOTS_PER_DAY = MINUTES_PER_DAY // 15
@@ -82,27 +83,41 @@ def build_tariff(
         key = (wall.weekday(), (wall.hour * 60 + wall.minute) // 15)
         instants.setdefault(key, utc)
         utc += SLOT
-    buy_levels, buy_names, covered, buy_error = _side(
-        buy.mean, instants, lambda at: resolve(own, at, zone).buy
-    )
-    sell_schedule: PriceSchedule | None = None
-    sell_levels: Levels | None = None
-    if sell is not None or own.sell is not None:
-        # The sell side on the same grid: the forecast's, else the site's own
-        # sell prices (kept as they are: a few distinct prices group exactly).
-        def own_sell(at: datetime, _end: datetime | None = None) -> float | None:
-            return resolve(own, at, zone).sell
 
-        sell_levels, sell_names, _, _ = _side(
+    own_point = functools.cache(lambda at: resolve(own, at, zone))
+
+    # The sell side on the same grid: the forecast's, else the site's own sell
+    # prices (kept as they are: a few distinct prices group exactly).
+    def own_sell(at: datetime, _end: datetime | None = None) -> float | None:
+        return own_point(at).sell
+
+    sell_side = None
+    if sell is not None or own.sell is not None:
+        sell_side = _side(
             sell.mean if sell is not None else own_sell, instants, own_sell
         )
-        rename = _sell_names(sell_levels, buy_levels)
+    # The forecast's buy prices, read once for every level count tried.
+    buy_prices = functools.cache(buy.mean)
+    # Fewer buy levels only when a sell level would otherwise raise a buy price.
+    count = MAX_LEVELS
+    while True:
+        buy_side = _side(buy_prices, instants, lambda at: own_point(at).buy, count)
+        rename, clash = (
+            _sell_names(sell_side[0], buy_side[0]) if sell_side else ({}, False)
+        )
+        if not clash or count == 1:
+            break
+        count -= 1
+    buy_levels, buy_names, covered, buy_error = buy_side
+    sell_schedule: PriceSchedule | None = None
+    sell_levels: Levels | None = None
+    if sell_side is not None:
         sell_levels = Levels(
-            of=sell_levels.of,
-            names=tuple((rename[name], price) for name, price in sell_levels.names),
+            of=sell_side[0].of,
+            names=tuple((rename[name], price) for name, price in sell_side[0].names),
         )
         sell_schedule = _schedule(
-            {key: rename[name] for key, name in sell_names.items()}, sell_levels
+            {key: rename[name] for key, name in sell_side[1].items()}, sell_levels
         )
     tariff = Tariff(
         buy=_schedule(buy_names, buy_levels, name=NAME, utility=own.utility or ""),
@@ -114,33 +129,36 @@ def build_tariff(
     return Built(checked, buy_levels, sell_levels, covered, buy_error)
 
 
-def _sell_names(sell: Levels, buy: Levels) -> dict[str, str]:
+def _sell_names(sell: Levels, buy: Levels) -> tuple[dict[str, str], bool]:
     """Period names for the sell levels that keep Tesla from raising a buy price.
 
     Tesla raises a period's buy price below its sell price to the sell price
     (FLEET_API.md), by period name. Each sell level, highest first, takes a
     name the buy side does not use, else the buy name of the lowest buy price
-    at or above it, else the highest buy name left.
+    at or above it, else the highest buy name left (a clash: True).
     """
     buy_price = dict(buy.names)
     free = [name for name in PERIOD_NAMES if name not in buy_price]
     shared = sorted(buy_price, key=lambda name: buy_price[name])
     rename: dict[str, str] = {}
+    clash = False
     for name, price in sell.names:
         if free:
             rename[name] = free.pop(0)
             continue
         above = [other for other in shared if buy_price[other] >= price]
+        clash = clash or not above
         chosen = above[0] if above else shared[-1]
         shared.remove(chosen)
         rename[name] = chosen
-    return rename
+    return rename, clash
 
 
 def _side(
     price_over: Callable[[datetime, datetime], float | None],
     instants: dict[tuple[int, int], datetime],
     own_price: Callable[[datetime], float | None],
+    count: int = MAX_LEVELS,
 ) -> tuple[Levels, dict[tuple[int, int], str], int, float]:
     """Levels and each quarter hour's period name for one side (buy or sell)."""
     priced: dict[tuple[int, int], float] = {}
@@ -148,7 +166,7 @@ def _side(
         price = price_over(at, at + SLOT)
         if price is not None:
             priced[key] = price
-    levels = group(priced.values())
+    levels = group(priced.values(), count)
     if not levels.names:  # nothing covered (sync.py does not build then)
         levels = group([0.0])
     names: dict[tuple[int, int], str] = {}

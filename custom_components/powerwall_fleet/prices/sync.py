@@ -95,6 +95,10 @@ class SiteSync:
     # Why the last attempt failed or the forecast is unusable (plain words).
     problem: str | None = None
     pushes: list[datetime] = field(default_factory=list)
+    # What ``built`` was built from (the same inputs build the same tariff).
+    built_from: Any = None
+    # The held tariff last compared with ``built``, its key, the differences.
+    compared: tuple[Any, Any, list[str]] | None = None
 
     def attributes(self) -> dict[str, Any]:
         """The sensor's attributes."""
@@ -306,16 +310,28 @@ class PriceSync:
             async_clear_issue(self.hass, PRICE_SYNC_STALE, site_id)
             await self._async_save()
         zone = site_zone(info)
-        try:
-            built = build_tariff(buy, sell, own, zone, now)
-        except TariffError as err:
-            status.state = "error"
-            status.problem = str(err)
-            return
-        status.built = built
-        change = next_change(built.tariff, now, zone)
-        status.next_change = change[0] if change else None
-        if not held_differences(built.tariff, info.tariff_content_v2):
+        # Built again only when the prices, the own tariff or the day changed.
+        key = (buy, sell, id(record.get("own")), now.astimezone(zone).date())
+        if status.built is None or status.built_from != key:
+            try:
+                status.built = build_tariff(buy, sell, own, zone, now)
+            except TariffError as err:
+                status.state = "error"
+                status.problem = str(err)
+                return
+            status.built_from = key
+        built = status.built
+        if status.next_change is None or status.next_change <= now:
+            change = next_change(built.tariff, now, zone)
+            status.next_change = change[0] if change else None
+        held = (info.tariff_content_v2, key)
+        if (
+            status.compared is None
+            or status.compared[0] is not held[0]
+            or (status.compared[1] != key)
+        ):
+            status.compared = (held[0], key, held_differences(built.tariff, held[0]))
+        if not status.compared[2]:
             status.state = "synced"
             status.problem = None
             return
