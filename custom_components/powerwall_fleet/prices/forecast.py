@@ -166,6 +166,27 @@ class Forecast:
         """The end of the last interval."""
         return self.intervals[-1].end if self.intervals else None
 
+    def with_past(self, earlier: Forecast | None, since: datetime) -> Forecast:
+        """The forecast after the intervals of ``earlier`` it no longer shows.
+
+        Sources such as Amber drop the intervals that have passed; keeping
+        them (from ``since`` on) keeps the tariff of the hours already past
+        as it was, instead of a new push each time an interval passes.
+        """
+        if earlier is None or earlier.currency != self.currency or not self.intervals:
+            return self
+        first = self.intervals[0].start
+        kept = tuple(
+            interval
+            for interval in earlier.intervals
+            if interval.end <= first and interval.end > since
+        )
+        return (
+            Forecast(self.source, self.currency, kept + self.intervals)
+            if kept
+            else self
+        )
+
     def covers(self, start: datetime, end: datetime) -> bool:
         """Whether ``[start, end)`` is priced throughout, without a gap."""
         reached = start

@@ -95,6 +95,9 @@ class SiteSync:
     # Why the last attempt failed or the forecast is unusable (plain words).
     problem: str | None = None
     pushes: list[datetime] = field(default_factory=list)
+    # The forecasts last read (their passed intervals are kept).
+    seen_buy: Forecast | None = None
+    seen_sell: Forecast | None = None
     # What ``built`` was built from (the same inputs build the same tariff).
     built_from: Any = None
     # The held tariff last compared with ``built``, its key, the differences.
@@ -310,6 +313,11 @@ class PriceSync:
             async_clear_issue(self.hass, PRICE_SYNC_STALE, site_id)
             await self._async_save()
         zone = site_zone(info)
+        # Intervals the sources no longer show (passed) keep their prices.
+        since = now - timedelta(days=1)
+        buy = status.seen_buy = buy.with_past(status.seen_buy, since)
+        if sell is not None:
+            sell = status.seen_sell = sell.with_past(status.seen_sell, since)
         # Built again only when the prices, the own tariff or the day changed.
         key = (buy, sell, id(record.get("own")), now.astimezone(zone).date())
         if status.built is None or status.built_from != key:
