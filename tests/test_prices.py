@@ -39,14 +39,12 @@ HOURS = [
     92.1, 88.4, 85.0, 83.2, 84.9, 91.7, 108.3, 131.5, 139.8, 124.6, 110.2, 98.7,
     93.1, 90.4, 95.8, 104.3, 121.9, 148.6, 162.3, 151.2, 132.7, 118.4, 106.5, 97.9,
 ]  # fmt: skip
-QUARTERS = [
-    price + ramp
-    for price in HOURS
-    for ramp in (-4.1, -1.3, 1.2, 4.4)
-]
+QUARTERS = [price + ramp for price in HOURS for ramp in (-4.1, -1.3, 1.2, 4.4)]
 
 
-def state(attributes: dict[str, Any], value: str = "0.1", entity: str = "sensor.x") -> State:
+def state(
+    attributes: dict[str, Any], value: str = "0.1", entity: str = "sensor.x"
+) -> State:
     """A price entity's state."""
     return State(entity, value, attributes)
 
@@ -91,7 +89,9 @@ SHAPES: dict[str, tuple[State, float]] = {
         state(
             {
                 "unit_of_measurement": "€/kWh",
-                "prices": [{"time": iso(h), "price": p / 1000} for h, p in enumerate(HOURS)],
+                "prices": [
+                    {"time": iso(h), "price": p / 1000} for h, p in enumerate(HOURS)
+                ],
             }
         ),
         0.0884,
@@ -141,7 +141,9 @@ SHAPES: dict[str, tuple[State, float]] = {
         state(
             {
                 "unit_of_measurement": "c/kWh",
-                "forecast": [{"start": iso(h), "price": p / 10} for h, p in enumerate(HOURS)],
+                "forecast": [
+                    {"start": iso(h), "price": p / 10} for h, p in enumerate(HOURS)
+                ],
             }
         ),
         0.0884,
@@ -166,9 +168,21 @@ def test_each_source_shape_is_read(source: str) -> None:
     ("attributes", "value", "reason"),
     [
         ({"unit_of_measurement": "EUR/kWh", "something": [1, 2]}, "0.1", "shape"),
-        ({"unit_of_measurement": "EUR/kWh", "data": [{"start_time": iso(0)}]}, "0.1", "shape"),
-        ({"unit_of_measurement": "W", "forecast": [{"start": iso(0), "price": 1}]}, "1", "unit"),
-        ({"unit_of_measurement": "EUR/kWh", "forecast": []}, "unavailable", "unavailable"),
+        (
+            {"unit_of_measurement": "EUR/kWh", "data": [{"start_time": iso(0)}]},
+            "0.1",
+            "shape",
+        ),
+        (
+            {"unit_of_measurement": "W", "forecast": [{"start": iso(0), "price": 1}]},
+            "1",
+            "unit",
+        ),
+        (
+            {"unit_of_measurement": "EUR/kWh", "forecast": []},
+            "unavailable",
+            "unavailable",
+        ),
         ({"unit_of_measurement": "EUR/kWh", "forecast": []}, "n/a", "unavailable"),
     ],
 )
@@ -188,7 +202,10 @@ def test_forecast_coverage_and_gaps() -> None:
     forecast = Forecast(
         "generic",
         "EUR",
-        (Interval(start, start + hour, 0.1), Interval(start + 2 * hour, start + 3 * hour, 0.2)),
+        (
+            Interval(start, start + hour, 0.1),
+            Interval(start + 2 * hour, start + 3 * hour, 0.2),
+        ),
     )
     assert forecast.covers(start, start + hour)
     assert not forecast.covers(start, start + 2 * hour)
@@ -209,7 +226,7 @@ def test_grouping_keeps_order_and_sign_with_the_smallest_worst_error() -> None:
         max(
             (run[-1] - run[0]) / 2
             for run in (
-                sorted(p for p in prices if p > 0)[: i],
+                sorted(p for p in prices if p > 0)[:i],
                 sorted(p for p in prices if p > 0)[i:j],
                 sorted(p for p in prices if p > 0)[j:],
             )
@@ -225,7 +242,9 @@ def build_day(forecast: Forecast) -> tuple[float, int]:
     """Build from ``forecast``; its worst error and the levels used."""
     own = parse_tariff(night_tariff(currency="EUR"))
     own = own.__class__(buy=own.buy, sell=None, currency="EUR", code=own.code)
-    built = build_tariff(forecast, None, own, ZONE, DAY.astimezone(UTC) + timedelta(minutes=5))
+    built = build_tariff(
+        forecast, None, own, ZONE, DAY.astimezone(UTC) + timedelta(minutes=5)
+    )
     check_tariff(built.tariff.to_dict())
     return built.worst_error, len(built.buy.names)
 

@@ -264,7 +264,7 @@ async def test_a_day_with_day_ahead_prices_at_13(
     # The site's own tariff: a night tariff with a feed-in below every price.
     own = night_tariff()
     for rates in own["sell_tariff"]["energy_charges"].values():
-        rates["rates"] = {period: 0.03 for period in rates["rates"]}
+        rates["rates"] = dict.fromkeys(rates["rates"], 0.03)
     simulator.site(SITE_PW3).tariff_content_v2 = own
     entry = await setup_sites(hass, sync_entry(simulator, ENTITY[source]), SITE_PW3)
     await tick(hass, freezer, 1)
@@ -294,8 +294,6 @@ async def test_a_day_with_day_ahead_prices_at_13(
 
     pushes = len(request_bodies(simulator, PUSH, SITE_PW3))
     assert 2 <= pushes <= 48
-    built = entry.runtime_data.prices.status[SITE_PW3].built  # type: ignore[union-attr]
-    print("FIGURES", source, pushes, built.worst_error if built else None)  # noqa: T201
     assert pushes_at_13 >= 2
     now = datetime.now(ZONE)
     assert_ordered(held_buy(simulator), [i for i in both if i[0] >= now])
