@@ -50,7 +50,7 @@ from .fleet import (
 )
 from .issues import async_clear_entry_issues
 from .overrides.engine import OverrideManager, async_remove_store
-from .prices.sync import PriceSync
+from .prices.sync import PriceSync, async_restore_removed
 from .runtime import PowerwallFleetConfigEntry, PowerwallFleetData
 from .setup.oauth import EntryTokens, implementation_for_entry
 from .setup.partner import async_register_public_key_view
@@ -185,7 +185,23 @@ async def async_unload_entry(
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: ConfigEntry) -> None:
-    """Close the repair issues of an entry that no longer exists; drop its overrides."""
+    """Close the repair issues of an entry that no longer exists; drop its overrides.
+
+    The tariffs price sync replaced are put back first.
+    """
+
+    async def _connect() -> FleetClient:
+        implementation = await async_get_config_entry_implementation(hass, entry)
+        session = OAuth2Session(
+            hass, entry, implementation_for_entry(implementation, entry.data)
+        )
+        return FleetClient(
+            async_get_clientsession(hass),
+            EntryTokens(hass, entry, session).access_token,
+            entry.data[CONF_BASE_URL],
+        )
+
+    await async_restore_removed(hass, entry.entry_id, _connect)
     await async_remove_store(hass, entry.entry_id)
     async_clear_entry_issues(hass, entry.entry_id, entry.data.get(CONF_SITE_IDS, []))
 

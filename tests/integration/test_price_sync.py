@@ -490,3 +490,25 @@ async def test_sell_entity_and_override_holding_the_tariff(
     await tick(hass, freezer, 1)
     assert len(request_bodies(simulator, PUSH, SITE_PW3)) == pushes + 1
     assert sync_state(hass)[0] == "synced"
+
+
+async def test_removing_the_entry_restores_the_own_tariff(
+    hass: HomeAssistant, simulator: Simulator, freezer: FrozenDateTimeFactory
+) -> None:
+    """Removing the entry puts the own tariff back (read back, equal)."""
+    freezer.move_to(DAY + timedelta(hours=9))
+    show(hass, "nordpool", hourly(DAY, TODAY))
+    own_raw = simulator.site(SITE_PW3).tariff_content_v2
+    own = parse_tariff(own_raw)
+    entry = await setup_sites(hass, sync_entry(simulator, ENTITY["nordpool"]), SITE_PW3)
+    await tick(hass, freezer, 1)
+    assert differences(own, parse_tariff(simulator.site(SITE_PW3).tariff_content_v2))
+    pushes = len(request_bodies(simulator, PUSH, SITE_PW3))
+
+    await hass.config_entries.async_remove(entry.entry_id)
+    await hass.async_block_till_done()
+
+    assert len(request_bodies(simulator, PUSH, SITE_PW3)) == pushes + 1
+    held = simulator.site(SITE_PW3).tariff_content_v2
+    assert not differences(own, parse_tariff(held))
+    assert held["energy_charges"] == own_raw["energy_charges"]

@@ -20,15 +20,15 @@ site held when sync was switched on, kept until it is back) and the rules:
   an hour a repair issue names the entity. Sync resumes by itself.
 - While an override holds the site's tariff (a dispatch's temporary tariff:
   ``OverrideManager.holds_tariff``) nothing is pushed; sync resumes after.
-- Switching sync off (the entry reloads) or removing the entry puts the
-  site's own tariff back and reads it back; until it is back the file keeps
-  it and a retry follows every interval.
+- Switching sync off (the entry reloads) puts the site's own tariff back and
+  reads it back; until it is back the file keeps it and a retry follows every
+  interval. Removing the entry puts it back too (:func:`async_restore_removed`).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -61,6 +61,7 @@ from ..const import (
     LOGGER,
     MIN_PRICE_SYNC_INTERVAL,
 )
+from ..fleet import FleetClient, FleetError
 from ..fleet.tariff import Tariff, TariffError, check_tariff, next_change
 from ..issues import PRICE_SYNC_STALE, async_clear_issue, async_raise_issue
 from ..site import site_zone
@@ -510,3 +511,61 @@ def _tariff(raw: Any) -> Tariff | None:
         return check_tariff(dict(raw))[0]
     except TariffError:
         return None
+
+
+async def async_restore_removed(
+    hass: HomeAssistant,
+    entry_id: str,
+    connect: Callable[[], Awaitable[FleetClient]],
+) -> None:
+    """The entry is being removed: put back each site's own tariff, read it back.
+
+    No coordinator runs any more, so this talks to the client ``connect``
+    returns (made only when a tariff is to be put back): one push and one
+    read per site, each within a minute. What could not be put back is logged
+    with the site; the file goes with the entry.
+    """
+    store: Store[dict[str, Any]] = Store(
+        hass, STORAGE_VERSION, f"{DOMAIN}.price_sync.{entry_id}"
+    )
+    data = await store.async_load()
+    saved = data.get("sites") if isinstance(data, dict) else None
+    todo = {
+        int(key): (own, record.get("strategy"))
+        for key, record in (saved or {}).items()
+        if isinstance(record, Mapping) and (own := _tariff(record.get("own")))
+    }
+    if todo:
+        try:
+            client = await connect()
+        except (HomeAssistantError, FleetError, ValueError) as err:
+            LOGGER.warning(
+                "The tariffs price sync replaced could not be put back: %s", err
+            )
+            client = None
+        for site_id, (own, strategy) in todo.items():
+            if client is None:
+                break
+            try:
+                async with asyncio.timeout(60):
+                    await client.set_time_of_use(
+                        site_id,
+                        own.to_dict(),
+                        strategy=strategy if strategy in STRATEGIES else None,
+                    )
+                    info = await client.site_info(site_id)
+            except (FleetError, TimeoutError) as err:
+                LOGGER.warning(
+                    "The own tariff of energy site %s could not be put back: %s",
+                    site_id,
+                    err,
+                )
+                continue
+            if found := held_differences(own, info.tariff_content_v2):
+                LOGGER.warning(
+                    "Energy site %s holds another tariff than its own after it was "
+                    "put back (%s)",
+                    site_id,
+                    ", ".join(found),
+                )
+    await store.async_remove()
