@@ -512,3 +512,59 @@ async def test_removing_the_entry_restores_the_own_tariff(
     held = simulator.site(SITE_PW3).tariff_content_v2
     assert not differences(own, parse_tariff(held))
     assert held["energy_charges"] == own_raw["energy_charges"]
+
+
+async def test_options_refuse_an_unknown_shape_and_save_sync(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, freezer: FrozenDateTimeFactory
+) -> None:
+    """A source without a known forecast is refused, naming what was expected."""
+    freezer.move_to(DAY + timedelta(hours=9))
+    hass.states.async_set(
+        "sensor.spot_price", "0.12", {"unit_of_measurement": "USD/kWh", "prices_x": []}
+    )
+    show(hass, "nordpool", hourly(DAY, TODAY))
+    intervals = {
+        CONF_LIVE_INTERVAL: 30.0,
+        CONF_INFO_INTERVAL: 15.0,
+        CONF_HISTORY_INTERVAL: 5.0,
+    }
+    result = await hass.config_entries.options.async_init(loaded_entry.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"],
+        {
+            **intervals,
+            CONF_PRICE_SYNC: {
+                CONF_PRICE_SYNC_ENABLED: True,
+                CONF_PRICE_SYNC_BUY: "sensor.spot_price",
+                CONF_PRICE_SYNC_INTERVAL: 30.0,
+            },
+        },
+    )
+    assert result["errors"] == {"base": "price_sync_shape"}
+    assert "raw_today" in result["description_placeholders"]["expected"]
+    assert result["description_placeholders"]["entity"] == "sensor.spot_price"
+
+    # On without an entity: refused too.
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"],
+        {**intervals, CONF_PRICE_SYNC: {CONF_PRICE_SYNC_ENABLED: True}},
+    )
+    assert result["errors"] == {"base": "price_sync_no_entity"}
+
+    sync = {
+        CONF_PRICE_SYNC_ENABLED: True,
+        CONF_PRICE_SYNC_BUY: ENTITY["nordpool"],
+        CONF_PRICE_SYNC_INTERVAL: 15.0,
+    }
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {**intervals, CONF_PRICE_SYNC: sync}
+    )
+    assert result["step_id"] == "confirm"
+    # A push every 15 minutes plus one for new prices, each read back: 2 x 97.
+    assert result["description_placeholders"]["sync_per_day"] == "194"
+    result = await hass.config_entries.options.async_configure(result["flow_id"], {})
+    await hass.async_block_till_done()
+    assert loaded_entry.options[CONF_PRICE_SYNC] == {
+        **sync,
+        CONF_PRICE_SYNC_INTERVAL: 15,
+    }
