@@ -541,8 +541,10 @@ async def test_options_refuse_an_unknown_shape_and_save_sync(
         },
     )
     assert result["errors"] == {"base": "price_sync_shape"}
-    assert "raw_today" in result["description_placeholders"]["expected"]
-    assert result["description_placeholders"]["entity"] == "sensor.spot_price"
+    shown = result["description_placeholders"]
+    assert shown is not None
+    assert "raw_today" in shown["expected"]
+    assert shown["entity"] == "sensor.spot_price"
 
     # On without an entity: refused too.
     result = await hass.config_entries.options.async_configure(
@@ -561,7 +563,9 @@ async def test_options_refuse_an_unknown_shape_and_save_sync(
     )
     assert result["step_id"] == "confirm"
     # A push every 15 minutes plus one for new prices, each read back: 2 x 97.
-    assert result["description_placeholders"]["sync_per_day"] == "194"
+    shown = result["description_placeholders"]
+    assert shown is not None
+    assert shown["sync_per_day"] == "194"
     result = await hass.config_entries.options.async_configure(result["flow_id"], {})
     await hass.async_block_till_done()
     assert loaded_entry.options[CONF_PRICE_SYNC] == {
