@@ -228,6 +228,8 @@ async def run_until(
     while datetime.now(ZONE) < end:
         if each is not None:
             each(datetime.now(ZONE))
+            # What the new state starts (a push) finishes before time moves.
+            await hass.async_block_till_done(wait_background_tasks=True)
         await tick(hass, freezer, step)
 
 
@@ -287,6 +289,9 @@ async def test_a_day_with_day_ahead_prices_at_13(
 
     await run_until(hass, freezer, DAY + timedelta(hours=13, minutes=20), each=publish)
     pushes_at_13 = len(request_bodies(simulator, PUSH, SITE_PW3))
+    # New day-ahead prices went out at once, confirmed by the read-back.
+    last_push = datetime.fromisoformat(sync_state(hass)[1]["last_push"])
+    assert DAY + timedelta(hours=13) <= last_push < DAY + timedelta(hours=13, minutes=6)
     assert_ordered(
         held_buy(simulator), [i for i in both if i[1] > DAY + timedelta(hours=13)]
     )
