@@ -32,6 +32,9 @@ from custom_components.powerwall_fleet.const import (
     CONF_PRICE_SYNC_SELL,
     DOMAIN,
 )
+from custom_components.powerwall_fleet.diagnostics import (
+    async_get_config_entry_diagnostics,
+)
 from custom_components.powerwall_fleet.fleet.tariff import (
     differences,
     parse_tariff,
@@ -326,10 +329,17 @@ async def test_minor_units_are_converted(
     """Prices in cents are pushed in dollars."""
     freezer.move_to(DAY + timedelta(minutes=5))
     show(hass, "generic", hourly(DAY, TODAY))
-    await setup_sites(hass, sync_entry(simulator, ENTITY["generic"]), SITE_PW3)
+    entry = await setup_sites(hass, sync_entry(simulator, ENTITY["generic"]), SITE_PW3)
     await tick(hass, freezer, 1)
     held = parse_tariff(simulator.site(SITE_PW3).tariff_content_v2)
     assert held.currency == "USD"
+    # The diagnostics show the last pushed tariff.
+    shown = await async_get_config_entry_diagnostics(hass, entry)
+    sent = request_bodies(simulator, PUSH, SITE_PW3)[-1]["tou_settings"]
+    assert (
+        shown["price_sync"]["sites"][0]["last_pushed_tariff"]
+        == sent["tariff_content_v2"]
+    )
     prices = held.buy.energy_charges["Summer"].values()
     assert min(TODAY) / 1000 <= min(prices)
     assert max(prices) <= max(TODAY) / 1000
