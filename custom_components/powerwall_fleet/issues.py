@@ -124,6 +124,16 @@ PRICE_SYNC_STALE = RepairIssue(
     placeholders=("site", "entity", "title"),
 )
 
+# Price sync was switched off but the site's own tariff could not be put back
+# yet (prices/sync.py retries every interval); closes when it is back.
+PRICE_SYNC_RESTORE = RepairIssue(
+    translation_key="price_sync_restore",
+    owner="site",
+    severity=ir.IssueSeverity.ERROR,
+    is_fixable=False,
+    placeholders=("site", "title"),
+)
+
 ISSUES: tuple[RepairIssue, ...] = (
     RATE_LIMITED,
     MISSING_SCOPES,
@@ -132,6 +142,7 @@ ISSUES: tuple[RepairIssue, ...] = (
     OVERRIDE_RESTORE,
     TARIFF_CURRENCY_MISMATCH,
     PRICE_SYNC_STALE,
+    PRICE_SYNC_RESTORE,
 )
 
 

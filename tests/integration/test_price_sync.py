@@ -433,6 +433,10 @@ async def test_switching_off_restores_the_own_tariff_exactly(
     await tick(hass, freezer, 1)
     assert differences(own, parse_tariff(simulator.site(SITE_PW3).tariff_content_v2))
 
+    # Tesla refuses the first attempts: a repair issue until it is back.
+    simulator.add_fault(
+        rf"/{SITE_PW3}/time_of_use_settings$", method="POST", status=400
+    )
     options = dict(entry.options)
     options[CONF_PRICE_SYNC] = {
         **options[CONF_PRICE_SYNC],
@@ -441,6 +445,12 @@ async def test_switching_off_restores_the_own_tariff_exactly(
     hass.config_entries.async_update_entry(entry, options=options)
     await hass.config_entries.async_reload(entry.entry_id)
     await tick(hass, freezer, 1)
+    issue_id = f"price_sync_restore_{SITE_PW3}"
+    assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is not None
+    assert differences(own, parse_tariff(simulator.site(SITE_PW3).tariff_content_v2))
+    simulator.clear_faults()
+    await tick(hass, freezer, 30 * 60)
+    assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is None
 
     held = simulator.site(SITE_PW3).tariff_content_v2
     assert not differences(own, parse_tariff(held))

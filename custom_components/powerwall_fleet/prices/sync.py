@@ -63,7 +63,12 @@ from ..const import (
 )
 from ..fleet import FleetClient, FleetError
 from ..fleet.tariff import Tariff, TariffError, check_tariff, next_change
-from ..issues import PRICE_SYNC_STALE, async_clear_issue, async_raise_issue
+from ..issues import (
+    PRICE_SYNC_RESTORE,
+    PRICE_SYNC_STALE,
+    async_clear_issue,
+    async_raise_issue,
+)
 from ..site import site_zone
 from .builder import Built, build_tariff
 from .forecast import Forecast, ForecastError, read_forecast
@@ -198,6 +203,8 @@ class PriceSync:
                 )
         if self.enabled:
             for site_id, site in self.sites.items():
+                # Switched on again: nothing is owed any more.
+                async_clear_issue(self.hass, PRICE_SYNC_RESTORE, site_id)
                 self.status[site_id].state = "pending"
                 info = site.info.latest
                 if str(site_id) not in self.saved and info is not None:
@@ -459,13 +466,18 @@ class PriceSync:
         if held_differences(own, held) and not await self._async_push(
             site, own, record.get("strategy")
         ):
-            # Kept in the file; tried again after an interval (and at start-up).
+            # Kept in the file; tried again after an interval (and at start-up);
+            # a repair issue says so until it is back.
+            async_raise_issue(
+                self.hass, PRICE_SYNC_RESTORE, self.entry, site_id, site=site.name
+            )
             self._unsubs.append(
                 async_call_later(self.hass, self.interval, self._retry_restore)
             )
             return
         self.saved.pop(str(site_id))
         async_clear_issue(self.hass, PRICE_SYNC_STALE, site_id)
+        async_clear_issue(self.hass, PRICE_SYNC_RESTORE, site_id)
         await self._async_save()
         status.state = "off"
         status.built = None
