@@ -48,6 +48,7 @@ from tests.integration.entity_helpers import (
     tick,
 )
 from tests.simulator import Simulator
+from tests.simulator.controller import CHARGE, TouPlanner
 from tests.simulator.scenario import SITE_PW3
 from tests.simulator.tariff import night_tariff
 
@@ -279,6 +280,14 @@ async def test_a_day_with_day_ahead_prices_at_13(
     assert len(first) == 1
     assert first[0]["tou_settings"]["optimization_strategy"] == "economics"
     assert_ordered(held_buy(simulator), today)
+    # The simulated controller acts on it: it charges in the cheapest hour
+    # (03:00) to be ready for the dear evening, not in the dearest (18:00).
+    planner = TouPlanner(ZONE)
+    stored = simulator.site(SITE_PW3).tariff_content_v2
+    cheapest = (DAY + timedelta(hours=3, minutes=1)).timestamp()
+    dearest = (DAY + timedelta(hours=18, minutes=1)).timestamp()
+    assert planner.plan(stored, cheapest).action == CHARGE
+    assert planner.plan(stored, dearest).action != CHARGE
 
     published = False
 
