@@ -606,3 +606,24 @@ async def test_options_refuse_an_unknown_shape_and_save_sync(
         **sync,
         CONF_PRICE_SYNC_INTERVAL: 15,
     }
+
+
+async def test_a_refused_push_is_tried_again_once_per_interval(
+    hass: HomeAssistant, simulator: Simulator, freezer: FrozenDateTimeFactory
+) -> None:
+    """Tesla refusing every push: state error, one attempt per interval, no more."""
+    freezer.move_to(DAY + timedelta(hours=1))
+    items = hourly(DAY, TODAY)
+    show(hass, "epex_spot", items)
+    simulator.add_fault(
+        rf"/{SITE_PW3}/time_of_use_settings$", method="POST", status=400, times=None
+    )
+    await setup_sites(hass, sync_entry(simulator, ENTITY["epex_spot"]), SITE_PW3)
+    await tick(hass, freezer, 1)
+    assert sync_state(hass)[0] == "error"
+    # New day-ahead prices do not bypass the interval after a failure.
+    show(hass, "epex_spot", items + hourly(DAY + timedelta(days=1), TOMORROW))
+    await run_until(hass, freezer, DAY + timedelta(hours=3), step=60)
+    attempts = [r for r in simulator.requests if r.endpoint == PUSH]
+    assert 4 <= len(attempts) <= 5  # 01:00, then every 30 minutes
+    assert sync_state(hass)[0] == "error"

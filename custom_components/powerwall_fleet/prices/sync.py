@@ -87,6 +87,8 @@ STALE_ISSUE_AFTER = timedelta(hours=1)
 # prices, pushed without waiting for the interval.
 NEW_PRICES_REACH = timedelta(hours=6)
 CHECK_EVERY = timedelta(minutes=1)
+# A failed push of the site's own tariff (fail-safe) is tried again after this.
+RETRY_AFTER = timedelta(minutes=5)
 STRATEGIES = ("economics", "balanced")
 
 
@@ -104,6 +106,9 @@ class SiteSync:
     # The forecasts last read (their passed intervals are kept).
     seen_buy: Forecast | None = None
     seen_sell: Forecast | None = None
+    # When a push was last tried, and whether it failed.
+    last_attempt: datetime | None = None
+    failed: bool = False
     # What ``built`` was built from (the same inputs build the same tariff).
     built_from: Any = None
     # The held tariff last compared with ``built``, its key, the differences.
@@ -198,9 +203,9 @@ class PriceSync:
         for site_id in self.sites:
             self.status[site_id] = SiteSync()
             if (record := self.saved.get(str(site_id))) and record.get("last_push"):
-                self.status[site_id].last_push = dt_util.parse_datetime(
-                    record["last_push"]
-                )
+                last = dt_util.parse_datetime(record["last_push"])
+                self.status[site_id].last_push = last
+                self.status[site_id].last_attempt = last
         if self.enabled:
             for site_id, site in self.sites.items():
                 # Switched on again: nothing is owed any more.
@@ -355,9 +360,15 @@ class PriceSync:
         new_prices = buy.end is not None and (
             reach is None or buy.end - reach >= NEW_PRICES_REACH
         )
-        last = status.last_push
-        if last is not None and now - last < self.interval and not new_prices:
-            status.state = "pending"
+        # At most once per interval; new prices at once, unless the last
+        # attempt failed (then the interval holds for them too).
+        last = status.last_attempt
+        if (
+            last is not None
+            and now - last < self.interval
+            and (status.failed or not new_prices)
+        ):
+            status.state = "error" if status.failed else "pending"
             return
         if await self._async_push(site, built.tariff, "economics"):
             status.state = "synced"
@@ -399,7 +410,10 @@ class PriceSync:
             since = now
             record["stale_since"] = now.isoformat()
             await self._async_save()
-        if not record.get("fallback"):
+        last = status.last_attempt
+        if not record.get("fallback") and not (
+            status.failed and last is not None and now - last < RETRY_AFTER
+        ):
             info = site.info.latest
             held = info.tariff_content_v2 if info else None
             if not held_differences(own, held) or await self._async_push(
@@ -424,6 +438,8 @@ class PriceSync:
     ) -> bool:
         """Send ``tariff`` and read it back; False (state ``error``) otherwise."""
         status = self.status[site.site_id]
+        status.last_attempt = dt_util.utcnow()
+        status.failed = True
         try:
             result = await async_set_time_of_use(
                 site, tariff, strategy=strategy if strategy in STRATEGIES else None
@@ -443,6 +459,7 @@ class PriceSync:
             status.state = "error"
             status.problem = "not confirmed: " + ", ".join(result.differences)
             return False
+        status.failed = False
         return True
 
     # ------------------------------------------------------------ restoring
