@@ -15,6 +15,8 @@ from zoneinfo import ZoneInfo
 from homeassistant.core import HomeAssistant, State
 import pytest
 
+from custom_components.powerwall_fleet.energy.energy_flows import COMPENSATION, COST
+from custom_components.powerwall_fleet.energy.money import price_entity
 from custom_components.powerwall_fleet.fleet.tariff import (
     check_tariff,
     parse_tariff,
@@ -308,3 +310,84 @@ def test_built_tariff_orders_hours_and_covers_every_day() -> None:
     assert night is not None
     assert peak is not None
     assert night <= peak
+
+
+@pytest.mark.parametrize(
+    "day", [datetime(2026, 3, 29, tzinfo=ZONE), datetime(2026, 10, 25, tzinfo=ZONE)]
+)
+def test_clock_change_days_build_a_valid_tariff(day: datetime) -> None:
+    """A 23- or 25-hour day still covers every day of the week exactly once."""
+    start = day.astimezone(UTC)
+    hours = round((day + timedelta(days=2) - day).total_seconds() / 3600)
+    forecast = Forecast(
+        "x",
+        "EUR",
+        tuple(
+            Interval(
+                start + timedelta(hours=h),
+                start + timedelta(hours=h + 1),
+                0.05 + (h % 24) / 100,
+            )
+            for h in range(hours)
+        ),
+    )
+    own = parse_tariff(night_tariff(currency="EUR"))
+    built = build_tariff(forecast, None, own, ZONE, start + timedelta(hours=1))
+    check_tariff(built.tariff.to_dict())
+    assert built.covered >= 4 * 46
+
+
+@pytest.mark.parametrize(
+    ("options", "cost", "compensation"),
+    [
+        ({}, None, None),
+        (
+            {
+                "price_sync": {
+                    "price_sync_enabled": True,
+                    "price_sync_buy_entity": "sensor.b",
+                }
+            },
+            "sensor.b",
+            None,
+        ),
+        (
+            {
+                "import_price_entity": "sensor.own",
+                "price_sync": {
+                    "price_sync_enabled": True,
+                    "price_sync_buy_entity": "sensor.b",
+                    "price_sync_sell_entity": "sensor.s",
+                },
+            },
+            "sensor.own",
+            "sensor.s",
+        ),
+        (
+            {
+                "price_sync": {
+                    "price_sync_enabled": False,
+                    "price_sync_buy_entity": "sensor.b",
+                }
+            },
+            None,
+            None,
+        ),
+        (
+            {
+                "price_sync": {
+                    "price_sync_enabled": True,
+                    "price_sync_buy_entity": "event.rates",
+                }
+            },
+            None,
+            None,
+        ),
+    ],
+)
+def test_money_prices_with_the_real_entity(
+    options: dict[str, Any], cost: str | None, compensation: str | None
+) -> None:
+    """The money statistics use the chosen price entity, else price sync's real one."""
+    assert price_entity(options, COST) == cost
+    assert price_entity(options, COMPENSATION) == compensation
