@@ -211,16 +211,7 @@ class PriceSync:
                 # Switched on again: nothing is owed any more.
                 async_clear_issue(self.hass, PRICE_SYNC_RESTORE, site_id)
                 self.status[site_id].state = "pending"
-                info = site.info.latest
-                if str(site_id) not in self.saved and info is not None:
-                    self.saved[str(site_id)] = {
-                        "own": dict(info.tariff_content_v2)
-                        if info.tariff_content_v2 is not None
-                        else None,
-                        "strategy": info.tou_settings.optimization_strategy
-                        if info.tou_settings
-                        else None,
-                    }
+                self._remember_own(site)
             await self._async_save()
             entities = [e for e in (self.buy_entity, self.sell_entity) if e]
             self._unsubs.append(
@@ -231,6 +222,20 @@ class PriceSync:
             )
             self._unsubs.append(follow_overrides(self.async_check))
         self.async_check()
+
+    def _remember_own(self, site: SiteCoordinators) -> None:
+        """Keep the tariff the site holds now as its own (once per switch-on)."""
+        info = site.info.latest
+        if str(site.site_id) in self.saved or info is None:
+            return
+        self.saved[str(site.site_id)] = {
+            "own": dict(info.tariff_content_v2)
+            if info.tariff_content_v2 is not None
+            else None,
+            "strategy": info.tou_settings.optimization_strategy
+            if info.tou_settings
+            else None,
+        }
 
     @callback
     def async_unload(self) -> None:
@@ -299,6 +304,10 @@ class PriceSync:
     async def _async_sync(self, site_id: int) -> None:
         site = self.sites[site_id]
         status = self.status[site_id]
+        if str(site_id) not in self.saved and site.info.latest is not None:
+            # Tesla could not be read at start-up: the own tariff is read now.
+            self._remember_own(site)
+            await self._async_save()
         record = self.saved.get(str(site_id))
         info = site.info.latest
         if record is None or info is None:
