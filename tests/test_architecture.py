@@ -65,6 +65,14 @@ LAYER_OF: dict[str, str] = {
     "overrides/engine": "overrides",
     "overrides/model": "overrides",
     "overrides/dispatch": "overrides",
+    # Price sync: a price forecast pushed into the Tesla tariff.
+    "prices/__init__": "prices",
+    "prices/builder": "prices",
+    "prices/levels": "prices",
+    "prices/sync": "prices",
+    "prices/entities": "platforms",
+    # Reads a price entity's forecast, which the options form checks too.
+    "prices/forecast": "energy",
     # The control table.
     "commands": "controls",
     "controls": "controls",

@@ -131,6 +131,10 @@ def test_entry_issue_ids_lists_every_issue_of_the_entry_and_its_sites() -> None:
             "tariff_currency_mismatch_7002",
             "dispatch_not_acting_7001",
             "dispatch_not_acting_7002",
+            "price_sync_stale_7001",
+            "price_sync_stale_7002",
+            "price_sync_restore_7001",
+            "price_sync_restore_7002",
         ]
     )
     assert {issue_of(issue_id) for issue_id in ids} == set(ISSUES)

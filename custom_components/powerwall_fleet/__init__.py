@@ -50,6 +50,7 @@ from .fleet import (
 )
 from .issues import async_clear_entry_issues
 from .overrides.engine import OverrideManager, async_remove_store
+from .prices.sync import PriceSync, async_restore_removed
 from .runtime import PowerwallFleetConfigEntry, PowerwallFleetData
 from .setup.oauth import EntryTokens, implementation_for_entry
 from .setup.partner import async_register_public_key_view
@@ -143,9 +144,19 @@ async def async_setup_entry(
     overrides = OverrideManager(hass, entry)
     await overrides.async_load(coordinators)
     entry.async_on_unload(overrides.async_unload)
+    prices = PriceSync(hass, entry)
     entry.runtime_data = PowerwallFleetData(
-        client=client, tokens=tokens, overrides=overrides, sites=coordinators
+        client=client,
+        tokens=tokens,
+        overrides=overrides,
+        sites=coordinators,
+        prices=prices,
     )
+    # Price sync: starts, or puts back what it replaced when switched off.
+    await prices.async_load(
+        coordinators, overrides.holds_tariff, overrides.async_add_listener
+    )
+    entry.async_on_unload(prices.async_unload)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
 
     async def _check_sites(_now: datetime) -> None:
@@ -174,7 +185,23 @@ async def async_unload_entry(
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: ConfigEntry) -> None:
-    """Close the repair issues of an entry that no longer exists; drop its overrides."""
+    """Close the repair issues of an entry that no longer exists; drop its overrides.
+
+    The tariffs price sync replaced are put back first.
+    """
+
+    async def _connect() -> FleetClient:
+        implementation = await async_get_config_entry_implementation(hass, entry)
+        session = OAuth2Session(
+            hass, entry, implementation_for_entry(implementation, entry.data)
+        )
+        return FleetClient(
+            async_get_clientsession(hass),
+            EntryTokens(hass, entry, session).access_token,
+            entry.data[CONF_BASE_URL],
+        )
+
+    await async_restore_removed(hass, entry.entry_id, _connect)
     await async_remove_store(hass, entry.entry_id)
     async_clear_entry_issues(hass, entry.entry_id, entry.data.get(CONF_SITE_IDS, []))
 

@@ -477,7 +477,8 @@ async def async_set_time_of_use(
     """Send a validated tariff; tell whether the site holds what was sent.
 
     ``strategy``: time-based control's optimisation strategy sent with it
-    (fleet/client.py ``set_time_of_use``); a dispatch sends ``economics``.
+    (fleet/client.py ``set_time_of_use``); a dispatch and price sync send
+    ``economics``.
     """
     control = TIME_OF_USE
     if strategy is not None:

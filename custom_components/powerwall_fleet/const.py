@@ -77,6 +77,28 @@ CONF_EXPORT_PRICE_ENTITY: Final = "export_price_entity"
 CONF_BREAKDOWN_STATISTICS: Final = "breakdown_statistics"
 DEFAULT_BREAKDOWN_STATISTICS: Final = False
 
+# Options: price sync (issue 22), one form section stored as one mapping: a
+# price entity's forecast pushed into the sites' Tesla tariffs (prices/).
+CONF_PRICE_SYNC: Final = "price_sync"
+CONF_PRICE_SYNC_ENABLED: Final = "price_sync_enabled"
+CONF_PRICE_SYNC_BUY: Final = "price_sync_buy_entity"
+CONF_PRICE_SYNC_SELL: Final = "price_sync_sell_entity"
+CONF_PRICE_SYNC_INTERVAL: Final = "price_sync_interval"
+DEFAULT_PRICE_SYNC_INTERVAL: Final = 30  # minutes between pushes, at least
+MIN_PRICE_SYNC_INTERVAL: Final = 5
+MAX_PRICE_SYNC_INTERVAL: Final = 1440
+
+
+def price_sync_requests_per_day(interval_min: float, sites: int = 1) -> int:
+    """Most requests a day price sync makes for ``sites`` sites.
+
+    A push at most every interval plus one after new day-ahead prices, each
+    with its site_info read-back.
+    """
+    pushes = 1440 / max(interval_min, MIN_PRICE_SYNC_INTERVAL) + 1
+    return round(2 * pushes * sites)
+
+
 # Requests that do not follow the intervals: per site the outage history once
 # a day and the energy history of the day before read once more (late and
 # revised buckets), per entry the daily check of the account's sites.

@@ -92,6 +92,9 @@ async def async_get_config_entry_diagnostics(
         "request_counts": dict(sorted(runtime.client.request_counts.items())),
     }
     data["sites"] = [_site(runtime.sites[site_id]) for site_id in sorted(runtime.sites)]
+    if runtime.prices is not None:
+        # Per site (in the order of "sites"): state and the last pushed tariff.
+        data["price_sync"] = runtime.prices.diagnostics()
     return data
 
 

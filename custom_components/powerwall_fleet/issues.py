@@ -125,6 +125,26 @@ DISPATCH_NOT_ACTING = RepairIssue(
     placeholders=("site", "mode", "strategies", "powers", "title"),
 )
 
+# Price sync's forecast has been unusable for over an hour (prices/sync.py):
+# the site holds its own tariff until the forecast is back.
+PRICE_SYNC_STALE = RepairIssue(
+    translation_key="price_sync_stale",
+    owner="site",
+    severity=ir.IssueSeverity.WARNING,
+    is_fixable=False,
+    placeholders=("site", "entity", "title"),
+)
+
+# Price sync was switched off but the site's own tariff could not be put back
+# yet (prices/sync.py retries every interval); closes when it is back.
+PRICE_SYNC_RESTORE = RepairIssue(
+    translation_key="price_sync_restore",
+    owner="site",
+    severity=ir.IssueSeverity.ERROR,
+    is_fixable=False,
+    placeholders=("site", "title"),
+)
+
 ISSUES: tuple[RepairIssue, ...] = (
     RATE_LIMITED,
     MISSING_SCOPES,
@@ -133,6 +153,8 @@ ISSUES: tuple[RepairIssue, ...] = (
     OVERRIDE_RESTORE,
     TARIFF_CURRENCY_MISMATCH,
     DISPATCH_NOT_ACTING,
+    PRICE_SYNC_STALE,
+    PRICE_SYNC_RESTORE,
 )
 
 

@@ -1,8 +1,8 @@
 """The config entry's type and what a loaded entry keeps at run time.
 
 Owns :data:`PowerwallFleetConfigEntry` and :class:`PowerwallFleetData` (the
-Fleet client, the token manager, the override manager and each site's
-coordinators).
+Fleet client, the token manager, the override manager, each site's
+coordinators and the price sync).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from .coordinator import SiteCoordinators
     from .fleet import FleetClient
     from .overrides.engine import OverrideManager
+    from .prices.sync import PriceSync
     from .setup.oauth import EntryTokens
 
 
@@ -29,6 +30,7 @@ class PowerwallFleetData:
     tokens: EntryTokens
     overrides: OverrideManager
     sites: dict[int, SiteCoordinators] = field(default_factory=dict)
+    prices: PriceSync | None = None
 
 
 type PowerwallFleetConfigEntry = ConfigEntry[PowerwallFleetData]

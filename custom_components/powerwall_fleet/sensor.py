@@ -36,6 +36,7 @@ from .entity import PowerwallFleetEntity, async_add_site_entities
 from .fleet import LiveStatus, SiteInfo
 from .overrides.entities import DispatchSensor, OverrideEndsSensor
 from .overrides.model import has_override_settings
+from .prices.entities import PriceSyncSensor
 from .runtime import PowerwallFleetConfigEntry
 from .site import has_battery, has_component, has_grid, has_solar
 from .tou import async_add_tou_entities, tou_sensors
@@ -219,6 +220,8 @@ async def async_setup_entry(
         if has_battery(info):
             entities.append(DispatchSensor(entry, site))
         entities.extend(energy_entities(site, info))
+        if (prices := entry.runtime_data.prices) and site.site_id in prices.status:
+            entities.append(PriceSyncSensor(entry, site, prices))
         return entities
 
     async_add_site_entities(entry, async_add_entities, build)

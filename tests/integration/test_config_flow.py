@@ -20,7 +20,7 @@ from urllib.parse import parse_qs, parse_qsl, urlsplit
 import aiohttp
 from homeassistant.config_entries import SOURCE_USER, ConfigEntry, ConfigFlowResult
 from homeassistant.core import HomeAssistant
-from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.data_entry_flow import FlowResultType, section as form_section
 from homeassistant.helpers import config_entry_oauth2_flow, device_registry as dr
 import pytest
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
@@ -94,7 +94,15 @@ def assert_translated(result: Any, section: str = "config") -> None:
         step = strings["step"][result["step_id"]]
         texts += [step.get("title", ""), step.get("description", "")]
         if (schema := result.get("data_schema")) is not None:
-            for field in schema.schema:
+            for field, validator in schema.schema.items():
+                if isinstance(validator, form_section):
+                    # A section: its name, description and fields in "sections".
+                    part = step["sections"][str(field)]
+                    texts += [part["name"], part.get("description", "")]
+                    for inner in validator.schema.schema:
+                        assert str(inner) in part["data"], (field, inner)
+                        assert str(inner) in part["data_description"], (field, inner)
+                    continue
                 assert str(field) in step["data"], (result["step_id"], field)
                 assert str(field) in step["data_description"], (
                     result["step_id"],

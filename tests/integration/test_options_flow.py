@@ -75,6 +75,7 @@ async def test_options_flow(hass: HomeAssistant, loaded_entry: MockConfigEntry) 
         "live": "60",
         "info": "30",
         "history": "15",
+        "sync_per_day": "0",  # price sync is off
     }
     assert loaded_entry.options == {}  # nothing saved before the confirmation
     assert not unloaded

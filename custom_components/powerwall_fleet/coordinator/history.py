@@ -30,8 +30,6 @@ from homeassistant.util import dt as dt_util
 from custom_components.powerwall_fleet.const import (
     CONF_BACKFILL_FROM_INSTALLATION,
     CONF_BREAKDOWN_STATISTICS,
-    CONF_EXPORT_PRICE_ENTITY,
-    CONF_IMPORT_PRICE_ENTITY,
     DEFAULT_BREAKDOWN_STATISTICS,
     DOMAIN,
     LOGGER,
@@ -53,6 +51,7 @@ from custom_components.powerwall_fleet.energy.ledger import (
 from custom_components.powerwall_fleet.energy.money import (
     BucketPricer,
     foreign_tariff_currency,
+    price_entity,
 )
 from custom_components.powerwall_fleet.energy.statistics import (
     async_import_hours,
@@ -256,12 +255,9 @@ class HistoryCoordinator(FleetCoordinator[EnergyLedger]):
     ) -> BucketPrices | None:
         """The price of each new bucket: what the price entities said, else the tariff's."""
         entities: dict[str, EntityPrices] = {}
-        for key, option in (
-            (COST, CONF_IMPORT_PRICE_ENTITY),
-            (COMPENSATION, CONF_EXPORT_PRICE_ENTITY),
-        ):
-            entity_id = self.config_entry.options.get(option)
-            if isinstance(entity_id, str) and entity_id:
+        for key in (COST, COMPENSATION):
+            # The option's entity, else price sync's (money stays exact).
+            if entity_id := price_entity(self.config_entry.options, key):
                 entities[key] = await async_entity_prices(self.hass, entity_id, starts)
         return self.pricer.prices(
             self.ledger, starts, zone, entities, self.hass.config.currency

@@ -27,7 +27,15 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING, Any
 
-from ..const import CONF_EXPORT_PRICE_ENTITY, CONF_IMPORT_PRICE_ENTITY, LOGGER
+from ..const import (
+    CONF_EXPORT_PRICE_ENTITY,
+    CONF_IMPORT_PRICE_ENTITY,
+    CONF_PRICE_SYNC,
+    CONF_PRICE_SYNC_BUY,
+    CONF_PRICE_SYNC_ENABLED,
+    CONF_PRICE_SYNC_SELL,
+    LOGGER,
+)
 from .energy_flows import COMPENSATION, COST
 from .ledger import BucketPrices, EnergyLedger
 
@@ -43,6 +51,29 @@ PRICE_ENTITY_OPTION: Mapping[str, str] = {
 }
 
 
+# Price sync's entity for each side: with sync on, the Tesla tariff holds
+# grouped prices, so the money statistics price with the real entity.
+SYNC_ENTITY_OPTION: Mapping[str, str] = {
+    COST: CONF_PRICE_SYNC_BUY,
+    COMPENSATION: CONF_PRICE_SYNC_SELL,
+}
+
+
+def price_entity(options: Mapping[str, Any], key: str) -> str | None:
+    """The entity pricing money statistic ``key``: its option, else price sync's."""
+    chosen = options.get(PRICE_ENTITY_OPTION[key])
+    if isinstance(chosen, str) and chosen:
+        return chosen
+    sync = options.get(CONF_PRICE_SYNC)
+    if isinstance(sync, Mapping) and sync.get(CONF_PRICE_SYNC_ENABLED):
+        entity = sync.get(SYNC_ENTITY_OPTION[key])
+        # An event entity's state is a time, not a price (Octopus Energy's
+        # rate events): the tariff prices that side then.
+        if isinstance(entity, str) and entity and not entity.startswith("event."):
+            return entity
+    return None
+
+
 def foreign_tariff_currency(
     ledger: EnergyLedger, options: Mapping[str, Any], home_currency: str
 ) -> str | None:
@@ -53,7 +84,7 @@ def foreign_tariff_currency(
     """
     tariffs = ledger.tariffs
     if tariffs.current is None or all(
-        options.get(option) for option in PRICE_ENTITY_OPTION.values()
+        price_entity(options, key) for key in PRICE_ENTITY_OPTION
     ):
         return None
     currency = tariffs.currency or home_currency

@@ -188,6 +188,14 @@ class OverrideManager:
 
         return _remove
 
+    def holds_tariff(self, site_id: int) -> bool:
+        """Whether an override (running or restoring) holds the site's tariff.
+
+        Price sync (prices/) pushes nothing while this is True and resumes after.
+        """
+        override = self.overrides.get(site_id)
+        return override is not None and "time_of_use" in override.restore
+
     def _notify(self) -> None:
         for update in list(self._listeners):
             update()

@@ -1,4 +1,4 @@
-"""Options flow: poll intervals with the requests per day they cost, and price entities.
+"""Options flow: poll intervals with the requests per day they cost, price entities, price sync.
 
 Owns the options form and its confirm step; options the form does not show
 are kept.
@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from homeassistant.config_entries import ConfigFlowResult, OptionsFlowWithReload
 from homeassistant.const import ATTR_UNIT_OF_MEASUREMENT
+from homeassistant.data_entry_flow import section
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.selector import (
     BooleanSelector,
@@ -28,20 +29,30 @@ from ..const import (
     CONF_IMPORT_PRICE_ENTITY,
     CONF_INFO_INTERVAL,
     CONF_LIVE_INTERVAL,
+    CONF_PRICE_SYNC,
+    CONF_PRICE_SYNC_BUY,
+    CONF_PRICE_SYNC_ENABLED,
+    CONF_PRICE_SYNC_INTERVAL,
+    CONF_PRICE_SYNC_SELL,
     CONF_SITE_IDS,
     DEFAULT_BREAKDOWN_STATISTICS,
     DEFAULT_HISTORY_INTERVAL,
     DEFAULT_INFO_INTERVAL,
     DEFAULT_LIVE_INTERVAL,
+    DEFAULT_PRICE_SYNC_INTERVAL,
     MAX_HISTORY_INTERVAL,
     MAX_INFO_INTERVAL,
     MAX_LIVE_INTERVAL,
+    MAX_PRICE_SYNC_INTERVAL,
     MIN_HISTORY_INTERVAL,
     MIN_INFO_INTERVAL,
     MIN_LIVE_INTERVAL,
+    MIN_PRICE_SYNC_INTERVAL,
+    price_sync_requests_per_day,
     requests_per_day,
 )
 from ..energy.dynamic_prices import PriceUnit, foreign_currency, parse_price_unit
+from ..prices.forecast import EXPECTED, ForecastError, read_forecast
 
 if TYPE_CHECKING:
     # Home Assistant 2026.10 validates with probatio and aliases voluptuous to
@@ -55,8 +66,10 @@ INTERVALS = (CONF_LIVE_INTERVAL, CONF_INFO_INTERVAL, CONF_HISTORY_INTERVAL)
 # The price entities' fields.
 PRICE_ENTITIES = (CONF_IMPORT_PRICE_ENTITY, CONF_EXPORT_PRICE_ENTITY)
 # What the form owns: a key it leaves out (a cleared entity) is removed.
-FORM_KEYS = (*INTERVALS, *PRICE_ENTITIES, CONF_BREAKDOWN_STATISTICS)
+FORM_KEYS = (*INTERVALS, *PRICE_ENTITIES, CONF_BREAKDOWN_STATISTICS, CONF_PRICE_SYNC)
 PRICE_DOMAINS = ["sensor", "input_number", "number"]
+# Price sync reads a forecast: sensors, and Octopus Energy's rate events.
+SYNC_DOMAINS = ["sensor", "event"]
 
 
 class _Problem(Enum):
@@ -127,6 +140,18 @@ class PowerwallFleetOptionsFlow(OptionsFlowWithReload):
                 else:
                     errors[key] = "export_price_unit"
                     placeholders["export_unit"] = found
+            if not errors and (problem := self._price_sync_problem(values)):
+                reason = problem[0]
+                placeholders["entity"] = problem[1]
+                if reason == "no_entity":
+                    errors["base"] = "price_sync_no_entity"
+                elif reason == "shape":
+                    errors["base"] = "price_sync_shape"
+                    placeholders["expected"] = EXPECTED
+                elif reason == "unit":
+                    errors["base"] = "price_sync_unit"
+                else:
+                    errors["base"] = "price_sync_unavailable"
             if not errors:
                 self._chosen = {
                     **values,
@@ -170,6 +195,9 @@ class PowerwallFleetOptionsFlow(OptionsFlowWithReload):
                             )
                         },
                     ): BooleanSelector(),
+                    vol.Optional(CONF_PRICE_SYNC): _price_sync_section(
+                        values.get(CONF_PRICE_SYNC) or {}
+                    ),
                 }
             ),
             description_placeholders={**current, **placeholders},
@@ -197,6 +225,34 @@ class PowerwallFleetOptionsFlow(OptionsFlowWithReload):
             return _Problem.NO_UNIT
         return unit
 
+    def _price_sync_problem(self, values: dict[str, Any]) -> tuple[str, str] | None:
+        """Price sync's entities: None when each has a forecast it reads.
+
+        Else why not (``no_entity``, ``shape``, ``unit``, ``unavailable``) and
+        which entity.
+        """
+        chosen = values.get(CONF_PRICE_SYNC) or {}
+        registry = er.async_get(self.hass)
+        for key in (CONF_PRICE_SYNC_BUY, CONF_PRICE_SYNC_SELL):
+            if (entity_id := chosen.get(key)) and (
+                registered := registry.async_get(entity_id)
+            ):
+                chosen[key] = registered.entity_id
+        if CONF_PRICE_SYNC_INTERVAL in chosen:
+            chosen[CONF_PRICE_SYNC_INTERVAL] = int(chosen[CONF_PRICE_SYNC_INTERVAL])
+        if not chosen.get(CONF_PRICE_SYNC_ENABLED):
+            return None
+        if not chosen.get(CONF_PRICE_SYNC_BUY):
+            return "no_entity", ""
+        for key in (CONF_PRICE_SYNC_BUY, CONF_PRICE_SYNC_SELL):
+            if not (entity_id := chosen.get(key)):
+                continue
+            try:
+                read_forecast(self.hass, self.hass.states.get(entity_id))
+            except ForecastError as err:
+                return err.reason, entity_id
+        return None
+
     async def async_step_confirm(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
@@ -216,11 +272,48 @@ class PowerwallFleetOptionsFlow(OptionsFlowWithReload):
                     self._chosen[CONF_INFO_INTERVAL],
                     self._chosen[CONF_HISTORY_INTERVAL],
                 ),
+                "sync_per_day": f"{self._sync_per_day(self._chosen):,}",
                 "live": str(self._chosen[CONF_LIVE_INTERVAL]),
                 "info": str(self._chosen[CONF_INFO_INTERVAL]),
                 "history": str(self._chosen[CONF_HISTORY_INTERVAL]),
             },
         )
+
+    def _sync_per_day(self, chosen: dict[str, Any]) -> int:
+        """Price sync's requests a day at most (0 while it is off)."""
+        sync = chosen.get(CONF_PRICE_SYNC) or {}
+        if not sync.get(CONF_PRICE_SYNC_ENABLED):
+            return 0
+        sites = max(1, len(self.config_entry.data.get(CONF_SITE_IDS, [])))
+        interval = sync.get(CONF_PRICE_SYNC_INTERVAL, DEFAULT_PRICE_SYNC_INTERVAL)
+        return price_sync_requests_per_day(interval, sites)
+
+
+def _price_sync_section(current: dict[str, Any]) -> section:
+    """The "Sync prices to the Powerwall" section (collapsed)."""
+    return section(
+        vol.Schema(
+            {
+                vol.Required(
+                    CONF_PRICE_SYNC_ENABLED,
+                    default=bool(current.get(CONF_PRICE_SYNC_ENABLED, False)),
+                ): BooleanSelector(),
+                **{
+                    vol.Optional(
+                        key, description={"suggested_value": current.get(key)}
+                    ): EntitySelector(EntitySelectorConfig(domain=SYNC_DOMAINS))
+                    for key in (CONF_PRICE_SYNC_BUY, CONF_PRICE_SYNC_SELL)
+                },
+                vol.Required(
+                    CONF_PRICE_SYNC_INTERVAL,
+                    default=current.get(
+                        CONF_PRICE_SYNC_INTERVAL, DEFAULT_PRICE_SYNC_INTERVAL
+                    ),
+                ): _number(MIN_PRICE_SYNC_INTERVAL, MAX_PRICE_SYNC_INTERVAL, "min"),
+            }
+        ),
+        {"collapsed": not current.get(CONF_PRICE_SYNC_ENABLED)},
+    )
 
 
 def _number(minimum: int, maximum: int, unit: str) -> NumberSelector:
