@@ -448,6 +448,7 @@ class SiteState(SitePhysics):
             "disallow_charge_from_grid_with_solar_installed": self._disallow_grid_charging,
             "off_grid_vehicle_charging_reserve_percent": self._ogvcr,
             "optimization_strategy": self._strategy,
+            "tariff_content_v2": copy.deepcopy(self.tariff_content_v2),
             "apply_delay": dict(self.apply_delay),
             "reserve_81_99": self._quirks.reserve_81_99,
             "quirks": asdict(self._quirks),
