@@ -50,7 +50,11 @@ def free_period_name(tariff: Tariff) -> str | None:
 
 
 def _merge_cost(tariff: Tariff, gone: str, kept: str) -> float:
-    """The largest price change (per kWh) of renaming ``gone`` to ``kept``."""
+    """The largest price change (per kWh) of renaming ``gone`` to ``kept``.
+
+    Per side: where only one side uses ``kept`` in a season, the other keeps
+    its price under the new name (no change).
+    """
     cost = 0.0
     for schedule in (tariff.buy, tariff.sell):
         if schedule is None:
@@ -90,20 +94,44 @@ def _renamed(schedule: PriceSchedule, gone: str, kept: str) -> PriceSchedule:
 def free_a_name(tariff: Tariff) -> tuple[Tariff, str] | None:
     """``tariff`` with its two closest-priced periods made one, and the freed name.
 
-    The pair whose prices (buy and sell, every season) differ least; ``None``
-    when no pair can be merged (a period with a demand charge of its own).
+    The pair whose prices (buy and sell, every season) differ least, unless
+    the merge would leave a period's sell price above its buy price (Tesla
+    would raise the buy price); ``None`` when no pair can be merged.
     """
-    pairs = [
+    pairs = sorted(
         (_merge_cost(tariff, gone, kept), PERIOD_NAMES.index(gone), gone, kept)
         for gone in PERIOD_NAMES
         for kept in PERIOD_NAMES
         if gone != kept
-    ]
-    cost, _, gone, kept = min(pairs)
-    if cost == float("inf"):
-        return None
-    sell = _renamed(tariff.sell, gone, kept) if tariff.sell is not None else None
-    return replace(tariff, buy=_renamed(tariff.buy, gone, kept), sell=sell), gone
+    )
+    before = _sold_above_bought(tariff)
+    for cost, _, gone, kept in pairs:
+        if cost == float("inf"):
+            break
+        sell = _renamed(tariff.sell, gone, kept) if tariff.sell is not None else None
+        merged = replace(tariff, buy=_renamed(tariff.buy, gone, kept), sell=sell)
+        # Tesla raises a buy price below the same period's sell price: a merge
+        # that pairs a sell price with a lower buy price would change more.
+        if _sold_above_bought(merged) <= before:
+            return merged, gone
+    return None
+
+
+def _sold_above_bought(tariff: Tariff) -> set[tuple[str, str]]:
+    """(season, period) whose sell price is above its buy price."""
+    if tariff.sell is None:
+        return set()
+    found = set()
+    for key, season in tariff.sell.seasons.items():
+        bought = tariff.buy.seasons.get(key)
+        for name in season.periods:
+            if (
+                bought is not None
+                and name in bought.periods
+                and tariff.sell.price(key, name) > tariff.buy.price(key, name)
+            ):
+                found.add((key, name))
+    return found
 
 
 def top_price(tariff: Tariff) -> float:
