@@ -300,3 +300,25 @@ async def test_charge_or_hold_dispatch_does_not_pause_sync(
     assert sensor(hass, SITE_PW3)[0] == "acting"
     assert entry.runtime_data.overrides.overrides[SITE_PW3].dispatch is not None
     await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_sync_checking_while_the_export_starts_pushes_nothing(
+    hass: HomeAssistant, simulator: Simulator, freezer: FrozenDateTimeFactory
+) -> None:
+    """A sync check during the dispatch's own tariff push (before its restore value is kept) waits too."""
+    entry, _ = await synced_site(hass, simulator, freezer)
+    await tick(hass, simulator, freezer, 31 * 60)  # sync may push again
+    before = len(pushes(simulator))
+    prices = entry.runtime_data.prices
+    assert prices is not None
+    site = entry.runtime_data.sites[SITE_PW3]
+    # Each time the site's settings are shown (a command's value, then its
+    # read-back), price sync looks again: also mid-way through the dispatch.
+    site.info.async_add_listener(prices.async_check)
+    await dispatch(hass, SITE_PW3, mode="export", duration="00:30:00")
+    await hass.async_block_till_done(wait_background_tasks=True)
+    sent = pushes(simulator)[before:]
+    assert len(sent) == 1  # the dispatch's tariff only
+    assert simulator.site(SITE_PW3).tariff_content_v2 == sent[0]["tariff_content_v2"]
+    assert sync_state(hass)[0] == "pending"
+    await hass.config_entries.async_unload(entry.entry_id)
