@@ -310,7 +310,9 @@ class FleetClient:
         settings: dict[str, Any] = {"tariff_content_v2": dict(payload)}
         if strategy is not None:
             settings["optimization_strategy"] = strategy
-        return await self._write("time_of_use_settings", site_id, {"tou_settings": settings})
+        return await self._write(
+            "time_of_use_settings", site_id, {"tou_settings": settings}
+        )
 
     # ------------------------------------------------------------ plumbing
 
