@@ -134,7 +134,10 @@ async def test_set_time_of_use_with_strategy(
     tariff = dict(info.tariff_content_v2)
     await client.set_time_of_use(SITE_FULL, tariff, strategy="economics")
     assert _last_write(simulator) == {
-        "tou_settings": {"tariff_content_v2": tariff, "optimization_strategy": "economics"}
+        "tou_settings": {
+            "tariff_content_v2": tariff,
+            "optimization_strategy": "economics",
+        }
     }
     assert simulator.site(SITE_FULL).optimization_strategy == "economics"
 

@@ -44,6 +44,7 @@ from custom_components.powerwall_fleet.energy.lifetime import (
     LIFETIME_PACE,
     LifetimeProgress,
     day_import,
+    lifetime_requests,
 )
 from custom_components.powerwall_fleet.energy.statistics import async_shift_sums
 from custom_components.powerwall_fleet.fleet import SiteInfo
@@ -111,6 +112,16 @@ class LifetimeCoordinator(FleetCoordinator[LifetimeProgress]):
         return stop_day(
             info, site_zone(info), self.config_entry.options.get(CONF_HISTORY_FROM)
         )
+
+    def requests_left(self, chosen: Any) -> int:
+        """The requests still to send to import back to ``chosen`` (a stop date option)."""
+        info = self.history.info.latest
+        if info is None:
+            return 0
+        zone = site_zone(info)
+        first_day = self.progress.imported_from(self.history.ledger.first_day)
+        today = dt_util.utcnow().astimezone(zone).date()
+        return lifetime_requests(first_day, stop_day(info, zone, chosen), today)
 
     def imported_from(self) -> datetime | None:
         """The start of the oldest day imported (the site's local midnight)."""

@@ -14,6 +14,7 @@ from homeassistant.const import ATTR_UNIT_OF_MEASUREMENT
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.selector import (
     BooleanSelector,
+    DateSelector,
     EntitySelector,
     EntitySelectorConfig,
     NumberSelector,
@@ -24,6 +25,7 @@ from homeassistant.helpers.selector import (
 from ..const import (
     CONF_BREAKDOWN_STATISTICS,
     CONF_EXPORT_PRICE_ENTITY,
+    CONF_HISTORY_FROM,
     CONF_HISTORY_INTERVAL,
     CONF_IMPORT_PRICE_ENTITY,
     CONF_INFO_INTERVAL,
@@ -42,6 +44,7 @@ from ..const import (
     requests_per_day,
 )
 from ..energy.dynamic_prices import PriceUnit, foreign_currency, parse_price_unit
+from ..energy.lifetime import LIFETIME_DAILY_CAP
 
 if TYPE_CHECKING:
     # Home Assistant 2026.10 validates with probatio and aliases voluptuous to
@@ -55,7 +58,7 @@ INTERVALS = (CONF_LIVE_INTERVAL, CONF_INFO_INTERVAL, CONF_HISTORY_INTERVAL)
 # The price entities' fields.
 PRICE_ENTITIES = (CONF_IMPORT_PRICE_ENTITY, CONF_EXPORT_PRICE_ENTITY)
 # What the form owns: a key it leaves out (a cleared entity) is removed.
-FORM_KEYS = (*INTERVALS, *PRICE_ENTITIES, CONF_BREAKDOWN_STATISTICS)
+FORM_KEYS = (*INTERVALS, *PRICE_ENTITIES, CONF_BREAKDOWN_STATISTICS, CONF_HISTORY_FROM)
 PRICE_DOMAINS = ["sensor", "input_number", "number"]
 
 
@@ -72,6 +75,16 @@ class PowerwallFleetOptionsFlow(OptionsFlowWithReload):
     def __init__(self) -> None:
         """Nothing chosen yet."""
         self._chosen: dict[str, Any] = {}
+
+    def _history_cost(self, chosen: Any) -> dict[str, str]:
+        """The one-off cost of importing the history back to the installation (or ``chosen``)."""
+        runtime = getattr(self.config_entry, "runtime_data", None)
+        sites = runtime.sites.values() if runtime is not None else ()
+        left = sum(site.lifetime.requests_left(chosen) for site in sites)
+        return {
+            "history_requests": f"{left:,}",
+            "history_cap": f"{LIFETIME_DAILY_CAP:,}",
+        }
 
     def _estimate(self, live: float, info: float, history: float) -> dict[str, str]:
         sites = max(1, len(self.config_entry.data.get(CONF_SITE_IDS, [])))
@@ -170,9 +183,17 @@ class PowerwallFleetOptionsFlow(OptionsFlowWithReload):
                             )
                         },
                     ): BooleanSelector(),
+                    vol.Optional(
+                        CONF_HISTORY_FROM,
+                        description={"suggested_value": values.get(CONF_HISTORY_FROM)},
+                    ): DateSelector(),
                 }
             ),
-            description_placeholders={**current, **placeholders},
+            description_placeholders={
+                **current,
+                **self._history_cost(values.get(CONF_HISTORY_FROM)),
+                **placeholders,
+            },
             errors=errors,
         )
 
@@ -219,6 +240,7 @@ class PowerwallFleetOptionsFlow(OptionsFlowWithReload):
                 "live": str(self._chosen[CONF_LIVE_INTERVAL]),
                 "info": str(self._chosen[CONF_INFO_INTERVAL]),
                 "history": str(self._chosen[CONF_HISTORY_INTERVAL]),
+                **self._history_cost(self._chosen.get(CONF_HISTORY_FROM)),
             },
         )
 
