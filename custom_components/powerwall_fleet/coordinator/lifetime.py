@@ -90,6 +90,7 @@ class LifetimeCoordinator(FleetCoordinator[LifetimeProgress]):
         # The earliest price each price entity recorded (read once a run).
         self._earliest: dict[str, tuple[str, float] | None] = {}
         self._wait: timedelta = LIFETIME_PACE
+        self.update_interval = None  # no polling before async_start
 
     async def async_load(self) -> None:
         """Read the progress saved by the last run (no request)."""
