@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from custom_components.powerwall_fleet.energy.energy_flows import COST
 from custom_components.powerwall_fleet.energy.ledger import BucketPrices
 from custom_components.powerwall_fleet.energy.lifetime import (
@@ -51,7 +53,7 @@ def test_day_rows_run_from_zero_and_later_sums_grow_by_the_day() -> None:
     assert added.rows[hours[0]]["grid_energy_imported"] == 120
     assert added.rows[hours[-1]]["grid_energy_imported"] == 23 * 120
     assert added.totals["grid_energy_imported"] == 23 * 120
-    assert added.totals[COST] == 23 * 120 / 1000 * 0.5
+    assert added.totals[COST] == pytest.approx(23 * 120 / 1000 * 0.5)
 
 
 def test_half_hour_zone_shares_an_hour_with_the_next_day() -> None:

@@ -9,12 +9,23 @@ simulator's move together; nothing sleeps.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
 import itertools
+from unittest.mock import patch
 from zoneinfo import ZoneInfo
 
 from freezegun.api import FrozenDateTimeFactory
-from homeassistant.components.recorder.statistics import statistic_during_period
+from homeassistant.components.recorder.models import (
+    StatisticData,
+    StatisticMeanType,
+    StatisticMetaData,
+)
+from homeassistant.components.recorder.statistics import (
+    async_add_external_statistics,
+    statistic_during_period,
+    statistics_during_period,
+)
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.recorder import get_instance
@@ -23,15 +34,20 @@ from pytest_homeassistant_custom_component.components.recorder.common import (
     async_wait_recording_done,
 )
 
-from custom_components.powerwall_fleet.const import DOMAIN
+from custom_components.powerwall_fleet.const import CONF_HISTORY_FROM, DOMAIN
 from custom_components.powerwall_fleet.coordinator import LifetimeCoordinator
+from custom_components.powerwall_fleet.energy import lifetime as lifetime_module
+from custom_components.powerwall_fleet.energy.energy_flows import COST
 from custom_components.powerwall_fleet.energy.lifetime import (
     LIFETIME_DAILY_CAP,
     LIFETIME_PACE,
 )
 from custom_components.powerwall_fleet.energy.statistics import statistic_id
+from custom_components.powerwall_fleet.fleet.tariff import parse_tariff, resolve
 from tests.integration.test_energy import (
+    CALENDAR,
     HISTORY_MARKS,
+    HOUR,
     MAIN_FLOWS,
     Run,
     assert_hours_match,
@@ -45,6 +61,16 @@ pytestmark = [*HISTORY_MARKS, pytest.mark.lifetime]
 LA = ZoneInfo("America/Los_Angeles")
 DAY = 86400
 YEARS = float(__import__("os").environ.get("LIFETIME_YEARS", "3"))
+
+
+@pytest.fixture
+def slow_live() -> Iterator[None]:
+    """Live data once an hour: a test living through a day ticks less."""
+    with patch(
+        "custom_components.powerwall_fleet.coordinator.sites.DEFAULT_LIVE_INTERVAL",
+        3600,
+    ):
+        yield
 
 
 def lifetime(run: Run) -> LifetimeCoordinator:
@@ -194,3 +220,217 @@ async def test_three_year_site_back_to_installation(
         (end + timedelta(minutes=5)).replace(minute=0, second=0, microsecond=0),
     )
     assert compared > days * 24
+
+
+def old_requests(simulator: Simulator, run: Run) -> list[float]:
+    """When the requests for days before the ledger's first day were sent."""
+    first_day = run.history().ledger.first_day
+    assert first_day is not None
+    return [ts for ts, _day in day_requests(simulator, first_day)]
+
+
+async def test_pauses_cap_and_stop_date(
+    hass: HomeAssistant,
+    simulator: Simulator,
+    credentials: None,
+    freezer: FrozenDateTimeFactory,
+    slow_live: None,
+) -> None:
+    """A 429 pauses until Retry-After, a failure until the next history poll, the cap until midnight.
+
+    The owner's stop date ends the import there.
+    """
+    installed = simulator.install_years_ago(SITE_FULL, 0.25)
+    run = Run(hass, simulator, freezer, [SITE_FULL])
+    entry = await run.start()
+    await run.catch_up()
+    lt = lifetime(run)
+    await run.live_through(50)
+    assert 3 <= len(old_requests(simulator, run)) <= 6
+
+    simulator.add_fault(CALENDAR, status=429, headers={"Retry-After": "900"})
+    for _ in range(5):
+        await run.tick(10)
+        if lt.throttled_until is not None:
+            break
+    assert lt.throttled_until is not None
+    paused = len(old_requests(simulator, run))
+    await run.live_through(850)
+    assert len(old_requests(simulator, run)) == paused
+    await run.live_through(100)
+    assert len(old_requests(simulator, run)) > paused
+
+    simulator.add_fault(CALENDAR, status=500, times=2)  # the retry fails too
+    for _ in range(5):
+        await run.tick(10)
+        if not lt.last_update_success:
+            break
+    assert not lt.last_update_success
+    failed = len(old_requests(simulator, run))
+    await run.live_through(280)
+    assert len(old_requests(simulator, run)) == failed
+    await run.live_through(40)
+    assert len(old_requests(simulator, run)) > failed
+    assert lt.last_update_success
+
+    with patch.object(lifetime_module, "LIFETIME_DAILY_CAP", lt.progress.asked + 3):
+        await run.live_through(300)
+        sent = len(old_requests(simulator, run))
+        assert not lt.progress.may_ask(run.now().astimezone(LA).date())
+        midnight = datetime.combine(
+            run.now().astimezone(LA).date() + timedelta(days=1), time(), LA
+        )
+        wait = lt.update_interval
+        assert wait is not None
+        assert run.now() + wait >= midnight - timedelta(minutes=5)  # not before
+        await run.tick((midnight - run.now()).total_seconds() - 60)  # in one go
+        assert len(old_requests(simulator, run)) == sent
+        await run.live_through(120)
+        assert len(old_requests(simulator, run)) > sent
+
+    # The owner wants only the last 40 days before the first day.
+    first_day = run.history().ledger.first_day
+    assert first_day is not None
+    stop = first_day - timedelta(days=40)
+    assert stop > installed.date()
+    hass.config_entries.async_update_entry(
+        entry, options={**entry.options, CONF_HISTORY_FROM: stop.isoformat()}
+    )
+    await hass.async_block_till_done()
+    await run.live_through(40 * 10 + 600)
+    asked = day_requests(simulator, first_day)
+    assert min(day for _ts, day in asked) == stop
+    assert len({day for _ts, day in asked}) == len(asked) == 40
+    state = hass.states.get("sensor.home_history_imported_from")
+    assert state is not None
+    assert datetime.fromisoformat(state.state) == datetime.combine(stop, time(), LA)
+    assert "days_left" not in state.attributes
+
+
+async def test_day_total_check_rewrites_a_wrong_day(
+    hass: HomeAssistant,
+    simulator: Simulator,
+    credentials: None,
+    freezer: FrozenDateTimeFactory,
+    slow_live: None,
+) -> None:
+    """A closed day off by more than 0.1 kWh is rewritten at the re-read and counted."""
+    simulator.install_years_ago(SITE_FULL, 0.1)
+    run = Run(hass, simulator, freezer, [SITE_FULL])
+    await run.start()
+    await run.catch_up()
+    await run.live_through(20 * 10 + 600)  # the older days are in
+    history = run.history()
+    today = run.now().astimezone(LA).date()
+    midnight = datetime.combine(today + timedelta(days=1), time(), LA)
+    await run.live_through(int((midnight - run.now()).total_seconds()) + 600)
+    checked = history.day_checks["checked"]
+    # Someone broke an hour of the day that just closed: 2 kWh too much.
+    hour = datetime.combine(today, time(14), LA).astimezone(UTC)
+    key = "grid_energy_imported"
+    stat = statistic_id(SITE_FULL, key)
+    await async_wait_recording_done(hass)
+    rows = await get_instance(hass).async_add_executor_job(
+        statistics_during_period,
+        hass,
+        hour,
+        hour + HOUR,
+        {stat},
+        "hour",
+        None,
+        {"sum"},
+    )
+    wrong = rows[stat][0]["sum"] + 2.0
+    async_add_external_statistics(
+        hass,
+        StatisticMetaData(
+            has_sum=True,
+            mean_type=StatisticMeanType.NONE,
+            name=None,
+            source=DOMAIN,
+            statistic_id=stat,
+            unit_class="energy",
+            unit_of_measurement="kWh",
+        ),
+        [StatisticData(start=hour, state=wrong, sum=wrong)],
+    )
+    await async_wait_recording_done(hass)
+    await run.live_through(4 * 3600)  # the 03:00 re-read
+    assert history.day_checks["checked"] == checked + 1
+    assert history.day_checks["rewrites"] == 1
+    assert history.day_checks["last_rewrite"]["from"] == hour.isoformat()
+    end = datetime.combine(today + timedelta(days=1), time(), LA).astimezone(UTC)
+    await assert_hours_match(hass, simulator, SITE_FULL, end - timedelta(days=2), end)
+
+
+async def test_older_days_priced_with_the_earliest_tariff_known(
+    hass: HomeAssistant,
+    simulator: Simulator,
+    credentials: None,
+    freezer: FrozenDateTimeFactory,
+    slow_live: None,
+) -> None:
+    """Tesla reports only today's tariff: older days cost what it says, not the old prices."""
+    simulator.install_years_ago(SITE_FULL, 0.1, tariff_changed_days_ago=35)
+    run = Run(hass, simulator, freezer, [SITE_FULL])
+    await run.start()
+    await run.catch_up()
+    await run.live_through(20 * 10 + 600)
+    first_day = run.history().ledger.first_day
+    assert first_day is not None
+    day = first_day - timedelta(days=5)
+    start = datetime.combine(day, time(), LA).astimezone(UTC)
+    end = datetime.combine(day + timedelta(days=1), time(), LA).astimezone(UTC)
+    tariff = parse_tariff(simulator.site(SITE_FULL).tariff_content_v2)
+    expected = sum(
+        fields["grid_energy_imported"] / 1000 * (resolve(tariff, when, LA).buy or 0.0)
+        for when, fields in final_buckets(simulator, SITE_FULL, start, end)
+    )
+    assert expected > 0
+    await async_wait_recording_done(hass)
+    found = await get_instance(hass).async_add_executor_job(
+        statistic_during_period,
+        hass,
+        start,
+        end,
+        statistic_id(SITE_FULL, COST),
+        {"change"},
+        None,
+    )
+    assert found["change"] == pytest.approx(expected, abs=1e-6)
+
+
+async def test_options_show_the_one_off_cost(
+    hass: HomeAssistant,
+    simulator: Simulator,
+    credentials: None,
+    freezer: FrozenDateTimeFactory,
+    slow_live: None,
+) -> None:
+    """The form states the requests the import still costs; a stop date lowers it."""
+    installed = simulator.install_years_ago(SITE_FULL, 1)
+    run = Run(hass, simulator, freezer, [SITE_FULL])
+    entry = await run.start()
+    await run.catch_up()
+    first_day = run.history().ledger.first_day
+    assert first_day is not None
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    days = (first_day - installed.date()).days
+    placeholders = result["description_placeholders"]
+    assert placeholders["history_requests"] == f"{days:,}"
+    assert placeholders["history_cap"] == f"{LIFETIME_DAILY_CAP:,}"
+    stop = first_day - timedelta(days=100)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"],
+        {
+            "live_interval": 30,
+            "info_interval": 15,
+            "history_interval": 5,
+            CONF_HISTORY_FROM: stop.isoformat(),
+        },
+    )
+    assert result["step_id"] == "confirm"
+    assert result["description_placeholders"]["history_requests"] == "100"
+    result = await hass.config_entries.options.async_configure(result["flow_id"], {})
+    await hass.async_block_till_done()
+    assert entry.options[CONF_HISTORY_FROM] == stop.isoformat()

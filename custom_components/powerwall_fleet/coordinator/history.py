@@ -7,8 +7,8 @@ request, paced) and the 30-day backfill on first setup; each closed day once
 more the next day (late and revised buckets; one request a day); the outage
 history once a day and when the grid came or went. With the re-read, the
 closed day's statistic increases are compared with Tesla's buckets: a day
-total more than ``DAY_CHECK_TOLERANCE`` off rewrites the rows from the first
-hour that differs (counted in diagnostics). It fetches what prices
+total (or an hour) more than ``DAY_CHECK_TOLERANCE`` off rewrites the rows
+from the first hour that differs (counted in diagnostics). It fetches what prices
 the new buckets (the price entities of the options) and saves the ledger
 after every batch, so restarts neither lose nor repeat a bucket.
 
@@ -96,7 +96,8 @@ POLL_DELAY = timedelta(seconds=45)
 # below the ~60 data requests a minute Tesla allows per device.
 PACE = timedelta(seconds=5)
 # A closed day whose statistics differ from Tesla's buckets by more than this
-# (Wh, any flow) is written again from the first hour that differs.
+# (Wh, any flow, the day's total or one hour's) is written again from the
+# first hour that differs.
 DAY_CHECK_TOLERANCE = 100.0
 # An hour differs by more than rounding (Wh).
 HOUR_TOLERANCE = 0.5
@@ -327,6 +328,7 @@ class HistoryCoordinator(FleetCoordinator[EnergyLedger]):
 
         if all(
             abs(sum(off(key, hour) for hour in hours)) <= DAY_CHECK_TOLERANCE
+            and all(abs(off(key, hour)) <= DAY_CHECK_TOLERANCE for hour in hours)
             for key in keys
         ):
             return

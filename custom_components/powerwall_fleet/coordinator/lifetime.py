@@ -166,14 +166,16 @@ class LifetimeCoordinator(FleetCoordinator[LifetimeProgress]):
         ledger = history.ledger
         info = history.info.latest
         now = dt_util.utcnow()
+        if history.throttled_until is not None and history.throttled_until > now:
+            self._wait = history.throttled_until - now  # Tesla said to wait
+            return self.progress
         if (
             info is None
             or ledger.first_day is None
             or not ledger.backfilled
             or history.catching_up
-            or (history.throttled_until is not None and history.throttled_until > now)
         ):
-            self._wait = history.interval  # the recent past comes first
+            self._wait = LIFETIME_PACE  # the recent past comes first
             return self.progress
         zone = site_zone(info)
         stop = stop_day(info, zone, self.config_entry.options.get(CONF_HISTORY_FROM))
