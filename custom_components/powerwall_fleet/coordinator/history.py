@@ -67,6 +67,7 @@ from custom_components.powerwall_fleet.energy.statistics import (
     Statistic,
     async_hour_changes,
     async_import_hours,
+    recorder_running,
     site_statistics,
     statistics_site_name,
 )
@@ -302,7 +303,12 @@ class HistoryCoordinator(FleetCoordinator[EnergyLedger]):
         first_hour = hour_start(start + HOUR - timedelta(microseconds=1))
         last_end = hour_start(end)
         flows = [flow for flow in FLOWS if flow.key in self._energy_keys(info)]
-        if not flows or first_hour >= last_end or ledger.written is None:
+        if (
+            not flows
+            or first_hour >= last_end
+            or ledger.written is None
+            or not recorder_running(self.hass)
+        ):
             return
         keys = [flow.key for flow in flows]
         tesla: dict[datetime, dict[str, float]] = {}
