@@ -29,6 +29,12 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "recorder: Home Assistant runs with the recorder (in memory)"
     )
+    config.addinivalue_line(
+        "markers",
+        "lifetime: the energy history is imported back to the installation date"
+        " (without the mark it is not: the simulator's sites claim an"
+        " installation years before their simulated history)",
+    )
 
 
 @pytest.fixture(autouse=True)
@@ -49,6 +55,24 @@ def auto_enable_custom_integrations(request: pytest.FixtureRequest) -> Generator
     sql.setLevel(logging.WARNING)
     yield
     sql.setLevel(level)
+
+
+@pytest.fixture(autouse=True)
+def lifetime_import(request: pytest.FixtureRequest) -> Generator[None]:
+    """The import back to the installation date runs only in tests marked ``lifetime``.
+
+    A simulator site has history only from the day before the test starts
+    (unless ``install_years_ago``), yet an installation date years before:
+    an import of empty days would tick every 10 s through every other test.
+    """
+    if request.node.get_closest_marker("lifetime") is not None:
+        yield
+        return
+    with patch(
+        "custom_components.powerwall_fleet.coordinator.lifetime"
+        ".LifetimeCoordinator.async_start"
+    ):
+        yield
 
 
 @pytest.fixture(autouse=True)

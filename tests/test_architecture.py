@@ -81,6 +81,7 @@ LAYER_OF: dict[str, str] = {
     "coordinator/base": "coordinators",
     "coordinator/history": "coordinators",
     "coordinator/info": "coordinators",
+    "coordinator/lifetime": "coordinators",
     "coordinator/live": "coordinators",
     "coordinator/sites": "coordinators",
     # Config-flow helpers: partner, account, server, OAuth, options form.
@@ -96,6 +97,7 @@ LAYER_OF: dict[str, str] = {
     "energy/dynamic_prices": "energy",
     "energy/energy_flows": "energy",
     "energy/ledger": "energy",
+    "energy/lifetime": "energy",
     "energy/money": "energy",
     "energy/outages": "energy",
     "energy/pricing": "energy",

@@ -136,9 +136,16 @@ async def async_setup_entry(
     # History polls on its own schedule, just after Tesla's buckets close; a
     # backfill or catch-up goes on from there, one paced request at a time,
     # without holding up the setup.
-    await asyncio.gather(*(site.history.async_load() for site in coordinators.values()))
+    await asyncio.gather(
+        *(
+            load()
+            for site in coordinators.values()
+            for load in (site.history.async_load, site.lifetime.async_load)
+        )
+    )
     for site in coordinators.values():
         site.history.async_start()
+        site.lifetime.async_start()
     # Running overrides (local file): their ends are armed again, and those
     # that ended while Home Assistant was down are restored now.
     overrides = OverrideManager(hass, entry)

@@ -67,6 +67,9 @@ MAX_HISTORY_INTERVAL: Final = 60
 # Option (no form field): backfill from the installation date instead of the
 # last 30 days.
 CONF_BACKFILL_FROM_INSTALLATION: Final = "backfill_from_installation"
+# Option (issue 20): import the history back to this day (an ISO date), not
+# to the installation date.
+CONF_HISTORY_FROM: Final = "import_history_from"
 
 # Options: money and the statistics picker (issue 10). A price entity (its
 # recorded state, currency/kWh or currency/MWh) prices the grid's imports or

@@ -113,6 +113,10 @@ def _site(site: SiteCoordinators) -> dict[str, Any]:
         # Buckets with energy whose price was unknown (no tariff then, price
         # entity unavailable): counted, never priced at a guess.
         "unpriced_buckets": site.history.ledger.unpriced,
+        # The history back to the installation date, and the daily
+        # comparison of a closed day with Tesla's buckets.
+        "lifetime": site.lifetime.health(),
+        "day_checks": dict(site.history.day_checks),
         "requests": {
             "since": site.usage.since.isoformat(),
             "total": site.usage.total,

@@ -30,7 +30,12 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
 
-from .coordinator import FleetCoordinator, HistoryCoordinator, SiteCoordinators
+from .coordinator import (
+    FleetCoordinator,
+    HistoryCoordinator,
+    LifetimeCoordinator,
+    SiteCoordinators,
+)
 from .energy.ledger import FLOWS, EnergyFlow, OutageSummary
 from .entity import PowerwallFleetEntity, async_add_site_entities
 from .fleet import LiveStatus, SiteInfo
@@ -349,6 +354,14 @@ OUTAGE_SENSORS: tuple[OutageSensorDescription, ...] = (
 )
 
 
+HISTORY_IMPORTED_FROM = SensorEntityDescription(
+    key="history_imported_from",
+    translation_key="history_imported_from",
+    device_class=SensorDeviceClass.TIMESTAMP,
+    entity_category=EntityCategory.DIAGNOSTIC,
+)
+
+
 def energy_entities(site: SiteCoordinators, info: SiteInfo) -> list[SensorEntity]:
     """The energy and outage sensors a site's components call for."""
     history = site.history
@@ -357,6 +370,9 @@ def energy_entities(site: SiteCoordinators, info: SiteInfo) -> list[SensorEntity
         for description in ENERGY_SENSORS
         if all(has_component(info, part) for part in description.flow.components)
     ]
+    entities.append(
+        HistoryImportedFromSensor(site, site.lifetime, HISTORY_IMPORTED_FROM)
+    )
     if has_battery(info) and has_grid(info):
         entities.extend(
             OutageSensor(site, history, description) for description in OUTAGE_SENSORS
@@ -381,6 +397,31 @@ class EnergySensor(PowerwallFleetEntity[HistoryCoordinator], SensorEntity):
         if not ledger.backfilled:
             return None
         return round(ledger.shown(self.entity_description.flow.key) / 1000, 3)
+
+
+class HistoryImportedFromSensor(
+    PowerwallFleetEntity[LifetimeCoordinator], SensorEntity
+):
+    """The start of the oldest day of energy history imported.
+
+    While older days are still being imported, the share done (%) and the
+    days left are its attributes.
+    """
+
+    @property
+    def available(self) -> bool:
+        """Local knowledge: stays while Tesla is unreachable."""
+        return True
+
+    @property
+    def native_value(self) -> datetime | None:
+        """The oldest day's start, once the recent past is in."""
+        return self.coordinator.imported_from()
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any] | None:
+        """The share done and the days left, while importing."""
+        return self.coordinator.running()
 
 
 class OutageSensor(PowerwallFleetEntity[HistoryCoordinator], SensorEntity):

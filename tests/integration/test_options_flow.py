@@ -15,6 +15,7 @@ from custom_components.powerwall_fleet.const import (
     CONF_BACKFILL_FROM_INSTALLATION,
     CONF_BREAKDOWN_STATISTICS,
     CONF_EXPORT_PRICE_ENTITY,
+    CONF_HISTORY_FROM,
     CONF_HISTORY_INTERVAL,
     CONF_IMPORT_PRICE_ENTITY,
     CONF_INFO_INTERVAL,
@@ -53,6 +54,10 @@ async def test_options_flow(hass: HomeAssistant, loaded_entry: MockConfigEntry) 
         "per_day": "3,267",
         "per_month": "98,010",
         "default_per_day": "3,267",
+        # The import back to the installation date (2023-03-14): one
+        # request per day before the first of the last 30 days.
+        "history_requests": "1,334",
+        "history_cap": "2,000",
     }
 
     # The frontend's number boxes send floats.
@@ -76,6 +81,8 @@ async def test_options_flow(hass: HomeAssistant, loaded_entry: MockConfigEntry) 
         "info": "30",
         "history": "15",
         "sync_per_day": "0",  # price sync is off
+        "history_requests": "1,334",
+        "history_cap": "2,000",
     }
     assert loaded_entry.options == {}  # nothing saved before the confirmation
     assert not unloaded
@@ -120,6 +127,8 @@ async def test_options_flow_starts_from_current_options(
         "per_day": "18,437",
         "per_month": "553,110",
         "default_per_day": "6,533",
+        "history_requests": "0",  # not loaded: nothing known yet
+        "history_cap": "2,000",
     }
 
 
@@ -208,6 +217,7 @@ async def test_price_entities_saved(
         CONF_IMPORT_PRICE_ENTITY: None,
         CONF_EXPORT_PRICE_ENTITY: None,
         CONF_BREAKDOWN_STATISTICS: False,
+        CONF_HISTORY_FROM: None,
     }
     result = await hass.config_entries.options.async_configure(
         result["flow_id"],
@@ -238,6 +248,7 @@ async def test_price_entities_saved(
         CONF_IMPORT_PRICE_ENTITY: NORD_POOL,
         CONF_EXPORT_PRICE_ENTITY: EXPORT,
         CONF_BREAKDOWN_STATISTICS: True,
+        CONF_HISTORY_FROM: None,
     }
 
 
@@ -279,6 +290,7 @@ async def test_price_entity_refused(
         CONF_IMPORT_PRICE_ENTITY: entity_id,
         CONF_EXPORT_PRICE_ENTITY: None,
         CONF_BREAKDOWN_STATISTICS: True,
+        CONF_HISTORY_FROM: None,
     }
     assert _defaults(result)[CONF_LIVE_INTERVAL] == 60
     assert _placeholders(result)["per_day"] == "3,267"

@@ -166,6 +166,10 @@ class SitePhysics:
         self._cum_r = [0] * 7
         self._bucket0 = math.floor(self._t / BUCKET)
         self._flows: list[array[int]] = [array("q") for _ in range(7)]
+        # Buckets before the simulated history (``set_past``): the first one's
+        # absolute index, and the days made so far (local day start -> flows).
+        self._past0: int | None = None
+        self._past_days: dict[int, list[tuple[int, ...]]] = {}
         self._p_solar = 0.0
         self._p_load = 0.0
         self._p_batt = 0.0
@@ -445,7 +449,8 @@ class SitePhysics:
         now = self.clock.timestamp()
         stored = len(self._flows[0])
         first = self._bucket0
-        lo = max(first, math.ceil(start / BUCKET))
+        oldest = first if self._past0 is None else min(first, self._past0)
+        lo = max(oldest, math.ceil(start / BUCKET))
         hi = min(first + stored, math.ceil(end / BUCKET), math.floor(now / BUCKET))
         return lo - first, max(lo, hi) - first
 
@@ -455,13 +460,69 @@ class SitePhysics:
 
     def bucket_values(self, index: int) -> dict[str, int]:
         """History fields of one stored bucket."""
-        base = [arr[index] for arr in self._flows]
+        if index < 0:
+            base = list(self._past_flows(self._bucket0 + index))
+        else:
+            base = [arr[index] for arr in self._flows]
         return {name: sum(base[i] for i in idx) for name, idx in HISTORY_FIELDS}
 
     def sum_values(self, i0: int, i1: int) -> dict[str, int]:
-        """History fields summed over stored buckets [i0, i1)."""
-        base = [sum(arr[i0:i1]) for arr in self._flows]
+        """History fields summed over stored buckets [i0, i1) (negative: the past)."""
+        base = [sum(arr[max(i0, 0) : max(i1, 0)]) for arr in self._flows]
+        for index in range(i0, min(i1, 0)):
+            for i, value in enumerate(self._past_flows(self._bucket0 + index)):
+                base[i] += value
         return {name: sum(base[i] for i in idx) for name, idx in HISTORY_FIELDS}
+
+    # ------------------------------------------------------------------ the distant past
+    def set_past(self, installed: float) -> None:
+        """Buckets from ``installed`` up to the simulated history's start.
+
+        A site installed years ago (issue 20): Tesla keeps its 5-minute
+        history since the installation date (FLEET_API.md, calendar_history).
+        Simulating years of physics minute by minute would take too long, so
+        these buckets come from a plain daily pattern instead (sun by day and
+        season, a load with an evening peak, the battery charging from solar
+        and covering the evening), the same each time they are asked for and
+        exact integers like the simulated ones. Days follow the site's local
+        clock: the changes to and from summer time are in them.
+        """
+        self._past0 = min(math.ceil(installed / BUCKET), self._bucket0)
+        self._past_days.clear()
+
+    def _past_flows(self, absolute: int) -> tuple[int, ...]:
+        """The base flows (Wh) of the past bucket with absolute index ``absolute``."""
+        if self._past0 is None or absolute < self._past0:
+            return (0,) * 7
+        day = absolute // 288
+        flows = self._past_days.get(day)
+        if flows is None:
+            flows = self._past_days[day] = [
+                self._past_bucket(day * 288 + offset) for offset in range(288)
+            ]
+        return flows[absolute - day * 288]
+
+    def _past_bucket(self, absolute: int) -> tuple[int, ...]:
+        when = datetime.fromtimestamp(absolute * BUCKET, self.environment.zone)
+        hour = when.hour + when.minute / 60
+        mix = (absolute * 2654435761 + self.config.seed * 40503) % 1000 / 1000
+        season = 0.65 + 0.35 * math.cos(
+            2 * math.pi * (when.timetuple().tm_yday - 172) / 365
+        )
+        daylight = max(0.0, math.sin(math.pi * (hour - 6) / 13))
+        solar = self.config.solar_w * daylight * season * (0.6 + 0.4 * mix)
+        load = 350 + 300 * mix + (900 if 17 <= hour < 22 else 0)
+        share = BUCKET / 3600
+        sh = min(solar, load)
+        charge = min(solar - sh, self._pmax / 2) if self._cap > 0 else 0.0
+        sg = solar - sh - charge
+        discharge = (
+            min(load - sh, self._pmax / 2) if self._cap > 0 and hour >= 17 else 0.0
+        )
+        gh = load - sh - discharge
+        gb = 800.0 if self._cap > 0 and 2 <= hour < 3 else 0.0
+        watts = (sh, charge, sg, discharge, 0.0, gh, gb)
+        return tuple(round(value * share) for value in watts)
 
     def buckets(
         self, start: float, end: float, zone: tzinfo | None = None

@@ -110,6 +110,9 @@ class SiteState(SitePhysics):
         self.tou_settings_legacy_written = False
         self.outages: list[list[float | None]] = []  # [start_ts, end_ts | None]
         self.storm_alerts: list[list[float | None]] = []
+        # The tariffs before the one held now: (from, tariff), the last one
+        # (from, None) meaning "the current one from then" (issue 20).
+        self.past_tariffs: list[tuple[float, dict[str, Any] | None]] = []
         super().__init__(
             config, clock, physics_step=physics_step, history_days=history_days
         )

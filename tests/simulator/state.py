@@ -12,7 +12,8 @@ from __future__ import annotations
 import builtins
 from collections.abc import Iterable, Mapping, Sequence
 import copy
-from datetime import datetime
+from dataclasses import replace
+from datetime import datetime, time, timedelta
 from typing import Any
 
 from cryptography.hazmat.primitives import serialization
@@ -243,6 +244,49 @@ class SimulatorState:
         sites = [self.site(site_id)] if site_id is not None else self.sites.values()
         for site in sites:
             site.set_apply_delay(seconds, None if settings is None else list(settings))
+
+    def install_years_ago(
+        self, site_id: int, years: float = 3.0, *, tariff_changed_days_ago: int = 400
+    ) -> datetime:
+        """The site was installed ``years`` ago (local midnight plus 10 hours); returns when.
+
+        Its history has a bucket for every 5 minutes since (``SitePhysics.set_past``:
+        every day, changes to and from summer time included) and site_info's
+        ``installation_date`` says when. Tesla keeps the history since the
+        installation date (FLEET_API.md, calendar_history; issue 20).
+
+        The site's tariff changed ``tariff_changed_days_ago``: before that its
+        prices were half of today's (``past_tariffs``). Tesla reports only the
+        tariff in force now (site_info.tariff_content_v2 has no history), so an
+        importer cannot know the older prices.
+        """
+        site = self.site(site_id)
+        zone = site.environment.zone
+        now = self.clock.now().astimezone(zone)
+        day = (now - timedelta(days=round(365.25 * years))).date()
+        installed = datetime.combine(day, time(10), zone)
+        site.set_past(installed.timestamp())
+        site.config = replace(
+            site.config, installation_date=installed.isoformat(timespec="seconds")
+        )
+        older = copy.deepcopy(site.tariff_content_v2)
+        for season in older.get("energy_charges", {}).values():
+            rates = season.get("rates", {}) if isinstance(season, dict) else {}
+            for period, price in list(rates.items()):
+                rates[period] = round(price / 2, 4)
+        changed = (now - timedelta(days=tariff_changed_days_ago)).timestamp()
+        site.past_tariffs = [(installed.timestamp(), older), (changed, None)]
+        return installed
+
+    def history_requests(self, site_id: int) -> int:
+        """Energy history requests answered for the site (calendar_history kind=energy)."""
+        return sum(
+            1
+            for record in self.requests
+            if record.endpoint == "calendar_history"
+            and record.site_id == site_id
+            and record.query.get("kind") == "energy"
+        )
 
     def set_reserve_81_99(self, behaviour: str, *, site_id: int | None = None) -> None:
         """``"refuse"`` (default) or ``"snap"`` a reserve of 81-99 % outside backup-only mode.

@@ -1,4 +1,4 @@
-"""Coordinators: one live, one info and one history coordinator per energy site.
+"""Coordinators: one live, one info, one history and one lifetime coordinator per energy site.
 
 Re-exports what the rest of the integration uses from base, info, live,
 history and sites.
@@ -9,6 +9,7 @@ from __future__ import annotations
 from .base import FleetCoordinator, SiteUsage
 from .history import HistoryCoordinator
 from .info import InfoCoordinator
+from .lifetime import LifetimeCoordinator
 from .live import LiveCoordinator
 from .sites import SiteCoordinators, build_site_coordinators
 
@@ -16,6 +17,7 @@ __all__ = [
     "FleetCoordinator",
     "HistoryCoordinator",
     "InfoCoordinator",
+    "LifetimeCoordinator",
     "LiveCoordinator",
     "SiteCoordinators",
     "SiteUsage",

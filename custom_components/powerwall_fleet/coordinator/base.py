@@ -298,7 +298,7 @@ class FleetCoordinator[T](DataUpdateCoordinator[T]):
         return any(
             coordinator is not self and coordinator.throttled_since is not None
             for site in data.sites.values()
-            for coordinator in (site.live, site.info, site.history)
+            for coordinator in (site.live, site.info, site.history, site.lifetime)
         )
 
     def health(self) -> dict[str, Any]:

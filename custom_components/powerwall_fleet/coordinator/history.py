@@ -5,7 +5,10 @@ buckets (Wh each). This coordinator owns when and what to ask: polls aligned
 just after Tesla's buckets close, a catch-up after downtime (one day per
 request, paced) and the 30-day backfill on first setup; each closed day once
 more the next day (late and revised buckets; one request a day); the outage
-history once a day and when the grid came or went. It fetches what prices
+history once a day and when the grid came or went. With the re-read, the
+closed day's statistic increases are compared with Tesla's buckets: a day
+total (or an hour) more than ``DAY_CHECK_TOLERANCE`` off rewrites the rows
+from the first hour that differs (counted in diagnostics). It fetches what prices
 the new buckets (the price entities of the options) and saves the ledger
 after every batch, so restarts neither lose nor repeat a bucket.
 
@@ -19,7 +22,7 @@ handling is ``base.py``'s.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime, time, timedelta, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
 
 from homeassistant.const import EVENT_CORE_CONFIG_UPDATE
@@ -34,11 +37,17 @@ from custom_components.powerwall_fleet.const import (
     DOMAIN,
     LOGGER,
 )
+from custom_components.powerwall_fleet.energy.buckets import hour_rows, hour_start
 from custom_components.powerwall_fleet.energy.dynamic_prices import (
     EntityPrices,
     async_entity_prices,
 )
-from custom_components.powerwall_fleet.energy.energy_flows import COMPENSATION, COST
+from custom_components.powerwall_fleet.energy.energy_flows import (
+    COMPENSATION,
+    COST,
+    FLOWS,
+    HOUR,
+)
 from custom_components.powerwall_fleet.energy.ledger import (
     BUCKET,
     OUTAGE_WINDOW,
@@ -54,12 +63,16 @@ from custom_components.powerwall_fleet.energy.money import (
     price_entity,
 )
 from custom_components.powerwall_fleet.energy.statistics import (
+    Statistic,
+    async_hour_changes,
     async_import_hours,
+    recorder_running,
     site_statistics,
     statistics_site_name,
 )
 from custom_components.powerwall_fleet.fleet import (
     EnergyHistory,
+    EnergyInterval,
     FleetError,
     Product,
     SiteInfo,
@@ -82,6 +95,12 @@ POLL_DELAY = timedelta(seconds=45)
 # Between the requests of a catch-up or backfill: at most 12 a minute, well
 # below the ~60 data requests a minute Tesla allows per device.
 PACE = timedelta(seconds=5)
+# A closed day whose statistics differ from Tesla's buckets by more than this
+# (Wh, any flow, the day's total or one hour's) is written again from the
+# first hour that differs.
+DAY_CHECK_TOLERANCE = 100.0
+# An hour differs by more than rounding (Wh).
+HOUR_TOLERANCE = 0.5
 
 
 class _LedgerStore(Store[dict[str, Any]]):
@@ -121,6 +140,20 @@ class HistoryCoordinator(FleetCoordinator[EnergyLedger]):
         )
         self._hurry = False
         self.pricer = BucketPricer(self.site_id)
+        # What the days before the ledger's first day add to every sum (the
+        # lifetime coordinator's; empty until it imported a day).
+        self.sum_offset: dict[str, float] = {}
+        # The daily comparison of a closed day with Tesla's buckets.
+        self.day_checks: dict[str, Any] = {
+            "checked": 0,
+            "rewrites": 0,
+            "last_rewrite": None,
+        }
+
+    @property
+    def catching_up(self) -> bool:
+        """Whether days are being caught up (the next poll comes at once)."""
+        return self._hurry
 
     # ------------------------------------------------------------ lifecycle
 
@@ -248,7 +281,93 @@ class HistoryCoordinator(FleetCoordinator[EnergyLedger]):
         prices = await self._prices(self.ledger.unseen(found, now), zone)
         self._import(info, self.ledger.add(found, now, zone, prices))
         self.ledger.reread_done()
+        await self._check_day(day, found, info, zone)
         return True
+
+    async def _check_day(
+        self,
+        day: date,
+        found: Sequence[tuple[datetime, EnergyInterval]],
+        info: SiteInfo,
+        zone: tzinfo,
+    ) -> None:
+        """Compare the day's statistic increases with Tesla's buckets; rewrite when off.
+
+        Only hours wholly inside the local day are compared (a zone half an
+        hour off UTC shares one with the next day).
+        """
+        ledger = self.ledger
+        start = datetime.combine(day, time(), zone).astimezone(UTC)
+        end = datetime.combine(day + timedelta(days=1), time(), zone).astimezone(UTC)
+        first_hour = hour_start(start + HOUR - timedelta(microseconds=1))
+        last_end = hour_start(end)
+        flows = [flow for flow in FLOWS if flow.key in self._energy_keys(info)]
+        if (
+            not flows
+            or first_hour >= last_end
+            or ledger.written is None
+            or not recorder_running(self.hass)
+        ):
+            return
+        keys = [flow.key for flow in flows]
+        tesla: dict[datetime, dict[str, float]] = {}
+        for bucket_start, interval in found:
+            if first_hour <= bucket_start < last_end:
+                sums = tesla.setdefault(
+                    hour_start(bucket_start), dict.fromkeys(keys, 0.0)
+                )
+                for flow in flows:
+                    sums[flow.key] += flow.energy(interval)
+        recorded = await async_hour_changes(
+            self.hass, self.site_id, keys, first_hour, last_end
+        )
+        hours: list[datetime] = []
+        while (hours[-1] + HOUR if hours else first_hour) < last_end:
+            hours.append(hours[-1] + HOUR if hours else first_hour)
+        self.day_checks["checked"] += 1
+
+        def off(key: str, hour: datetime) -> float:
+            """Recorded less Tesla's (Wh)."""
+            got = recorded.get(key, {}).get(hour, 0.0) * 1000
+            return got - tesla.get(hour, {}).get(key, 0.0)
+
+        if all(
+            abs(sum(off(key, hour) for hour in hours)) <= DAY_CHECK_TOLERANCE
+            and all(abs(off(key, hour)) <= DAY_CHECK_TOLERANCE for hour in hours)
+            for key in keys
+        ):
+            return
+        first = next(
+            hour
+            for hour in hours
+            if any(abs(off(key, hour)) > HOUR_TOLERANCE for key in keys)
+        )
+        if ledger.floor is not None and first < ledger.floor:
+            return  # no longer in the window: nothing to rewrite from
+        LOGGER.debug(
+            "Energy site %s: statistics of %s differ from Tesla's; rewriting from %s",
+            self.site_id,
+            day,
+            first,
+        )
+        self._import(
+            info,
+            hour_rows(
+                {**ledger.totals, **ledger.money}, ledger.window, first, ledger.written
+            ),
+        )
+        self.day_checks["rewrites"] += 1
+        self.day_checks["last_rewrite"] = {
+            "day": day.isoformat(),
+            "from": first.isoformat(),
+        }
+
+    def _energy_keys(self, info: SiteInfo) -> set[str]:
+        return {
+            statistic.key
+            for statistic in self.statistics(info)
+            if statistic.unit_class is not None
+        }
 
     async def _prices(
         self, starts: Sequence[datetime], zone: tzinfo
@@ -265,6 +384,26 @@ class HistoryCoordinator(FleetCoordinator[EnergyLedger]):
 
     @callback
     def _import(self, info: SiteInfo, hours: dict[datetime, dict[str, float]]) -> None:
+        self.import_rows(info, hours, self.sum_offset)
+
+    def statistics(self, info: SiteInfo) -> list[Statistic]:
+        """The statistics the site gets now."""
+        return site_statistics(
+            info,
+            breakdown=self.config_entry.options.get(
+                CONF_BREAKDOWN_STATISTICS, DEFAULT_BREAKDOWN_STATISTICS
+            ),
+            currencies=self.ledger.currencies,
+        )
+
+    @callback
+    def import_rows(
+        self,
+        info: SiteInfo,
+        hours: dict[datetime, dict[str, float]],
+        offset: dict[str, float],
+    ) -> None:
+        """Write hourly rows of the site's statistics, ``offset`` added to each total."""
         runtime = getattr(self.config_entry, "runtime_data", None)
         sites: dict[int, Any] = getattr(runtime, "sites", None) or {}
         others = [
@@ -276,14 +415,9 @@ class HistoryCoordinator(FleetCoordinator[EnergyLedger]):
             self.hass,
             self.site_id,
             statistics_site_name(site_name(self.product, info), self.site_id, others),
-            site_statistics(
-                info,
-                breakdown=self.config_entry.options.get(
-                    CONF_BREAKDOWN_STATISTICS, DEFAULT_BREAKDOWN_STATISTICS
-                ),
-                currencies=self.ledger.currencies,
-            ),
+            self.statistics(info),
             hours,
+            offset=offset,
         )
 
     def _backfill_start(self, info: SiteInfo, zone: tzinfo, today: date) -> date:

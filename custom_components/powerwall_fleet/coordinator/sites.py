@@ -1,7 +1,8 @@
 """The coordinators of one energy site, built with the entry's intervals.
 
-Owns :class:`SiteCoordinators` (live, info and history of a site, with its
-request tally) and :func:`build_site_coordinators`.
+Owns :class:`SiteCoordinators` (live, info, history and the history back to
+the installation date of a site, with its request tally) and
+:func:`build_site_coordinators`.
 """
 
 from __future__ import annotations
@@ -20,12 +21,14 @@ from custom_components.powerwall_fleet.const import (
     DEFAULT_INFO_INTERVAL,
     DEFAULT_LIVE_INTERVAL,
 )
+from custom_components.powerwall_fleet.energy.lifetime import LIFETIME_PACE
 from custom_components.powerwall_fleet.fleet import FleetClient, Product
 from custom_components.powerwall_fleet.site import site_name
 
 from .base import SiteUsage
 from .history import HistoryCoordinator
 from .info import InfoCoordinator
+from .lifetime import LifetimeCoordinator
 from .live import LiveCoordinator
 
 if TYPE_CHECKING:
@@ -41,6 +44,7 @@ class SiteCoordinators:
     info: InfoCoordinator
     usage: SiteUsage
     history: HistoryCoordinator
+    lifetime: LifetimeCoordinator
 
     @property
     def site_id(self) -> int:
@@ -95,6 +99,20 @@ def build_site_coordinators(
         info=info,
         live=live,
     )
+    lifetime = LifetimeCoordinator(
+        hass,
+        entry,
+        client=client,
+        site=site,
+        usage=usage,
+        interval=LIFETIME_PACE,
+        history=history,
+    )
     return SiteCoordinators(
-        site=site, live=live, info=info, usage=usage, history=history
+        site=site,
+        live=live,
+        info=info,
+        usage=usage,
+        history=history,
+        lifetime=lifetime,
     )

@@ -292,3 +292,24 @@ def _read_history(
         no_attributes=False,
     )
     return [state for state in found.get(entity_id, []) if isinstance(state, State)]
+
+
+async def async_earliest_price(
+    hass: HomeAssistant, entity_id: str, since: datetime
+) -> tuple[str, float] | None:
+    """The first price ``entity_id`` recorded from ``since`` on (currency, per kWh).
+
+    What prices the days before the entity's recorded history (the import
+    back to the installation date): the earliest state known stands in for
+    the prices nobody recorded.
+    """
+    if "recorder" not in hass.config.components:
+        return None
+    states = await get_instance(hass).async_add_executor_job(
+        _read_history, hass, entity_id, since, dt_util.utcnow()
+    )
+    live = hass.states.get(entity_id)
+    for state in [*states, *([live] if live is not None else [])]:
+        if (found := state_price(hass, state)) is not None:
+            return found
+    return None

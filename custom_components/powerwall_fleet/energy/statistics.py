@@ -20,24 +20,35 @@ with the site's name (a site called "Home": "Home consumed", not "Home Home
 consumed"); two sites of an entry with the same name each get the end of
 their id after it.
 
-Owns the statistic ids, names and units and the recorder import of the
-hours it is given.
+Older hours arriving under sums that exist (the import back to the
+installation date, ``lifetime.py``) are written with their own sums and every
+later hour's sum is raised by what they add (:func:`async_shift_sums`, the
+recorder's adjustment of sums, the one the developer tools use); rows written
+after that add the same ``offset``. The recorder runs these in the order they
+are queued, so no row is raised twice or missed.
+
+Owns the statistic ids, names and units, the recorder import of the hours it
+is given, the raising of later sums and reading the hourly increases back.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from homeassistant.components.recorder.models import (
     StatisticData,
     StatisticMeanType,
     StatisticMetaData,
 )
-from homeassistant.components.recorder.statistics import async_add_external_statistics
+from homeassistant.components.recorder.statistics import (
+    async_add_external_statistics,
+    statistics_during_period,
+)
 from homeassistant.const import UnitOfEnergy
 from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers.recorder import get_instance
 from homeassistant.util.unit_conversion import EnergyConverter
 
 from ..const import DOMAIN
@@ -137,8 +148,14 @@ def async_import_hours(
     site_name: str,
     statistics: Iterable[Statistic],
     hours: Mapping[datetime, Mapping[str, float]],
+    *,
+    offset: Mapping[str, float] | None = None,
 ) -> None:
-    """Write hourly rows: ``hours`` maps an hour (UTC) to each key's total at its end."""
+    """Write hourly rows: ``hours`` maps an hour (UTC) to each key's total at its end.
+
+    ``offset`` (per key) is added to every total: what the older days imported
+    since add (``lifetime.py``).
+    """
     if not hours or not recorder_running(hass):
         return
     ordered = sorted(hours.items())
@@ -152,15 +169,75 @@ def async_import_hours(
             unit_class=statistic.unit_class,
             unit_of_measurement=statistic.unit,
         )
-        async_add_external_statistics(hass, metadata, _rows(statistic, ordered))
+        base = (offset or {}).get(statistic.key, 0.0)
+        async_add_external_statistics(hass, metadata, _rows(statistic, ordered, base))
+
+
+@callback
+def async_shift_sums(
+    hass: HomeAssistant,
+    site_id: int,
+    statistics: Iterable[Statistic],
+    start: datetime,
+    amounts: Mapping[str, float],
+) -> None:
+    """Raise the sum of every row from the hour ``start`` on by ``amounts`` (per key).
+
+    Queued behind the rows written before, ahead of those written after.
+    """
+    if not recorder_running(hass):
+        return
+    recorder = get_instance(hass)
+    for statistic in statistics:
+        amount = amounts.get(statistic.key, 0.0) / statistic.scale
+        if amount:
+            recorder.async_adjust_statistics(
+                statistic_id(site_id, statistic.key), start, amount, statistic.unit
+            )
+
+
+async def async_hour_changes(
+    hass: HomeAssistant,
+    site_id: int,
+    keys: Iterable[str],
+    start: datetime,
+    end: datetime,
+) -> dict[str, dict[datetime, float]]:
+    """Each key's increase per hour in ``[start, end)`` (UTC), as the recorder has it.
+
+    Waits for the rows queued before to be written.
+    """
+    if not recorder_running(hass):
+        return {}
+    recorder = get_instance(hass)
+    await recorder.async_block_till_done()
+    ids = {statistic_id(site_id, key): key for key in keys}
+    found = await recorder.async_add_executor_job(
+        statistics_during_period,
+        hass,
+        start,
+        end,
+        set(ids),
+        "hour",
+        None,
+        {"change"},
+    )
+    return {
+        ids[stat_id]: {
+            datetime.fromtimestamp(row["start"], UTC): row.get("change") or 0.0
+            for row in rows
+        }
+        for stat_id, rows in found.items()
+    }
 
 
 def _rows(
     statistic: Statistic,
     ordered: Iterable[tuple[datetime, Mapping[str, float]]],
+    base: float = 0.0,
 ) -> list[StatisticData]:
     rows: list[StatisticData] = []
     for hour, totals in ordered:
-        value = totals.get(statistic.key, 0.0) / statistic.scale
+        value = (totals.get(statistic.key, 0.0) + base) / statistic.scale
         rows.append(StatisticData(start=hour, state=value, sum=value))
     return rows

@@ -62,7 +62,15 @@ from ..issues import (
     async_clear_issue,
     async_raise_issue,
 )
-from .dispatch import ACTING, IDLE, NOT_ACTING, RESTORING, Dispatch, Observation
+from .dispatch import (
+    ACTING,
+    IDLE,
+    NOT_ACTING,
+    RESTORING,
+    TIME_OF_USE,
+    Dispatch,
+    Observation,
+)
 from .model import (
     RESTORABLE,
     Override,
@@ -192,9 +200,20 @@ class OverrideManager:
         """Whether an override (running or restoring) holds the site's tariff.
 
         Price sync (prices/) pushes nothing while this is True and resumes after.
+        A dispatch whose strategy sets a tariff holds it from its start, also
+        while that push is on its way (before the tariff to restore is kept).
         """
         override = self.overrides.get(site_id)
-        return override is not None and "time_of_use" in override.restore
+        if override is None:
+            return False
+        if TIME_OF_USE in override.restore:
+            return True
+        dispatch = override.dispatch
+        return (
+            dispatch is not None
+            and not override.restoring
+            and TIME_OF_USE in dispatch.current.values
+        )
 
     def _notify(self) -> None:
         for update in list(self._listeners):

@@ -19,10 +19,16 @@ site held when sync was switched on, kept until it is back) and the rules:
   The site gets its own tariff back, once; the state is ``fallback``; after
   an hour a repair issue names the entity. Sync resumes by itself.
 - While an override holds the site's tariff (a dispatch's temporary tariff:
-  ``OverrideManager.holds_tariff``) nothing is pushed; sync resumes after.
+  ``OverrideManager.holds_tariff``) nothing is pushed and the state is
+  ``pending``; the override's end puts back the tariff it found (the synced
+  one) and sync resumes at once (the overrides' listener), pushing the
+  current prices when they differ.
 - Switching sync off (the entry reloads) puts the site's own tariff back and
   reads it back; until it is back the file keeps it and a retry follows every
-  interval. Removing the entry puts it back too (:func:`async_restore_removed`).
+  interval. While an override holds the tariff that waits (state
+  ``pending``) until the override has put back what it found, so the own
+  tariff is the last one pushed. Removing the entry puts it back too
+  (:func:`async_restore_removed`).
 """
 
 from __future__ import annotations
@@ -220,7 +226,9 @@ class PriceSync:
             self._unsubs.append(
                 async_track_time_interval(self.hass, self._tick, CHECK_EVERY)
             )
-            self._unsubs.append(follow_overrides(self.async_check))
+        # On or off: an override ending lets sync resume, or lets the own
+        # tariff go back after switching off (it waits for the override).
+        self._unsubs.append(follow_overrides(self.async_check))
         self.async_check()
 
     def _remember_own(self, site: SiteCoordinators) -> None:
@@ -486,6 +494,14 @@ class PriceSync:
             self.saved.pop(str(site_id))
             await self._async_save()
             status.state = "off"
+            return
+        if self._holds_tariff(site_id):
+            # A dispatch's temporary tariff is on the site: pushing now would
+            # end its export, and its end would put back the synced tariff it
+            # found. The own tariff goes back once the override is over (its
+            # end calls again through ``follow_overrides``); the file keeps it.
+            status.state = "pending"
+            status.problem = "waiting for the dispatch to end"
             return
         info = site.info.latest
         held = info.tariff_content_v2 if info else None

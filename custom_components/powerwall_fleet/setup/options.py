@@ -15,6 +15,7 @@ from homeassistant.data_entry_flow import section
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.selector import (
     BooleanSelector,
+    DateSelector,
     EntitySelector,
     EntitySelectorConfig,
     NumberSelector,
@@ -25,6 +26,7 @@ from homeassistant.helpers.selector import (
 from ..const import (
     CONF_BREAKDOWN_STATISTICS,
     CONF_EXPORT_PRICE_ENTITY,
+    CONF_HISTORY_FROM,
     CONF_HISTORY_INTERVAL,
     CONF_IMPORT_PRICE_ENTITY,
     CONF_INFO_INTERVAL,
@@ -52,6 +54,7 @@ from ..const import (
     requests_per_day,
 )
 from ..energy.dynamic_prices import PriceUnit, foreign_currency, parse_price_unit
+from ..energy.lifetime import LIFETIME_DAILY_CAP
 from ..prices.forecast import EXPECTED, ForecastError, read_forecast
 
 if TYPE_CHECKING:
@@ -66,7 +69,13 @@ INTERVALS = (CONF_LIVE_INTERVAL, CONF_INFO_INTERVAL, CONF_HISTORY_INTERVAL)
 # The price entities' fields.
 PRICE_ENTITIES = (CONF_IMPORT_PRICE_ENTITY, CONF_EXPORT_PRICE_ENTITY)
 # What the form owns: a key it leaves out (a cleared entity) is removed.
-FORM_KEYS = (*INTERVALS, *PRICE_ENTITIES, CONF_BREAKDOWN_STATISTICS, CONF_PRICE_SYNC)
+FORM_KEYS = (
+    *INTERVALS,
+    *PRICE_ENTITIES,
+    CONF_BREAKDOWN_STATISTICS,
+    CONF_HISTORY_FROM,
+    CONF_PRICE_SYNC,
+)
 PRICE_DOMAINS = ["sensor", "input_number", "number"]
 # Price sync reads a forecast: sensors, and Octopus Energy's rate events.
 SYNC_DOMAINS = ["sensor", "event"]
@@ -85,6 +94,16 @@ class PowerwallFleetOptionsFlow(OptionsFlowWithReload):
     def __init__(self) -> None:
         """Nothing chosen yet."""
         self._chosen: dict[str, Any] = {}
+
+    def _history_cost(self, chosen: Any) -> dict[str, str]:
+        """The one-off cost of importing the history back to the installation (or ``chosen``)."""
+        runtime = getattr(self.config_entry, "runtime_data", None)
+        sites = runtime.sites.values() if runtime is not None else ()
+        left = sum(site.lifetime.requests_left(chosen) for site in sites)
+        return {
+            "history_requests": f"{left:,}",
+            "history_cap": f"{LIFETIME_DAILY_CAP:,}",
+        }
 
     def _estimate(self, live: float, info: float, history: float) -> dict[str, str]:
         sites = max(1, len(self.config_entry.data.get(CONF_SITE_IDS, [])))
@@ -195,12 +214,20 @@ class PowerwallFleetOptionsFlow(OptionsFlowWithReload):
                             )
                         },
                     ): BooleanSelector(),
+                    vol.Optional(
+                        CONF_HISTORY_FROM,
+                        description={"suggested_value": values.get(CONF_HISTORY_FROM)},
+                    ): DateSelector(),
                     vol.Optional(CONF_PRICE_SYNC): _price_sync_section(
                         values.get(CONF_PRICE_SYNC) or {}
                     ),
                 }
             ),
-            description_placeholders={**current, **placeholders},
+            description_placeholders={
+                **current,
+                **self._history_cost(values.get(CONF_HISTORY_FROM)),
+                **placeholders,
+            },
             errors=errors,
         )
 
@@ -276,6 +303,7 @@ class PowerwallFleetOptionsFlow(OptionsFlowWithReload):
                 "live": str(self._chosen[CONF_LIVE_INTERVAL]),
                 "info": str(self._chosen[CONF_INFO_INTERVAL]),
                 "history": str(self._chosen[CONF_HISTORY_INTERVAL]),
+                **self._history_cost(self._chosen.get(CONF_HISTORY_FROM)),
             },
         )
 

@@ -5,7 +5,10 @@ that time-based control exports in ``[start, end)`` and nowhere else: the
 hours become a period of their own, named with a period name the tariff does
 not use, whose buy and sell price are above every other price of the tariff.
 Every other minute keeps its period and prices, in every season, buy and sell
-side. The windows are wall-clock minutes of the site's zone and recur weekly,
+side - except when the tariff already uses all four names (a tariff price
+sync built, prices/): then the two periods whose prices are closest become
+one (:func:`free_a_name`), the smallest change that leaves a name for the
+window. The windows are wall-clock minutes of the site's zone and recur weekly,
 as every Tesla period does; a dispatch restores the tariff before they come
 round again.
 """
@@ -44,6 +47,91 @@ def free_period_name(tariff: Tariff) -> str | None:
         for name in season.periods
     }
     return next((name for name in PERIOD_NAMES if name not in used), None)
+
+
+def _merge_cost(tariff: Tariff, gone: str, kept: str) -> float:
+    """The largest price change (per kWh) of renaming ``gone`` to ``kept``.
+
+    Per side: where only one side uses ``kept`` in a season, the other keeps
+    its price under the new name (no change).
+    """
+    cost = 0.0
+    for schedule in (tariff.buy, tariff.sell):
+        if schedule is None:
+            continue
+        for key, season in schedule.seasons.items():
+            if gone not in season.periods:
+                continue
+            if any(
+                rates.get(gone) for rates in schedule.demand_charges.values()
+            ):  # a demand charge of its own: not merged
+                return float("inf")
+            if kept in season.periods:
+                change = abs(schedule.price(key, gone) - schedule.price(key, kept))
+                cost = max(cost, change)
+    return cost
+
+
+def _renamed(schedule: PriceSchedule, gone: str, kept: str) -> PriceSchedule:
+    seasons: dict[str, Season] = {}
+    charges: dict[str, Mapping[str, float]] = dict(schedule.energy_charges)
+    for key, season in schedule.seasons.items():
+        periods = dict(season.periods)
+        moved = periods.pop(gone, ())
+        rates = dict(charges.get(key, {}))
+        if moved and kept not in periods and gone in rates:
+            # ``kept`` is new in this season: it takes ``gone``'s price here.
+            rates[kept] = rates[gone]
+        if moved:
+            periods[kept] = (*periods.get(kept, ()), *moved)
+        rates.pop(gone, None)
+        if key in charges:
+            charges[key] = rates
+        seasons[key] = replace(season, periods=periods)
+    return replace(schedule, seasons=seasons, energy_charges=charges)
+
+
+def free_a_name(tariff: Tariff) -> tuple[Tariff, str] | None:
+    """``tariff`` with its two closest-priced periods made one, and the freed name.
+
+    The pair whose prices (buy and sell, every season) differ least, unless
+    the merge would leave a period's sell price above its buy price (Tesla
+    would raise the buy price); ``None`` when no pair can be merged.
+    """
+    pairs = sorted(
+        (_merge_cost(tariff, gone, kept), PERIOD_NAMES.index(gone), gone, kept)
+        for gone in PERIOD_NAMES
+        for kept in PERIOD_NAMES
+        if gone != kept
+    )
+    before = _sold_above_bought(tariff)
+    for cost, _, gone, kept in pairs:
+        if cost == float("inf"):
+            break
+        sell = _renamed(tariff.sell, gone, kept) if tariff.sell is not None else None
+        merged = replace(tariff, buy=_renamed(tariff.buy, gone, kept), sell=sell)
+        # Tesla raises a buy price below the same period's sell price: a merge
+        # that pairs a sell price with a lower buy price would change more.
+        if _sold_above_bought(merged) <= before:
+            return merged, gone
+    return None
+
+
+def _sold_above_bought(tariff: Tariff) -> set[tuple[str, str]]:
+    """(season, period) whose sell price is above its buy price."""
+    if tariff.sell is None:
+        return set()
+    found = set()
+    for key, season in tariff.sell.seasons.items():
+        bought = tariff.buy.seasons.get(key)
+        for name in season.periods:
+            if (
+                bought is not None
+                and name in bought.periods
+                and tariff.sell.price(key, name) > tariff.buy.price(key, name)
+            ):
+                found.add((key, name))
+    return found
 
 
 def top_price(tariff: Tariff) -> float:
@@ -132,12 +220,16 @@ def with_window(
 ) -> Tariff | None:
     """``tariff`` with ``windows`` as its dearest period, to buy and to sell.
 
-    ``None`` when the tariff already uses all four period names Tesla accepts
-    (there is no name left for the window).
+    When the tariff already uses all four period names Tesla accepts, its two
+    closest-priced periods become one first (:func:`free_a_name`); ``None``
+    when that cannot be done.
     """
     name = free_period_name(tariff)
     if name is None:
-        return None
+        freed = free_a_name(tariff)
+        if freed is None:
+            return None
+        tariff, name = freed
     covered = _local_minutes(windows, zone)
     price = round(top_price(tariff) + PREMIUM, 4)
     buy = _priced(tariff.buy, covered, name, price)
