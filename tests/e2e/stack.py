@@ -391,6 +391,18 @@ def ha_service(page: Any, domain: str, service: str, data: dict[str, Any]) -> No
     )
 
 
+def search_picker(page: Any, words: str) -> None:
+    """Type ``words`` into the search box of the picker that was just opened.
+
+    The box may take a moment to appear and take the focus (the list loads
+    after it opens), so it is filled once it is there rather than typed into
+    whatever has the focus.
+    """
+    box = page.get_by_placeholder("Search").filter(visible=True).last
+    box.wait_for()
+    box.fill(words)
+
+
 def wait_until(probe: Any, what: str, timeout: float = 120.0) -> Any:
     """Poll ``probe`` until it returns something truthy; fail after ``timeout`` s."""
     deadline = time.monotonic() + timeout

@@ -84,27 +84,30 @@ def _open_options(web: Browser, running: Stack) -> None:
     page.get_by_text("Polling and prices").wait_for()
 
 
-def _expand_section(web: Browser) -> Any:
-    """The sync section, opened; its element."""
+def _expand_section(web: Browser) -> None:
+    """Open the collapsed sync section (its fields then show)."""
     page = web.page
-    panel = page.locator("ha-expansion-panel").filter(has_text=SECTION).last
-    panel.wait_for()
-    if not panel.get_by_role("switch").first.is_visible():
-        panel.get_by_text(SECTION, exact=True).first.click()
-    panel.get_by_role("switch").first.wait_for()
+    header = page.get_by_text(SECTION, exact=True).filter(visible=True).first
+    header.wait_for()
+    buy = page.get_by_text("Buy price entity", exact=True).filter(visible=True)
+    if buy.count() == 0:
+        header.click()
+    buy.first.wait_for()
     web.shot("section-open", full_page=True)
-    return panel
 
 
-def _pick(page: Any, panel: Any, name: str) -> None:
-    """Choose the entity called ``name`` in the section's first picker (buy price)."""
-    panel.get_by_text("Select an entity").filter(visible=True).first.click()
-    page.keyboard.type(name)
-    page.get_by_text(name, exact=True).last.click()
+def _pick_buy(web: Browser, name: str) -> None:
+    """Choose the entity called ``name`` as the buy price (the third picker)."""
+    page = web.page
+    page.get_by_text("Select an entity").filter(visible=True).nth(2).click()
+    stack.search_picker(page, name)
+    web.shot("picker", full_page=True)
+    page.get_by_text(name, exact=True).filter(visible=True).last.click()
 
 
-def _switch_sync(page: Any, panel: Any, on: bool) -> None:
-    switch = panel.get_by_role("switch").first
+def _switch_sync(page: Any, on: bool) -> None:
+    """The section's switch (the form's last one)."""
+    switch = page.get_by_role("switch").filter(visible=True).last
     if switch.is_checked() != on:
         switch.click(force=True)
 
@@ -142,9 +145,9 @@ def test_price_sync_from_the_options(
 
     # An entity without a forecast: refused, nothing saved.
     _open_options(logged_in, running)
-    panel = _expand_section(logged_in)
-    _switch_sync(page, panel, True)
-    _pick(page, panel, "Spot price now")
+    _expand_section(logged_in)
+    _switch_sync(page, True)
+    _pick_buy(logged_in, "Spot price now")
     stack.role(page, "button", "Submit").click()
     refusal = page.get_by_text(re.compile(r"has no price forecast this integration"))
     refusal.wait_for()
@@ -154,9 +157,9 @@ def test_price_sync_from_the_options(
 
     # With a forecast: the budget names the sync; saved; Home synced.
     _open_options(logged_in, running)
-    panel = _expand_section(logged_in)
-    _switch_sync(page, panel, True)
-    _pick(page, panel, "Spot price forecast")
+    _expand_section(logged_in)
+    _switch_sync(page, True)
+    _pick_buy(logged_in, "Spot price forecast")
     logged_in.shot("sync-chosen", full_page=True)
     stack.role(page, "button", "Submit").click()
     page.get_by_text(
@@ -208,8 +211,8 @@ def test_price_sync_from_the_options(
 
     # Switched off: Home holds its own tariff again, exactly.
     _open_options(logged_in, running)
-    panel = _expand_section(logged_in)
-    _switch_sync(page, panel, False)
+    _expand_section(logged_in)
+    _switch_sync(page, False)
     stack.role(page, "button", "Submit").click()
     page.get_by_text("Request budget").wait_for()
     stack.role(page, "button", "Submit").click()

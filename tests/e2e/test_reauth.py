@@ -62,7 +62,7 @@ def test_reauth_in_the_browser(
     logged_in.shot("reauth-asked", full_page=True)
     reconfigure.first.click()
 
-    page.get_by_text("Sign in to Tesla again").wait_for()
+    page.get_by_text("Sign in to Tesla again", exact=True).first.wait_for()
     page.get_by_text("Tesla no longer accepts the login or the login lacks").wait_for()
     logged_in.shot("reauth-confirm")
     stack.role(page, "button", "Submit").click()

@@ -110,7 +110,7 @@ def test_money_in_another_currency(
         stack.role(page, "button", "Configure").click()
         page.get_by_text("Polling and prices").wait_for()
         page.get_by_text("Select an entity").first.click()  # the import price
-        page.keyboard.type(PRICE_HELPER)
+        stack.search_picker(page, PRICE_HELPER)
         page.get_by_text(PRICE_HELPER, exact=True).last.click()
         stack.role(page, "button", "Submit").click()
         refusal = page.get_by_text(
@@ -176,7 +176,7 @@ def test_missing_permission_goes_straight_to_sign_in(
     title.click()
 
     # Straight into signing in: Home Assistant's own sign-in dialog.
-    page.get_by_text("Sign in to Tesla again").wait_for()
+    page.get_by_text("Sign in to Tesla again", exact=True).first.wait_for()
     page.get_by_text("Energy Product Commands", exact=False).last.wait_for()
     logged_in.shot("permission-sign-in")
     assert page.get_by_text(re.compile("repaired", re.IGNORECASE)).count() == 0
